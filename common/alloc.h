@@ -1,0 +1,46 @@
+/*
+ * alloc.h: allocation that never returns NULL, and a per-batch arena.
+ *
+ * doudi does not try to limp on without memory: dd_malloc and friends abort
+ * the process with a message when the system refuses, so no caller tests for
+ * NULL. A process that aborts is restarted and resumes from its committed
+ * LMDB state, which is the recovery path we test anyway.
+ *
+ * The arena hands out memory that is released all at once by
+ * dd_arena_reset(); decoded protobuf messages of one batch live in it (see
+ * dd_arena_protobuf_allocator), which saves a free per field.
+ */
+#ifndef DD_ALLOC_H
+#define DD_ALLOC_H
+
+#include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
+
+void *dd_malloc(size_t size);
+void *dd_calloc(size_t count, size_t size);
+void *dd_realloc(void *ptr, size_t size);
+char *dd_strdup(const char *s);
+char *dd_strndup(const char *s, size_t n);
+/* Formats into a new string the caller frees. */
+char *dd_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+typedef struct dd_arena dd_arena;
+
+/* A new arena whose blocks are at least block_size bytes (0: 64 KiB). */
+dd_arena *dd_arena_new(size_t block_size);
+/* Frees the arena and all it handed out; accepts NULL, nulls *arena. */
+void dd_arena_destroy(dd_arena **arena);
+/* size bytes aligned to 16, valid until the next reset or destroy. */
+void *dd_arena_alloc(dd_arena *arena, size_t size);
+/* Forgets every allocation; keeps the first block for reuse. */
+void dd_arena_reset(dd_arena *arena);
+/* Bytes handed out since the last reset. */
+size_t dd_arena_used(const dd_arena *arena);
+/*
+ * An allocator for protobuf-c's __unpack() that draws from the arena. Its
+ * free is a no-op, so messages unpacked with it must NOT be passed to
+ * __free_unpacked(); they vanish with dd_arena_reset().
+ */
+ProtobufCAllocator dd_arena_protobuf_allocator(dd_arena *arena);
+
+#endif

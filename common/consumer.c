@@ -1,0 +1,365 @@
+/*
+ * consumer.c: the fetch loop and the apply-with-cursor transaction (see
+ * consumer.h for the state picture).
+ */
+#include "consumer.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "diag.h"
+#include "error.h"
+#include "evzmq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define CONSUMER_METRICS(X)                                                            \
+    X(C_BATCHES, "doudi_consumer_batches_total", DD_METRIC_COUNTER,                    \
+      "Fetched batches applied and committed, by upstream.", "upstream", NULL, 0)      \
+    X(C_RECORDS, "doudi_consumer_records_total", DD_METRIC_COUNTER,                    \
+      "Upstream records applied, by upstream.", "upstream", NULL, 0)                   \
+    X(C_LAG, "doudi_consumer_lag_records", DD_METRIC_GAUGE,                            \
+      "Upstream head minus this daemon's committed cursor, by upstream.", "upstream",  \
+      NULL, 0)                                                                         \
+    X(C_RESENDS, "doudi_consumer_fetch_resends_total", DD_METRIC_COUNTER,              \
+      "Fetches sent again after no reply came in time, by upstream.", "upstream",      \
+      NULL, 0)                                                                         \
+    X(C_STALLS, "doudi_consumer_stalls_total", DD_METRIC_COUNTER,                      \
+      "Times consumption stopped on an error that needs an operator, by upstream.",   \
+      "upstream", NULL, 0)                                                             \
+    X(C_APPLY, "doudi_consumer_apply_seconds", DD_METRIC_HISTOGRAM,                    \
+      "Time to apply and commit one fetched batch, by upstream.", "upstream",          \
+      dd_buckets_seconds, 0)
+
+enum { CONSUMER_METRICS(DD_METRIC_ENUM) CONSUMER_METRIC_COUNT };
+
+struct dd_consumer {
+    dd_store *store;
+    struct ev_loop *loop;
+    void *zctx;
+    void *socket;
+    dd_evzmq watcher;
+    ev_timer timeout;
+    dd_consumer_options opt;
+    char *name, *upstream, *endpoint;
+    uint32_t *kinds;
+    MDB_dbi cursors;
+    uint64_t cursor;
+    uint64_t upstream_head;
+    uint64_t request_id;
+    uint64_t batches;
+    dd_consumer_state state;
+    dd_consumer_apply_fn apply;
+    void *arg;
+    dd_series *s[CONSUMER_METRIC_COUNT];
+};
+
+static void inc(dd_consumer *c, int m, uint64_t by)
+{
+    if (c->s[m])
+        dd_series_inc(c->s[m], by);
+}
+
+static int read_cursor(dd_consumer *c)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(c->store), NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {strlen(c->upstream), c->upstream}, v;
+    rc = mdb_get(txn, c->cursors, &k, &v);
+    if (rc == 0 && v.mv_size == sizeof(uint64_t))
+        memcpy(&c->cursor, v.mv_data, sizeof(uint64_t));
+    else if (rc == 0)
+        rc = DD_ECORRUPT;
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int dd_consumer_new(dd_store *store, struct ev_loop *loop, void *zctx,
+                    const dd_consumer_options *options, dd_consumer_apply_fn apply,
+                    void *arg, dd_metrics *metrics, dd_consumer **out)
+{
+    dd_consumer *c = dd_calloc(1, sizeof(*c));
+    c->store = store;
+    c->loop = loop;
+    c->zctx = zctx;
+    c->opt = *options;
+    c->name = dd_strdup(options->name);
+    c->upstream = dd_strdup(options->upstream);
+    c->endpoint = dd_strdup(options->endpoint);
+    if (options->nkinds) {
+        c->kinds = dd_malloc(options->nkinds * sizeof(uint32_t));
+        memcpy(c->kinds, options->kinds, options->nkinds * sizeof(uint32_t));
+    }
+    if (!c->opt.max_records)
+        c->opt.max_records = 1000;
+    if (!c->opt.wait_ms)
+        c->opt.wait_ms = 1000;
+    if (!c->opt.reply_timeout_ms)
+        c->opt.reply_timeout_ms = 5000;
+    if (!c->opt.max_message_bytes)
+        c->opt.max_message_bytes = 64LL << 20;
+    c->apply = apply;
+    c->arg = arg;
+    if (metrics) {
+        static const dd_metric_def defs[] = {CONSUMER_METRICS(DD_METRIC_DEF)};
+        static dd_metric_def lasting[CONSUMER_METRIC_COUNT];
+        dd_metric *families[CONSUMER_METRIC_COUNT];
+        /* Families are per registry; the consumers of one daemon share them. */
+        if (!dd_metrics_find(metrics, defs[0].name)) {
+            memcpy(lasting, defs, sizeof(defs));
+            lasting[C_APPLY].nbuckets = dd_buckets_seconds_n;
+            dd_metrics_register(metrics, lasting, CONSUMER_METRIC_COUNT, families);
+        }
+        for (int i = 0; i < CONSUMER_METRIC_COUNT; i++) {
+            families[i] = dd_metrics_find(metrics, defs[i].name);
+            if (families[i])
+                c->s[i] = dd_metric_series(families[i], c->upstream);
+        }
+    }
+    int rc = dd_store_dbi(store, "cursors", 0, &c->cursors);
+    if (!rc)
+        rc = read_cursor(c);
+    if (rc) {
+        dd_error("consumer of %s: cannot read the cursor: %s", c->upstream, dd_strerror(rc));
+        c->socket = NULL;
+        dd_consumer_destroy(&c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static void send_fetch(dd_consumer *c);
+
+static void stall(dd_consumer *c, const char *why)
+{
+    dd_error("consumer of %s stalled at cursor %llu: %s", c->upstream,
+             (unsigned long long)c->cursor, why);
+    c->state = DD_CONSUMER_STALLED;
+    inc(c, C_STALLS, 1);
+    ev_timer_stop(c->loop, &c->timeout);
+}
+
+typedef struct apply_job {
+    dd_consumer *c;
+    Doudi__FetchReply *reply;
+    uint64_t new_cursor;
+    int apply_rc;
+} apply_job;
+
+static int apply_fn(MDB_txn *txn, void *arg)
+{
+    apply_job *job = arg;
+    dd_consumer *c = job->c;
+    job->apply_rc = c->apply(c->arg, txn, job->reply->records, job->reply->n_records);
+    if (job->apply_rc)
+        return job->apply_rc;
+    MDB_val k = {strlen(c->upstream), c->upstream};
+    MDB_val v = {sizeof(job->new_cursor), &job->new_cursor};
+    return mdb_put(txn, c->cursors, &k, &v, 0);
+}
+
+static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
+{
+    c->upstream_head = reply->head_sequence;
+    switch (reply->status) {
+    case DOUDI__FETCH_STATUS__FETCH_STATUS_OK:
+        break;
+    case DOUDI__FETCH_STATUS__FETCH_STATUS_TRIMMED:
+        stall(c, "the upstream trimmed records this consumer has not applied; rebuild it");
+        return;
+    case DOUDI__FETCH_STATUS__FETCH_STATUS_AHEAD_OF_LOG:
+        stall(c, "the cursor is beyond the upstream's head: the upstream log was reset");
+        return;
+    default:
+        stall(c, reply->error_text[0] ? reply->error_text : "the upstream refused the fetch");
+        return;
+    }
+    /* Records must continue exactly where the cursor stands. */
+    uint64_t expect_after = c->cursor;
+    for (size_t i = 0; i < reply->n_records; i++) {
+        if (reply->records[i]->sequence <= expect_after) {
+            stall(c, "the upstream sent records out of order");
+            return;
+        }
+        expect_after = reply->records[i]->sequence;
+    }
+    uint64_t new_cursor = reply->scanned_through_sequence;
+    if (new_cursor < expect_after)
+        new_cursor = expect_after;
+    if (new_cursor > c->cursor) {
+        int64_t t0 = dd_monotonic_ns();
+        apply_job job = {c, reply, new_cursor, 0};
+        int rc = dd_store_write(c->store, apply_fn, &job);
+        if (rc) {
+            char why[160];
+            snprintf(why, sizeof(why), "applying the batch failed: %s", dd_strerror(rc));
+            stall(c, why);
+            return;
+        }
+        c->cursor = new_cursor;
+        c->batches++;
+        inc(c, C_BATCHES, 1);
+        inc(c, C_RECORDS, reply->n_records);
+        if (c->s[C_APPLY])
+            dd_series_observe(c->s[C_APPLY], (double)(dd_monotonic_ns() - t0) / 1e9);
+    }
+    if (c->s[C_LAG])
+        dd_series_set(c->s[C_LAG],
+                      c->upstream_head > c->cursor ? (double)(c->upstream_head - c->cursor) : 0);
+    send_fetch(c);
+}
+
+static void socket_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    dd_consumer *c = w->data;
+    for (;;) {
+        dd_zmsg msg;
+        int rc = dd_zmsg_recv(c->socket, &msg);
+        if (rc == DD_AGAIN)
+            return;
+        if (rc) {
+            dd_warn("consumer of %s: receive: %s", c->upstream, dd_strerror(rc));
+            return;
+        }
+        Doudi__FetchReply *reply = NULL;
+        if (msg.nframes == 1)
+            reply = doudi__fetch_reply__unpack(NULL, dd_zmsg_size(&msg, 0), dd_zmsg_data(&msg, 0));
+        dd_zmsg_close(&msg);
+        if (!reply) {
+            dd_warn("consumer of %s: a reply that is not a FetchReply was ignored", c->upstream);
+            continue;
+        }
+        /* A reply to a request we already gave up on is stale. */
+        if (c->state == DD_CONSUMER_WAITING && reply->request_id == c->request_id) {
+            ev_timer_stop(c->loop, &c->timeout);
+            c->state = DD_CONSUMER_IDLE;
+            handle_reply(c, reply);
+        }
+        doudi__fetch_reply__free_unpacked(reply, NULL);
+        if (c->state == DD_CONSUMER_STALLED)
+            return;
+    }
+}
+
+static int open_socket(dd_consumer *c)
+{
+    c->socket = dd_zsock_new(c->zctx, ZMQ_DEALER, c->opt.max_message_bytes, 0);
+    if (!c->socket)
+        return -EINVAL;
+    int rc = dd_zsock_connect(c->socket, c->endpoint);
+    if (rc) {
+        zmq_close(c->socket);
+        c->socket = NULL;
+        return rc;
+    }
+    dd_evzmq_init(&c->watcher, c->socket, EV_READ, socket_cb, c);
+    dd_evzmq_start(c->loop, &c->watcher);
+    return 0;
+}
+
+static void close_socket(dd_consumer *c)
+{
+    if (!c->socket)
+        return;
+    dd_evzmq_stop(c->loop, &c->watcher);
+    zmq_close(c->socket);
+    c->socket = NULL;
+}
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    dd_consumer *c = t->data;
+    if (c->state != DD_CONSUMER_WAITING)
+        return;
+    dd_warn("consumer of %s: no reply from %s in time; reconnecting and asking again",
+            c->upstream, c->endpoint);
+    inc(c, C_RESENDS, 1);
+    /* A fresh socket drops whatever the old connection still queued. */
+    close_socket(c);
+    if (open_socket(c) != 0) {
+        stall(c, "cannot reconnect to the upstream");
+        return;
+    }
+    c->state = DD_CONSUMER_IDLE;
+    send_fetch(c);
+}
+
+static void send_fetch(dd_consumer *c)
+{
+    Doudi__FetchRequest req = DOUDI__FETCH_REQUEST__INIT;
+    req.request_id = ++c->request_id;
+    req.consumer = c->name;
+    req.after_sequence = c->cursor;
+    req.max_records = c->opt.max_records;
+    req.wait_ms = c->opt.wait_ms;
+    req.kinds = c->kinds;
+    req.n_kinds = c->opt.nkinds;
+    uint8_t stackbuf[1024];
+    size_t len = doudi__fetch_request__get_packed_size(&req);
+    uint8_t *buf = len <= sizeof(stackbuf) ? stackbuf : dd_malloc(len);
+    doudi__fetch_request__pack(&req, buf);
+    const void *data[1] = {buf};
+    size_t sizes[1] = {len};
+    int rc = dd_zsend_frames(c->socket, data, sizes, 1);
+    if (buf != stackbuf)
+        free(buf);
+    if (rc && rc != DD_AGAIN)
+        dd_warn("consumer of %s: send: %s", c->upstream, dd_strerror(rc));
+    /* Sent or not, the timer brings a retry: the transport is at-least-once. */
+    c->state = DD_CONSUMER_WAITING;
+    ev_timer_set(&c->timeout, (double)(c->opt.wait_ms + c->opt.reply_timeout_ms) / 1000.0, 0);
+    ev_timer_start(c->loop, &c->timeout);
+}
+
+int dd_consumer_start(dd_consumer *c)
+{
+    ev_init(&c->timeout, timeout_cb);
+    c->timeout.data = c;
+    int rc = open_socket(c);
+    if (rc)
+        return rc;
+    dd_info("consuming %s from %s after sequence %llu", c->upstream, c->endpoint,
+            (unsigned long long)c->cursor);
+    send_fetch(c);
+    return 0;
+}
+
+void dd_consumer_stop(dd_consumer *c)
+{
+    if (c->socket)
+        ev_timer_stop(c->loop, &c->timeout);
+    close_socket(c);
+    if (c->state == DD_CONSUMER_WAITING)
+        c->state = DD_CONSUMER_IDLE;
+}
+
+void dd_consumer_destroy(dd_consumer **cp)
+{
+    if (!cp || !*cp)
+        return;
+    dd_consumer *c = *cp;
+    if (c->socket)
+        dd_consumer_stop(c);
+    free(c->name);
+    free(c->upstream);
+    free(c->endpoint);
+    free(c->kinds);
+    free(c);
+    *cp = NULL;
+}
+
+uint64_t dd_consumer_cursor(const dd_consumer *c) { return c->cursor; }
+uint64_t dd_consumer_upstream_head(const dd_consumer *c) { return c->upstream_head; }
+dd_consumer_state dd_consumer_get_state(const dd_consumer *c) { return c->state; }
+uint64_t dd_consumer_batches(const dd_consumer *c) { return c->batches; }

@@ -1,0 +1,829 @@
+/*
+ * intake.c: the publish path with group commit, the admin commands, and the
+ * maintenance timer of doudi-intake (see intake.h for the picture).
+ */
+#include "intake.h"
+
+#include "alloc.h"
+#include "clock.h"
+#include "deadletter.h"
+#include "dedup.h"
+#include "diag.h"
+#include "divisions.h"
+#include "error.h"
+#include "evzmq.h"
+#include "log.h"
+#include "metrics.h"
+#include "settings.h"
+#include "store.h"
+#include "validate.h"
+
+#include "doudi/admin.pb-c.h"
+#include "doudi/publish.pb-c.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define ROUTING_ID_MAX 256
+
+#define INTAKE_METRICS(X)                                                                  \
+    X(M_ACCEPTED, "doudi_intake_events_accepted_total", DD_METRIC_COUNTER,                 \
+      "Events committed to the intake log.", NULL, NULL, 0)                                \
+    X(M_DUPLICATE, "doudi_intake_events_duplicate_total", DD_METRIC_COUNTER,               \
+      "Events answered as duplicates of an event accepted before.", NULL, NULL, 0)         \
+    X(M_REJECTED, "doudi_intake_events_rejected_total", DD_METRIC_COUNTER,                 \
+      "Events refused and stored as dead letters, by reason.", "reason", NULL, 0)          \
+    X(M_REQUESTS, "doudi_intake_publish_requests_total", DD_METRIC_COUNTER,                \
+      "Publish requests received (well-formed or not).", NULL, NULL, 0)                    \
+    X(M_REQUESTS_REFUSED, "doudi_intake_publish_requests_refused_total", DD_METRIC_COUNTER, \
+      "Publish requests refused whole, by reason.", "reason", NULL, 0)                     \
+    X(M_COMMIT_EVENTS, "doudi_intake_commit_events", DD_METRIC_HISTOGRAM,                  \
+      "Events judged per group commit.", NULL, dd_buckets_batch, 0)                        \
+    X(M_COMMIT_REQUESTS, "doudi_intake_commit_requests", DD_METRIC_HISTOGRAM,              \
+      "Publish requests sharing one group commit.", NULL, dd_buckets_batch, 0)             \
+    X(M_COMMIT_SECONDS, "doudi_intake_commit_seconds", DD_METRIC_HISTOGRAM,                \
+      "Time to judge, append and fsync one group commit.", NULL, dd_buckets_seconds, 0)    \
+    X(M_COMMIT_FAILURES, "doudi_intake_commit_failures_total", DD_METRIC_COUNTER,          \
+      "Group commits that failed (nothing acknowledged; portals resend).", NULL, NULL, 0)  \
+    X(M_REPLY_FAILURES, "doudi_intake_reply_send_failures_total", DD_METRIC_COUNTER,       \
+      "Replies that could not be sent, by reason (again: ZeroMQ EAGAIN at the high-water " \
+      "mark; unreachable: the peer is gone).", "reason", NULL, 0)                          \
+    X(M_DEAD_LETTERS, "doudi_intake_dead_letters", DD_METRIC_GAUGE,                        \
+      "Refused events held in the dead-letter store.", NULL, NULL, 0)                      \
+    X(M_DEDUP_IDS, "doudi_intake_dedup_ids", DD_METRIC_GAUGE,                              \
+      "Event ids remembered for deduplication.", NULL, NULL, 0)                            \
+    X(M_DEDUP_BYTES, "doudi_intake_dedup_memory_bytes", DD_METRIC_GAUGE,                   \
+      "Memory of the in-memory dedup table.", NULL, NULL, 0)                               \
+    X(M_DEDUP_EXPIRED, "doudi_intake_dedup_expired_total", DD_METRIC_COUNTER,              \
+      "Event ids forgotten after the dedup retention.", NULL, NULL, 0)                     \
+    X(M_ADMIN, "doudi_intake_admin_requests_total", DD_METRIC_COUNTER,                     \
+      "Operator commands, by command.", "command", NULL, 0)                                \
+    X(M_RELOADS, "doudi_intake_config_reloads_total", DD_METRIC_COUNTER,                   \
+      "Configuration reloads on SIGHUP, by result.", "result", NULL, 0)                    \
+    X(M_MAP_USED, "doudi_lmdb_map_used_bytes", DD_METRIC_GAUGE,                            \
+      "Bytes of the LMDB map in use.", NULL, NULL, 0)                                      \
+    X(M_MAP_SIZE, "doudi_lmdb_map_size_bytes", DD_METRIC_GAUGE,                            \
+      "Current LMDB map size.", NULL, NULL, 0)                                             \
+    X(M_MAP_GROWS, "doudi_lmdb_map_grows_total", DD_METRIC_COUNTER,                        \
+      "Times the LMDB map was full and grew.", NULL, NULL, 0)                              \
+    X(M_MAP_RETRIES, "doudi_lmdb_write_retries_total", DD_METRIC_COUNTER,                  \
+      "Write transactions run again after MDB_MAP_FULL.", NULL, NULL, 0)                   \
+    X(M_STALE_READERS, "doudi_lmdb_stale_readers_cleared_total", DD_METRIC_COUNTER,        \
+      "LMDB reader slots of dead processes cleared.", NULL, NULL, 0)                       \
+    X(M_COMMITS, "doudi_lmdb_commits_total", DD_METRIC_COUNTER,                            \
+      "Write transactions committed with fsync.", NULL, NULL, 0)
+
+enum { INTAKE_METRICS(DD_METRIC_ENUM) INTAKE_METRIC_COUNT };
+
+/* One publish request waiting for the group commit. */
+typedef struct pending_request {
+    uint8_t routing_id[ROUTING_ID_MAX];
+    size_t routing_id_len;
+    bool delimiter;
+    Doudi__PublishRequest *request; /* arena */
+    Doudi__EventStatus *statuses;   /* arena, one per event */
+} pending_request;
+
+/* Counts of one batch, published to metrics only after its commit. */
+typedef struct batch_counts {
+    uint64_t accepted, duplicate;
+    uint64_t rejected[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN + 1];
+} batch_counts;
+
+struct intake {
+    struct ev_loop *loop;
+    dd_config *config;
+    void *zctx;
+    dd_store *store;
+    dd_log *log;
+    intake_dedup *dedup;
+    intake_deadletter *deadletters;
+    dd_divisions *divisions;
+    intake_rules rules;
+    dd_clock clock;
+    dd_arena *arena;
+
+    void *publish_sock, *admin_sock;
+    dd_evzmq publish_w, admin_w;
+    ev_timer maintenance;
+    int64_t last_trim_ns, last_reader_check_ns;
+
+    pending_request *batch;
+    size_t nbatch, batch_cap;
+    batch_counts counts;
+    bool stopping;
+
+    dd_metrics *metrics;
+    dd_metrics_http *http;
+    dd_metric *m[INTAKE_METRIC_COUNT];
+    dd_series *s[INTAKE_METRIC_COUNT]; /* unlabelled series */
+    dd_series *rejected_by_reason[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN + 1];
+    dd_store_usage last_usage;
+    const char **consumer_names; /* [0] owns the split copy of the text */
+    size_t nconsumer_names;
+};
+
+static const dd_metric_def *intake_metric_defs(void)
+{
+    static dd_metric_def defs[] = {INTAKE_METRICS(DD_METRIC_DEF)};
+    defs[M_COMMIT_EVENTS].nbuckets = dd_buckets_batch_n;
+    defs[M_COMMIT_REQUESTS].nbuckets = dd_buckets_batch_n;
+    defs[M_COMMIT_SECONDS].nbuckets = dd_buckets_seconds_n;
+    return defs;
+}
+
+static void inc(intake *in, int metric, const char *label)
+{
+    dd_series_inc(label ? dd_metric_series(in->m[metric], label) : in->s[metric], 1);
+}
+
+/* ---- judging one event -------------------------------------------------- */
+
+static char *arena_strdup(dd_arena *arena, const char *s)
+{
+    size_t len = strlen(s);
+    char *p = dd_arena_alloc(arena, len + 1);
+    memcpy(p, s, len + 1);
+    return p;
+}
+
+static void set_rejected(intake *in, Doudi__EventStatus *st, const intake_verdict *v)
+{
+    st->outcome = DOUDI__OUTCOME__OUTCOME_REJECTED;
+    st->reason = v->reason;
+    st->reason_text = arena_strdup(in->arena, v->text);
+}
+
+/*
+ * Judges one encoded event inside txn and fills *st. For a publish, a
+ * refused event goes to the dead-letter store; for a replay (replay_of !=
+ * NULL) the dead letter is removed when the event is accepted or duplicate.
+ * Returns 0 or an LMDB error (which aborts the whole batch).
+ */
+static int judge_event(intake *in, MDB_txn *txn, const uint8_t *bytes, size_t len,
+                       int64_t now_ms, Doudi__EventStatus *st, bool *refused)
+{
+    Doudi__Envelope *env = NULL;
+    intake_verdict verdict = {0};
+    *refused = false;
+    doudi__event_status__init(st);
+    if (!intake_decode(bytes, len, &in->rules, in->arena, &env, &verdict)) {
+        set_rejected(in, st, &verdict);
+        *refused = true;
+        return 0;
+    }
+    st->event_id = env->event_id;
+    intake_dedup_key key = intake_dedup_key_of(env->source, strlen(env->source), env->event_id,
+                                               strlen(env->event_id));
+    uint64_t seq;
+    if (intake_dedup_lookup(in->dedup, key, &seq)) {
+        st->outcome = DOUDI__OUTCOME__OUTCOME_DUPLICATE;
+        st->sequence = seq;
+        in->counts.duplicate++;
+        return 0;
+    }
+    bool rewritten = false;
+    if (!intake_validate(env, &in->rules, now_ms, in->arena, &rewritten, &verdict)) {
+        set_rejected(in, st, &verdict);
+        *refused = true;
+        return 0;
+    }
+    const uint8_t *payload = bytes;
+    size_t payload_len = len;
+    if (rewritten) {
+        payload_len = doudi__envelope__get_packed_size(env);
+        uint8_t *buf = dd_arena_alloc(in->arena, payload_len);
+        doudi__envelope__pack(env, buf);
+        payload = buf;
+    }
+    int rc = dd_log_append(in->log, txn, (uint32_t)env->body_case, now_ms, payload, payload_len,
+                           &seq);
+    if (rc)
+        return rc;
+    intake_dedup_add(in->dedup, key, seq);
+    if (in->clock.mode == DD_CLOCK_EVENT)
+        dd_clock_observe(&in->clock, env->occurred_at_ms);
+    st->outcome = DOUDI__OUTCOME__OUTCOME_ACCEPTED;
+    st->sequence = seq;
+    in->counts.accepted++;
+    return 0;
+}
+
+/* Best effort: source and event id of bytes that failed validation. */
+static void peek_ids(intake *in, const uint8_t *bytes, size_t len, const char **source,
+                     const char **event_id)
+{
+    *source = "";
+    *event_id = "";
+    if (len > in->rules.max_event_bytes)
+        return;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(in->arena);
+    Doudi__Envelope *env = doudi__envelope__unpack(&a, len, bytes);
+    if (env) {
+        *source = env->source;
+        *event_id = env->event_id;
+    }
+}
+
+/* ---- the group commit --------------------------------------------------- */
+
+static int publish_batch_fn(MDB_txn *txn, void *arg)
+{
+    intake *in = arg;
+    int64_t now_ms = dd_clock_now_ms(&in->clock);
+    memset(&in->counts, 0, sizeof(in->counts));
+    for (size_t r = 0; r < in->nbatch; r++) {
+        pending_request *p = &in->batch[r];
+        for (size_t i = 0; i < p->request->n_events; i++) {
+            ProtobufCBinaryData *ev = &p->request->events[i];
+            Doudi__EventStatus *st = &p->statuses[i];
+            bool refused;
+            int rc = judge_event(in, txn, ev->data, ev->len, now_ms, st, &refused);
+            if (rc)
+                return rc;
+            if (!refused)
+                continue;
+            const char *source, *event_id;
+            peek_ids(in, ev->data, ev->len, &source, &event_id);
+            rc = intake_deadletter_add(in->deadletters, txn, now_ms, st->reason, st->reason_text,
+                                       source, event_id, ev->data, ev->len, &st->dead_letter_id);
+            if (rc)
+                return rc;
+            if ((size_t)st->reason < sizeof(in->counts.rejected) / sizeof(uint64_t))
+                in->counts.rejected[st->reason]++;
+        }
+    }
+    return intake_dedup_flush(in->dedup, txn, now_ms);
+}
+
+static void send_reply(intake *in, void *sock, const uint8_t *rid, size_t rid_len,
+                       bool delimiter, const void *buf, size_t len)
+{
+    const void *data[3] = {rid, "", buf};
+    size_t sizes[3] = {rid_len, 0, len};
+    if (!delimiter) {
+        data[1] = buf;
+        sizes[1] = len;
+    }
+    int rc = dd_zsend_frames(sock, data, sizes, delimiter ? 3 : 2);
+    if (rc == DD_AGAIN)
+        inc(in, M_REPLY_FAILURES, "again");
+    else if (rc == -EHOSTUNREACH)
+        inc(in, M_REPLY_FAILURES, "unreachable");
+    else if (rc)
+        inc(in, M_REPLY_FAILURES, "other");
+}
+
+static void send_publish_reply(intake *in, const uint8_t *rid, size_t rid_len, bool delimiter,
+                               const Doudi__PublishReply *reply)
+{
+    size_t len = doudi__publish_reply__get_packed_size(reply);
+    uint8_t *buf = dd_arena_alloc(in->arena, len ? len : 1);
+    doudi__publish_reply__pack(reply, buf);
+    send_reply(in, in->publish_sock, rid, rid_len, delimiter, buf, len);
+}
+
+static void refuse_request(intake *in, const uint8_t *rid, size_t rid_len, bool delimiter,
+                           uint64_t request_id, Doudi__RejectReason reason, const char *text)
+{
+    Doudi__PublishReply reply = DOUDI__PUBLISH_REPLY__INIT;
+    reply.request_id = request_id;
+    reply.request_error = reason;
+    reply.request_error_text = (char *)text;
+    inc(in, M_REQUESTS_REFUSED, intake_reason_label(reason));
+    send_publish_reply(in, rid, rid_len, delimiter, &reply);
+}
+
+static void commit_batch(intake *in)
+{
+    if (in->nbatch == 0)
+        return;
+    int64_t t0 = dd_monotonic_ns();
+    size_t nevents = 0;
+    for (size_t r = 0; r < in->nbatch; r++)
+        nevents += in->batch[r].request->n_events;
+    int rc = dd_store_write(in->store, publish_batch_fn, in);
+    if (rc) {
+        /* Nothing was acknowledged: every portal of this batch resends. */
+        dd_error("group commit of %zu requests failed: %s; no reply sent", in->nbatch,
+                 dd_strerror(rc));
+        inc(in, M_COMMIT_FAILURES, NULL);
+        in->nbatch = 0;
+        return;
+    }
+    dd_series_observe(in->s[M_COMMIT_SECONDS], (double)(dd_monotonic_ns() - t0) / 1e9);
+    dd_series_observe(in->s[M_COMMIT_EVENTS], (double)nevents);
+    dd_series_observe(in->s[M_COMMIT_REQUESTS], (double)in->nbatch);
+    dd_series_inc(in->s[M_ACCEPTED], in->counts.accepted);
+    dd_series_inc(in->s[M_DUPLICATE], in->counts.duplicate);
+    for (size_t i = 0; i < sizeof(in->counts.rejected) / sizeof(uint64_t); i++)
+        if (in->counts.rejected[i])
+            dd_series_inc(in->rejected_by_reason[i], in->counts.rejected[i]);
+
+    /* Durable now: answer. */
+    for (size_t r = 0; r < in->nbatch; r++) {
+        pending_request *p = &in->batch[r];
+        Doudi__PublishReply reply = DOUDI__PUBLISH_REPLY__INIT;
+        reply.request_id = p->request->request_id;
+        reply.n_statuses = p->request->n_events;
+        reply.statuses = dd_arena_alloc(in->arena, (reply.n_statuses + 1) * sizeof(void *));
+        for (size_t i = 0; i < reply.n_statuses; i++)
+            reply.statuses[i] = &p->statuses[i];
+        send_publish_reply(in, p->routing_id, p->routing_id_len, p->delimiter, &reply);
+    }
+    in->nbatch = 0;
+}
+
+/* Reads one publish message; queues it for the commit or answers it now. */
+static void take_publish_message(intake *in, dd_zmsg *msg)
+{
+    inc(in, M_REQUESTS, NULL);
+    if (msg->nframes < 1 || dd_zmsg_size(msg, 0) > ROUTING_ID_MAX)
+        return;
+    const uint8_t *rid = dd_zmsg_data(msg, 0);
+    size_t rid_len = dd_zmsg_size(msg, 0);
+    bool delimiter = msg->nframes == 3 && dd_zmsg_size(msg, 1) == 0;
+    if (!(msg->nframes == 2 || delimiter)) {
+        refuse_request(in, rid, rid_len, false, 0,
+                       DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_BAD_FRAMES,
+                       "a publish message is one frame (the PublishRequest) from a DEALER, or an "
+                       "empty delimiter frame and the PublishRequest from a REQ socket");
+        return;
+    }
+    size_t last = msg->nframes - 1;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(in->arena);
+    Doudi__PublishRequest *req =
+        doudi__publish_request__unpack(&a, dd_zmsg_size(msg, last), dd_zmsg_data(msg, last));
+    if (!req) {
+        refuse_request(in, rid, rid_len, delimiter, 0,
+                       DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_UNDECODABLE,
+                       "the message is not an encoded doudi.PublishRequest (publish.proto)");
+        return;
+    }
+    int64_t max_events = dd_config_int(in->config, S_MAX_EVENTS_PER_REQUEST);
+    if ((int64_t)req->n_events > max_events) {
+        char text[160];
+        snprintf(text, sizeof(text),
+                 "the request carries %zu events; at most %lld are allowed per request: split it",
+                 req->n_events, (long long)max_events);
+        refuse_request(in, rid, rid_len, delimiter, req->request_id,
+                       DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_TOO_MANY_EVENTS, text);
+        return;
+    }
+    if (in->stopping) {
+        refuse_request(in, rid, rid_len, delimiter, req->request_id,
+                       DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN,
+                       "intake is shutting down; send the request again in a moment");
+        return;
+    }
+    if (in->nbatch == in->batch_cap) {
+        in->batch_cap = in->batch_cap ? in->batch_cap * 2 : 16;
+        in->batch = dd_realloc(in->batch, in->batch_cap * sizeof(*in->batch));
+    }
+    pending_request *p = &in->batch[in->nbatch++];
+    memcpy(p->routing_id, rid, rid_len);
+    p->routing_id_len = rid_len;
+    p->delimiter = delimiter;
+    p->request = req;
+    p->statuses = dd_arena_alloc(in->arena, (req->n_events + 1) * sizeof(Doudi__EventStatus));
+}
+
+static void publish_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    intake *in = w->data;
+    size_t max_requests = (size_t)dd_config_int(in->config, S_MAX_REQUESTS_PER_COMMIT);
+    size_t received = 0;
+    /* Everything that arrived by now shares one commit. */
+    while (in->nbatch < max_requests && received < max_requests * 4) {
+        dd_zmsg msg;
+        int rc = dd_zmsg_recv(in->publish_sock, &msg);
+        if (rc == DD_AGAIN)
+            break;
+        if (rc) {
+            dd_warn("publish socket: %s", dd_strerror(rc));
+            break;
+        }
+        received++;
+        take_publish_message(in, &msg);
+        dd_zmsg_close(&msg);
+    }
+    commit_batch(in);
+    dd_arena_reset(in->arena);
+}
+
+/* ---- admin -------------------------------------------------------------- */
+
+typedef struct replay_job {
+    intake *in;
+    Doudi__DeadLetterReplayRequest *req;
+    Doudi__EventStatus *statuses;
+} replay_job;
+
+static int replay_fn(MDB_txn *txn, void *arg)
+{
+    replay_job *job = arg;
+    intake *in = job->in;
+    int64_t now_ms = dd_clock_now_ms(&in->clock);
+    memset(&in->counts, 0, sizeof(in->counts));
+    for (size_t i = 0; i < job->req->n_ids; i++) {
+        Doudi__EventStatus *st = &job->statuses[i];
+        Doudi__DeadLetter *d;
+        int rc = intake_deadletter_get(in->deadletters, txn, job->req->ids[i], in->arena, &d);
+        if (rc == DD_NOTFOUND) {
+            doudi__event_status__init(st);
+            st->outcome = DOUDI__OUTCOME__OUTCOME_REJECTED;
+            st->reason_text = dd_arena_alloc(in->arena, 96);
+            snprintf(st->reason_text, 96, "dead letter %llu is not held (never existed or already replayed)",
+                     (unsigned long long)job->req->ids[i]);
+            continue;
+        }
+        if (rc)
+            return rc;
+        bool refused;
+        rc = judge_event(in, txn, d->raw_event.data, d->raw_event.len, now_ms, st, &refused);
+        if (rc)
+            return rc;
+        st->dead_letter_id = d->id;
+        if (refused) {
+            d->replay_attempts++;
+            d->reason = st->reason;
+            d->reason_text = st->reason_text;
+            rc = intake_deadletter_put(in->deadletters, txn, d);
+        } else {
+            rc = intake_deadletter_remove(in->deadletters, txn, d->id);
+        }
+        if (rc)
+            return rc;
+    }
+    return intake_dedup_flush(in->dedup, txn, now_ms);
+}
+
+static void admin_command(intake *in, const Doudi__AdminRequest *req, Doudi__AdminReply *reply)
+{
+    static Doudi__DeadLetterListReply list_reply;
+    static Doudi__DeadLetterReplayReply replay_reply;
+    switch (req->command_case) {
+    case DOUDI__ADMIN_REQUEST__COMMAND_DEAD_LETTER_LIST: {
+        inc(in, M_ADMIN, "deadletter_list");
+        const Doudi__DeadLetterListRequest *l = req->dead_letter_list;
+        uint32_t limit = l->limit ? l->limit : 100;
+        if (limit > 1000)
+            limit = 1000;
+        doudi__dead_letter_list_reply__init(&list_reply);
+        int rc = intake_deadletter_list(in->deadletters, l->after_id, limit, l->reason, in->arena,
+                                        &list_reply);
+        if (rc) {
+            reply->error_text = arena_strdup(in->arena, dd_strerror(rc));
+            return;
+        }
+        reply->result_case = DOUDI__ADMIN_REPLY__RESULT_DEAD_LETTER_LIST;
+        reply->dead_letter_list = &list_reply;
+        return;
+    }
+    case DOUDI__ADMIN_REQUEST__COMMAND_DEAD_LETTER_REPLAY: {
+        inc(in, M_ADMIN, "deadletter_replay");
+        Doudi__DeadLetterReplayRequest *r = req->dead_letter_replay;
+        if (r->n_ids > 10000) {
+            reply->error_text = "at most 10000 ids per replay";
+            return;
+        }
+        replay_job job = {in, r, dd_arena_alloc(in->arena, (r->n_ids + 1) * sizeof(Doudi__EventStatus))};
+        int rc = dd_store_write(in->store, replay_fn, &job);
+        if (rc) {
+            reply->error_text = arena_strdup(in->arena, dd_strerror(rc));
+            return;
+        }
+        dd_series_inc(in->s[M_ACCEPTED], in->counts.accepted);
+        dd_series_inc(in->s[M_DUPLICATE], in->counts.duplicate);
+        doudi__dead_letter_replay_reply__init(&replay_reply);
+        replay_reply.n_statuses = r->n_ids;
+        replay_reply.statuses = dd_arena_alloc(in->arena, (r->n_ids + 1) * sizeof(void *));
+        for (size_t i = 0; i < r->n_ids; i++)
+            replay_reply.statuses[i] = &job.statuses[i];
+        reply->result_case = DOUDI__ADMIN_REPLY__RESULT_DEAD_LETTER_REPLAY;
+        reply->dead_letter_replay = &replay_reply;
+        return;
+    }
+    default:
+        inc(in, M_ADMIN, "unknown");
+        reply->error_text = "unknown command: this intake knows dead_letter_list and "
+                            "dead_letter_replay";
+        return;
+    }
+}
+
+static void admin_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    intake *in = w->data;
+    for (int n = 0; n < 64; n++) {
+        dd_zmsg msg;
+        int rc = dd_zmsg_recv(in->admin_sock, &msg);
+        if (rc == DD_AGAIN)
+            break;
+        if (rc)
+            break;
+        bool delimiter = msg.nframes == 3 && dd_zmsg_size(&msg, 1) == 0;
+        if ((msg.nframes == 2 || delimiter) && dd_zmsg_size(&msg, 0) <= ROUTING_ID_MAX) {
+            size_t last = msg.nframes - 1;
+            ProtobufCAllocator a = dd_arena_protobuf_allocator(in->arena);
+            Doudi__AdminRequest *req = doudi__admin_request__unpack(&a, dd_zmsg_size(&msg, last),
+                                                                    dd_zmsg_data(&msg, last));
+            Doudi__AdminReply reply = DOUDI__ADMIN_REPLY__INIT;
+            if (req) {
+                reply.request_id = req->request_id;
+                admin_command(in, req, &reply);
+            } else {
+                inc(in, M_ADMIN, "undecodable");
+                reply.error_text = "the message is not an encoded doudi.AdminRequest (admin.proto)";
+            }
+            size_t len = doudi__admin_reply__get_packed_size(&reply);
+            uint8_t *buf = dd_arena_alloc(in->arena, len ? len : 1);
+            doudi__admin_reply__pack(&reply, buf);
+            send_reply(in, in->admin_sock, dd_zmsg_data(&msg, 0), dd_zmsg_size(&msg, 0), delimiter,
+                       buf, len);
+        } else {
+            inc(in, M_ADMIN, "bad_frames");
+        }
+        dd_zmsg_close(&msg);
+        dd_arena_reset(in->arena);
+    }
+}
+
+/* ---- maintenance -------------------------------------------------------- */
+
+static void update_gauges(intake *in)
+{
+    dd_store_usage u;
+    dd_store_usage_get(in->store, &u);
+    dd_series_set(in->s[M_MAP_USED], (double)u.used_bytes);
+    dd_series_set(in->s[M_MAP_SIZE], (double)u.map_bytes);
+    dd_series_inc(in->s[M_MAP_GROWS], u.grows - in->last_usage.grows);
+    dd_series_inc(in->s[M_MAP_RETRIES], u.retries - in->last_usage.retries);
+    dd_series_inc(in->s[M_STALE_READERS], u.stale_readers_cleared - in->last_usage.stale_readers_cleared);
+    dd_series_inc(in->s[M_COMMITS], u.commits - in->last_usage.commits);
+    in->last_usage = u;
+    dd_series_set(in->s[M_DEAD_LETTERS], (double)intake_deadletter_count(in->deadletters));
+    dd_series_set(in->s[M_DEDUP_IDS], (double)intake_dedup_count(in->dedup));
+    dd_series_set(in->s[M_DEDUP_BYTES], (double)intake_dedup_memory_bytes(in->dedup));
+    dd_log_update_metrics(in->log);
+}
+
+static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    intake *in = t->data;
+    int64_t now_ns = dd_monotonic_ns();
+    int64_t trim_ns = dd_config_duration_ms(in->config, S_LOG_TRIM_INTERVAL) * 1000000;
+    if (now_ns - in->last_trim_ns >= trim_ns) {
+        in->last_trim_ns = now_ns;
+        int64_t now_ms = dd_clock_now_ms(&in->clock);
+        uint64_t trimmed = 0, forgotten = 0;
+        int rc = dd_log_trim(in->log, now_ms, &trimmed);
+        if (rc)
+            dd_warn("log trim failed: %s", dd_strerror(rc));
+        else if (trimmed)
+            dd_info("trimmed %llu log records", (unsigned long long)trimmed);
+        rc = intake_dedup_expire(in->dedup, now_ms, 1000, &forgotten);
+        if (rc)
+            dd_warn("dedup expiry failed: %s", dd_strerror(rc));
+        dd_series_inc(in->s[M_DEDUP_EXPIRED], forgotten);
+    }
+    int64_t check_ns = dd_config_duration_ms(in->config, S_READER_CHECK_INTERVAL) * 1000000;
+    if (now_ns - in->last_reader_check_ns >= check_ns) {
+        in->last_reader_check_ns = now_ns;
+        int cleared = 0;
+        dd_store_reader_check(in->store, &cleared);
+        if (cleared)
+            dd_warn("cleared %d stale LMDB reader slot(s)", cleared);
+    }
+    update_gauges(in);
+}
+
+/* ---- set-up and tear-down ----------------------------------------------- */
+
+static int load_divisions(dd_config *config, dd_divisions **out)
+{
+    const char *path = dd_config_string(config, S_DIVISIONS_FILE);
+    if (!path[0]) {
+        *out = dd_divisions_demo();
+        return 0;
+    }
+    char *err = NULL;
+    int rc = dd_divisions_load_file(path, out, &err);
+    if (rc) {
+        dd_error("division table: %s", err ? err : dd_strerror(rc));
+        free(err);
+    }
+    return rc;
+}
+
+static int apply_settings(intake *in, dd_config *config, dd_divisions *divisions)
+{
+    dd_diag_level level;
+    if (dd_diag_level_parse(dd_config_string(config, S_LOG_LEVEL), &level) == 0)
+        dd_diag_set_level(level);
+    in->rules.max_event_bytes = dd_config_size(config, S_MAX_EVENT_BYTES);
+    in->rules.max_future_skew_ms = dd_config_duration_ms(config, S_MAX_FUTURE_SKEW);
+    in->rules.max_age_ms = dd_config_duration_ms(config, S_MAX_EVENT_AGE);
+    in->rules.id15 = strcmp(dd_config_string(config, S_ID15), "reject") == 0 ? INTAKE_ID15_REJECT
+                                                                            : INTAKE_ID15_UPGRADE;
+    in->rules.divisions = divisions;
+    if (in->dedup)
+        intake_dedup_set_retention(in->dedup, dd_config_duration_ms(config, S_DEDUP_RETENTION));
+    return 0;
+}
+
+static void *bind_router(intake *in, const char *endpoint, int64_t max_bytes)
+{
+    int hwm = (int)dd_config_int(in->config, S_SOCKET_HWM);
+    void *s = dd_zsock_new(in->zctx, ZMQ_ROUTER, max_bytes, hwm);
+    if (s && dd_zsock_bind(s, endpoint) != 0) {
+        zmq_close(s);
+        s = NULL;
+    }
+    return s;
+}
+
+/* Splits "a, b,c" into the required-consumer list (kept for the log's life). */
+static const char **split_consumers(const char *text, size_t *n)
+{
+    char *copy = dd_strdup(text);
+    const char **names = dd_calloc(strlen(text) / 2 + 2, sizeof(char *));
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save))
+        names[(*n)++] = tok;
+    if (*n == 0)
+        free(copy);
+    return names;
+}
+
+int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
+{
+    intake *in = dd_calloc(1, sizeof(*in));
+    in->loop = loop;
+    in->config = config;
+    in->arena = dd_arena_new(1 << 20);
+    dd_clock_mode mode = DD_CLOCK_WALL;
+    dd_clock_mode_parse(dd_config_string(config, S_CLOCK), &mode);
+    dd_clock_init(&in->clock, mode);
+    in->metrics = dd_metrics_new();
+    int rc = dd_metrics_register(in->metrics, intake_metric_defs(), INTAKE_METRIC_COUNT, in->m);
+    if (rc)
+        goto fail;
+    for (int i = 0; i < INTAKE_METRIC_COUNT; i++)
+        if (!intake_metric_defs()[i].label)
+            in->s[i] = dd_metric_series(in->m[i], NULL);
+    /* Every reason is a series from the start, so a scrape shows them all. */
+    for (int r = DOUDI__REJECT_REASON__REJECT_REASON_UNDECODABLE;
+         r <= DOUDI__REJECT_REASON__REJECT_REASON_EVENT_TOO_LARGE; r++)
+        in->rejected_by_reason[r] = dd_metric_series(in->m[M_REJECTED], intake_reason_label(r));
+
+    if ((rc = load_divisions(config, &in->divisions)) != 0)
+        goto fail;
+    apply_settings(in, config, in->divisions);
+
+    dd_store_options so = {
+        .map_bytes = dd_config_size(config, S_MAP_SIZE),
+        .max_map_bytes = dd_config_size(config, S_MAX_MAP_SIZE),
+    };
+    if ((rc = dd_store_open(dd_config_string(config, S_DATA_DIR), &so, &in->store)) != 0)
+        goto fail;
+    in->consumer_names = split_consumers(dd_config_string(config, S_LOG_CONSUMERS),
+                                         &in->nconsumer_names);
+    dd_log_options lo = {
+        .max_records = (uint32_t)dd_config_int(config, S_FETCH_MAX_RECORDS),
+        .max_bytes = (uint32_t)dd_config_size(config, S_FETCH_MAX_BYTES),
+        .max_wait_ms = (uint32_t)dd_config_duration_ms(config, S_FETCH_MAX_WAIT),
+        .retention_ms = dd_config_duration_ms(config, S_LOG_RETENTION),
+        .required_consumers = in->consumer_names,
+        .nrequired = in->nconsumer_names,
+        .max_message_bytes = 1 << 20,
+    };
+    if ((rc = dd_log_open(in->store, &lo, in->metrics, &in->log)) != 0)
+        goto fail;
+    int64_t t0 = dd_monotonic_ns();
+    if ((rc = intake_dedup_open(in->store, dd_config_duration_ms(config, S_DEDUP_RETENTION),
+                                dd_clock_now_ms(&in->clock), &in->dedup)) != 0)
+        goto fail;
+    dd_info("dedup: %zu event ids loaded in %.1f ms", intake_dedup_count(in->dedup),
+            (double)(dd_monotonic_ns() - t0) / 1e6);
+    if ((rc = intake_deadletter_open(in->store, &in->deadletters)) != 0)
+        goto fail;
+
+    in->zctx = zmq_ctx_new();
+    in->publish_sock = bind_router(in, dd_config_string(config, S_PUBLISH_ENDPOINT),
+                                   (int64_t)dd_config_size(config, S_MAX_REQUEST_BYTES));
+    in->admin_sock = bind_router(in, dd_config_string(config, S_ADMIN_ENDPOINT), 1 << 20);
+    if (!in->publish_sock || !in->admin_sock) {
+        rc = -EADDRINUSE;
+        goto fail;
+    }
+    if ((rc = dd_log_serve(in->log, loop, in->zctx, dd_config_string(config, S_LOG_ENDPOINT))) != 0)
+        goto fail;
+    dd_evzmq_init(&in->publish_w, in->publish_sock, EV_READ, publish_cb, in);
+    dd_evzmq_start(loop, &in->publish_w);
+    dd_evzmq_init(&in->admin_w, in->admin_sock, EV_READ, admin_cb, in);
+    dd_evzmq_start(loop, &in->admin_w);
+
+    const char *listen = dd_config_string(config, S_METRICS_LISTEN);
+    if (listen[0] && (rc = dd_metrics_http_start(in->metrics, listen, &in->http)) != 0) {
+        dd_error("cannot serve metrics on %s: %s", listen, dd_strerror(rc));
+        goto fail;
+    }
+    ev_timer_init(&in->maintenance, maintenance_cb, 0.2, 1.0);
+    in->maintenance.data = in;
+    ev_timer_start(loop, &in->maintenance);
+    in->last_trim_ns = in->last_reader_check_ns = dd_monotonic_ns();
+    update_gauges(in);
+
+    dd_info("intake ready: log head %llu, %llu dead letters; publish %s, log %s, admin %s, "
+            "metrics %s",
+            (unsigned long long)dd_log_head(in->log),
+            (unsigned long long)intake_deadletter_count(in->deadletters),
+            dd_config_string(config, S_PUBLISH_ENDPOINT), dd_config_string(config, S_LOG_ENDPOINT),
+            dd_config_string(config, S_ADMIN_ENDPOINT), listen[0] ? listen : "(off)");
+    *out = in;
+    return 0;
+
+fail:
+    intake_destroy(&in);
+    return rc ? rc : -EINVAL;
+}
+
+void intake_stop(intake *in)
+{
+    if (in->stopping)
+        return;
+    /* Requests already queued are judged and answered; later ones are told
+     * to come back. Nothing unacknowledged is lost: portals resend. */
+    publish_cb(in->loop, &in->publish_w, EV_READ);
+    in->stopping = true;
+    dd_log_release_parked(in->log);
+    ev_break(in->loop, EVBREAK_ALL);
+}
+
+int intake_reload(intake *in, dd_config *config)
+{
+    dd_divisions *divisions = NULL;
+    int rc = load_divisions(config, &divisions);
+    if (rc) {
+        inc(in, M_RELOADS, "failed");
+        return rc;
+    }
+    apply_settings(in, config, divisions);
+    dd_divisions_destroy(&in->divisions);
+    in->divisions = divisions;
+    dd_config_destroy(&in->config);
+    in->config = config;
+    inc(in, M_RELOADS, "ok");
+    dd_info("configuration reloaded (%zu division codes)", dd_divisions_count(divisions));
+    return 0;
+}
+
+int intake_metrics_port(const intake *in)
+{
+    return in->http ? dd_metrics_http_port(in->http) : 0;
+}
+
+void intake_destroy(intake **inp)
+{
+    if (!inp || !*inp)
+        return;
+    intake *in = *inp;
+    dd_metrics_http_stop(&in->http);
+    if (in->loop)
+        ev_timer_stop(in->loop, &in->maintenance);
+    if (in->publish_sock) {
+        dd_evzmq_stop(in->loop, &in->publish_w);
+        zmq_close(in->publish_sock);
+    }
+    if (in->admin_sock) {
+        dd_evzmq_stop(in->loop, &in->admin_w);
+        zmq_close(in->admin_sock);
+    }
+    dd_log_close(&in->log);
+    if (in->zctx)
+        zmq_ctx_term(in->zctx);
+    intake_deadletter_close(&in->deadletters);
+    intake_dedup_close(&in->dedup);
+    dd_store_close(&in->store);
+    dd_divisions_destroy(&in->divisions);
+    dd_metrics_destroy(&in->metrics);
+    dd_arena_destroy(&in->arena);
+    dd_config_destroy(&in->config);
+    free(in->batch);
+    if (in->consumer_names && in->nconsumer_names)
+        free((char *)in->consumer_names[0]);
+    free(in->consumer_names);
+    free(in);
+    *inp = NULL;
+}

@@ -1,0 +1,177 @@
+/*
+ * test_dedup.c: intake's dedup journal and table: lookups, pending entries
+ * undone by an abort, reload after a restart, expiry after the retention,
+ * and deletion that never breaks a probe run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dedup.h"
+#include "diag.h"
+#include "error.h"
+#include "store.h"
+
+static char dir[64];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static intake_dedup_key key_n(int n)
+{
+    char id[32];
+    int len = snprintf(id, sizeof(id), "event-%d", n);
+    return intake_dedup_key_of("portal", 6, id, (size_t)len);
+}
+
+typedef struct batch_job {
+    intake_dedup *d;
+    int from, to;       /* keys from..to-1 */
+    uint64_t first_seq;
+    int64_t now_ms;
+    int fail;
+} batch_job;
+
+static int batch_fn(MDB_txn *txn, void *arg)
+{
+    batch_job *job = arg;
+    for (int i = job->from; i < job->to; i++)
+        intake_dedup_add(job->d, key_n(i), job->first_seq + (uint64_t)(i - job->from));
+    int rc = intake_dedup_flush(job->d, txn, job->now_ms);
+    return rc ? rc : job->fail;
+}
+
+static void test_keys(void **state)
+{
+    (void)state;
+    intake_dedup_key a = intake_dedup_key_of("a", 1, "bc", 2);
+    intake_dedup_key b = intake_dedup_key_of("ab", 2, "c", 1);
+    /* The separator keeps (a, bc) and (ab, c) apart. */
+    assert_false(a.lo == b.lo && a.hi == b.hi);
+    intake_dedup_key c = intake_dedup_key_of("a", 1, "bc", 2);
+    assert_true(a.lo == c.lo && a.hi == c.hi);
+    char long_id[300];
+    memset(long_id, 'x', sizeof(long_id));
+    intake_dedup_key l1 = intake_dedup_key_of("s", 1, long_id, sizeof(long_id));
+    intake_dedup_key l2 = intake_dedup_key_of("s", 1, long_id, sizeof(long_id));
+    assert_true(l1.lo == l2.lo && l1.hi == l2.hi);
+}
+
+static void test_commit_abort_reload_expire(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup-%d", (int)getpid());
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dd_store *store;
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    intake_dedup *d;
+    int64_t day = 86400000LL;
+    assert_int_equal(intake_dedup_open(store, 35 * day, 100 * day, &d), 0);
+
+    batch_job job = {d, 0, 1000, 1, 10 * day, 0};
+    assert_int_equal(dd_store_write(store, batch_fn, &job), 0);
+    batch_job job2 = {d, 1000, 3000, 1001, 50 * day, 0};
+    assert_int_equal(dd_store_write(store, batch_fn, &job2), 0);
+    assert_int_equal(intake_dedup_count(d), 3000);
+    uint64_t seq;
+    assert_true(intake_dedup_lookup(d, key_n(0), &seq));
+    assert_int_equal(seq, 1);
+    assert_true(intake_dedup_lookup(d, key_n(2999), &seq));
+    assert_int_equal(seq, 3000);
+    assert_false(intake_dedup_lookup(d, key_n(3000), &seq));
+
+    /* An aborted batch leaves no trace, in memory or on disk. */
+    batch_job bad = {d, 3000, 3500, 3001, 50 * day, DD_EPROTO};
+    assert_int_equal(dd_store_write(store, batch_fn, &bad), DD_EPROTO);
+    assert_int_equal(intake_dedup_count(d), 3000);
+    assert_false(intake_dedup_lookup(d, key_n(3100), &seq));
+    for (int i = 0; i < 3000; i++)
+        assert_true(intake_dedup_lookup(d, key_n(i), &seq));
+
+    /* A restart sees the same ids with the same sequences. */
+    intake_dedup_close(&d);
+    dd_store_close(&store);
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    assert_int_equal(intake_dedup_open(store, 35 * day, 40 * day, &d), 0);
+    assert_int_equal(intake_dedup_count(d), 3000);
+    assert_true(intake_dedup_lookup(d, key_n(1500), &seq));
+    assert_int_equal(seq, 1501);
+
+    /* Loading at day 60 skips the day-10 batch: older than 35 days. */
+    intake_dedup_close(&d);
+    dd_store_close(&store);
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    assert_int_equal(intake_dedup_open(store, 35 * day, 60 * day, &d), 0);
+    assert_int_equal(intake_dedup_count(d), 2000);
+
+    /* Expiry deletes the old batch from the journal and the table. */
+    uint64_t forgotten = 0;
+    assert_int_equal(intake_dedup_expire(d, 60 * day, 100, &forgotten), 0);
+    assert_int_equal(intake_dedup_count(d), 2000);
+    assert_false(intake_dedup_lookup(d, key_n(10), &seq));
+    assert_true(intake_dedup_lookup(d, key_n(1010), &seq));
+    assert_int_equal(intake_dedup_expire(d, 100 * day, 100, &forgotten), 0);
+    assert_int_equal(forgotten, 2000);
+    assert_int_equal(intake_dedup_count(d), 0);
+    intake_dedup_close(&d);
+    dd_store_close(&store);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void test_many_with_deletes(void **state)
+{
+    (void)state;
+    /* Enough keys to grow the table several times, then aborts that delete
+     * keys all over it: every remaining key must still be found. */
+    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup2-%d", (int)getpid());
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dd_store *store;
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    intake_dedup *d;
+    assert_int_equal(intake_dedup_open(store, 86400000LL, 0, &d), 0);
+    uint64_t seq = 1;
+    for (int round = 0; round < 20; round++) {
+        batch_job ok = {d, round * 20000, round * 20000 + 10000, seq, 0, 0};
+        assert_int_equal(dd_store_write(store, batch_fn, &ok), 0);
+        seq += 10000;
+        batch_job bad = {d, round * 20000 + 10000, round * 20000 + 20000, seq, 0, DD_EPROTO};
+        assert_int_equal(dd_store_write(store, batch_fn, &bad), DD_EPROTO);
+    }
+    assert_int_equal(intake_dedup_count(d), 200000);
+    for (int round = 0; round < 20; round++) {
+        for (int i = round * 20000; i < round * 20000 + 20000; i++) {
+            uint64_t s;
+            bool held = intake_dedup_lookup(d, key_n(i), &s);
+            assert_int_equal(held, i < round * 20000 + 10000);
+            if (held)
+                assert_int_equal(s, (uint64_t)round * 10000 + (uint64_t)(i - round * 20000) + 1);
+        }
+    }
+    intake_dedup_close(&d);
+    dd_store_close(&store);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+    dd_diag_init("test_dedup", DD_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_commit_abort_reload_expire),
+        cmocka_unit_test(test_many_with_deletes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
