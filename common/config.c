@@ -339,6 +339,8 @@ static char *read_line(char *str, int num, void *stream)
     }
     ctx->raw_indented = str[0] == ' ' || str[0] == '\t';
     const char *p = str;
+    if (line == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+        p += 3; /* a UTF-8 byte order mark, which inih skips too */
     while (isspace((unsigned char)*p))
         p++;
     const char *close = *p == '[' ? strchr(p, ']') : NULL;

@@ -31,7 +31,7 @@
       "upstream", NULL, 0)                                                             \
     X(C_APPLY, "doudi_consumer_apply_seconds", DD_METRIC_HISTOGRAM,                    \
       "Time to apply and commit one fetched batch, by upstream.", "upstream",          \
-      dd_buckets_seconds, 0)
+      dd_buckets_seconds, DD_BUCKETS_SECONDS_N)
 
 enum { CONSUMER_METRICS(DD_METRIC_ENUM) CONSUMER_METRIC_COUNT };
 
@@ -108,14 +108,10 @@ int dd_consumer_new(dd_store *store, struct ev_loop *loop, void *zctx,
     c->arg = arg;
     if (metrics) {
         static const dd_metric_def defs[] = {CONSUMER_METRICS(DD_METRIC_DEF)};
-        static dd_metric_def lasting[CONSUMER_METRIC_COUNT];
         dd_metric *families[CONSUMER_METRIC_COUNT];
         /* Families are per registry; the consumers of one daemon share them. */
-        if (!dd_metrics_find(metrics, defs[0].name)) {
-            memcpy(lasting, defs, sizeof(defs));
-            lasting[C_APPLY].nbuckets = dd_buckets_seconds_n;
-            dd_metrics_register(metrics, lasting, CONSUMER_METRIC_COUNT, families);
-        }
+        if (!dd_metrics_find(metrics, defs[0].name))
+            dd_metrics_register(metrics, defs, CONSUMER_METRIC_COUNT, families);
         for (int i = 0; i < CONSUMER_METRIC_COUNT; i++) {
             families[i] = dd_metrics_find(metrics, defs[i].name);
             if (families[i])

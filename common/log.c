@@ -37,7 +37,7 @@
     X(M_SENT, "doudi_log_fetch_records_sent_total", DD_METRIC_COUNTER,                   \
       "Records sent to consumers.", NULL, NULL, 0)                                       \
     X(M_BATCH, "doudi_log_fetch_batch_records", DD_METRIC_HISTOGRAM,                     \
-      "Records per fetch reply.", NULL, dd_buckets_batch, 0)                             \
+      "Records per fetch reply.", NULL, dd_buckets_batch, DD_BUCKETS_BATCH_N)                             \
     X(M_PARKED, "doudi_log_parked_fetches", DD_METRIC_GAUGE,                             \
       "Fetch requests waiting for new records (long poll).", NULL, NULL, 0)             \
     X(M_LAG, "doudi_log_consumer_lag_records", DD_METRIC_GAUGE,                          \
@@ -220,14 +220,7 @@ int dd_log_open(dd_store *store, const dd_log_options *options, dd_metrics *metr
 
     if (metrics) {
         static const dd_metric_def defs[] = {LOG_METRICS(DD_METRIC_DEF)};
-        dd_metric_def patched[LOG_METRIC_COUNT];
-        memcpy(patched, defs, sizeof(defs));
-        patched[M_BATCH].nbuckets = dd_buckets_batch_n;
-        /* The registry keeps pointers to the defs: give it a lasting copy. */
-        dd_metric_def *lasting = dd_malloc(sizeof(patched));
-        memcpy(lasting, patched, sizeof(patched));
-        if (dd_metrics_register(metrics, lasting, LOG_METRIC_COUNT, log->m) != 0) {
-            free(lasting);
+        if (dd_metrics_register(metrics, defs, LOG_METRIC_COUNT, log->m) != 0) {
             free(log);
             return DD_ECONFIG;
         }

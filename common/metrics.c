@@ -287,6 +287,68 @@ dd_metric *dd_metrics_find(dd_metrics *metrics, const char *name)
     return found;
 }
 
+/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t len;
+    unsigned int cp;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        len = 2;
+        cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        len = 3;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        len = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    /* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/*
+ * Prometheus refuses a whole scrape over one label value that is not UTF-8,
+ * and label values may come from the network (a portal's name, say). Such a
+ * value is stored with U+FFFD for each bad byte, before the lookup, so every
+ * spelling that renders the same is the same series. NULL when s is valid.
+ */
+static char *utf8_repaired(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+    while (*p && (n = utf8_sequence(p)) != 0)
+        p += n;
+    if (!*p)
+        return NULL;
+    char *out = dd_malloc(strlen(s) * 3 + 1), *o = out;
+    for (p = (const unsigned char *)s; *p;) {
+        n = utf8_sequence(p);
+        if (n) {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 dd_series *dd_metric_series(dd_metric *metric, const char *label_value)
 {
     /* Unlabelled families never gain a second series; the value is ignored. */
@@ -294,6 +356,9 @@ dd_series *dd_metric_series(dd_metric *metric, const char *label_value)
         return metric->first;
     if (!label_value)
         label_value = "";
+    char *repaired = utf8_repaired(label_value);
+    if (repaired)
+        label_value = repaired;
     pthread_mutex_lock(&metric->registry->lock);
     dd_series *s = metric->first;
     while (s && strcmp(s->label_value, label_value) != 0)
@@ -303,6 +368,7 @@ dd_series *dd_metric_series(dd_metric *metric, const char *label_value)
         series_append(metric, s);
     }
     pthread_mutex_unlock(&metric->registry->lock);
+    free(repaired);
     return s;
 }
 

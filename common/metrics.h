@@ -87,8 +87,10 @@ dd_metric *dd_metrics_find(dd_metrics *metrics, const char *name);
  * without a label). Creates it at zero on first use; the value is copied.
  * The same pointer is returned for the same value. Never NULL.
  * A family without a label ignores label_value and returns its one series.
- * In a labelled family NULL means "". Takes the registry's mutex and
- * searches the family's series, so call it once and keep the pointer.
+ * In a labelled family NULL means "", and a value that is not valid UTF-8
+ * (which Prometheus would refuse) is stored with U+FFFD for each bad byte.
+ * Takes the registry's mutex and searches the family's series, so call it
+ * once and keep the pointer.
  */
 dd_series *dd_metric_series(dd_metric *metric, const char *label_value);
 

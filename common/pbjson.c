@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Google's runtimes refuse messages nested deeper than this; so do we. */
+/* Google's C++ and Python parsers stop at this depth by default; so do we. */
 #define PBJSON_MAX_DEPTH 100
 
 /* Room for a field path in an error; longer paths are cut, not refused. */
@@ -249,10 +249,10 @@ static int base64_value(unsigned char c, bool *standard, bool *url_safe)
 }
 
 /*
- * Decodes s[0..len-1], standard or URL-safe, padded or not (Go and Java write
- * unpadded URL-safe on request). Returns NULL with a reason in *why if s is
- * not base64; on success *out is malloc'ed (NULL when empty). Bits below the
- * last whole byte are ignored, as every Google runtime ignores them.
+ * Decodes s[0..len-1], standard or URL-safe, padded or not (Go and Java can
+ * be told to write unpadded URL-safe). Returns NULL and the bytes in *out,
+ * malloc'ed (NULL when empty), or why s is not base64. Bits below the last
+ * whole byte are ignored, as every Google runtime ignores them.
  */
 static const char *base64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len)
 {
@@ -263,8 +263,6 @@ static const char *base64_decode(const char *s, size_t len, uint8_t **out, size_
     }
     if (pad > 0 && (len + pad) % 4 != 0)
         return "wrong padding";
-    if (len % 4 == 1)
-        return "wrong length";
 
     bool standard = false, url_safe = false;
     uint8_t *buf = len ? dd_malloc(len / 4 * 3 + 2) : NULL;
@@ -287,6 +285,10 @@ static const char *base64_decode(const char *s, size_t len, uint8_t **out, size_
     if (standard && url_safe) {
         free(buf);
         return "mixes the standard and URL-safe alphabets";
+    }
+    if (len % 4 == 1) {
+        free(buf); /* 6 bits cannot end a byte */
+        return "wrong length";
     }
     if (len % 4 == 2) {
         buf[n++] = (uint8_t)(acc >> 4);

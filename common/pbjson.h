@@ -26,6 +26,40 @@
 #include <stddef.h>
 
 /*
+ * What the list above leaves open.
+ *
+ * Writing:
+ *   - A field is written exactly when protobuf_c_message_pack() would put it
+ *     on the wire: a proto3 scalar when it is not zero, a submessage when it
+ *     is not NULL (an empty one as {}), the set member of a oneof, a proto2
+ *     optional field by its has_ flag. Fields in descriptor (number) order.
+ *     Unknown fields that unpack kept have no JSON form and are dropped.
+ *   - float and double are JSON numbers with up to 17 significant digits
+ *     (exact, though not always the shortest form); NaN and the infinities
+ *     are the strings "NaN", "Infinity" and "-Infinity".
+ *   - protobuf-c does not check that a string field is UTF-8 when it
+ *     unpacks; bytes that are not are written as U+FFFD.
+ *   - Out of memory aborts, as everywhere in doudi: the results are never
+ *     NULL.
+ *
+ * Parsing is strict. Each of these is DD_EPROTO, and no message is returned:
+ * text that is not one JSON object (duplicate keys included); an unknown
+ * field; a field given twice (as "personId" and "person_id"); two members of
+ * one oneof (null counts as given); a value of the wrong JSON type; an
+ * integer out of the field's range or not integral; an integer string that
+ * is not plain decimal ("1e3", " 5", "+5"); an enum name the enum does not
+ * have; a float beyond float's range; invalid base64; null inside a list; a
+ * string holding NUL; messages nested deeper than 100. jansson's numbers
+ * stop at 2^63-1, so larger uint64 values must be strings, which is how
+ * every Google runtime writes them.
+ *
+ * err (may be NULL) receives one sentence that starts with the JSON path of
+ * the field, e.g. "personReported.disabilityGrade: expected an integer, got
+ * string \"x\"" or "householdReported.incomes[2]: null is not allowed in a
+ * list"; it is cut to errlen bytes, always terminated, and "" on success.
+ */
+
+/*
  * Parses text[0..len-1] (one JSON object) into a new message of type desc,
  * allocated with protobuf-c's default allocator: free it with
  * protobuf_c_message_free_unpacked(msg, NULL). Returns 0, or DD_EPROTO with

@@ -10,6 +10,7 @@
  */
 #include "deadletter.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -42,8 +43,15 @@ static const char deadletter_help[] =
     "    stored events again (after a fix to the division table, say). See\n"
     "    `doudictl deadletter list --help` and `doudictl deadletter replay --help`.\n"
     "\n"
+    "OPTIONS\n"
+    "    Those of each subcommand; -h, --help prints this page.\n"
+    "\n"
     "EXIT STATUS\n"
-    "    As each subcommand says; 2 for an unknown subcommand.\n";
+    "    As each subcommand says; 2 for a missing or unknown subcommand.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    doudictl deadletter list --reason region_unknown\n"
+    "    doudictl deadletter replay 12 13\n";
 
 static const char list_help[] =
     "NAME\n"
@@ -61,9 +69,9 @@ static const char list_help[] =
     "\n"
     "    Without --json, prints a table: the dead letter's id, when it was\n"
     "    rejected (Asia/Shanghai time, UTC+8), the reason (the reason label of\n"
-    "    doudi_intake_rejected_total), the source and event id as far as they\n"
-    "    could be read, and intake's explanation; then how many were shown and\n"
-    "    how many intake holds. Control characters are shown as '?'.\n"
+    "    doudi_intake_events_rejected_total), the source and event id as far as\n"
+    "    they could be read, and intake's explanation; then how many were shown\n"
+    "    and how many intake holds. Control characters are shown as '?'.\n"
     "\n"
     "    With --json, prints one JSON object per dead letter, the DeadLetter\n"
     "    message of admin.proto in the canonical proto3 JSON mapping, except\n"
@@ -232,10 +240,11 @@ static bool match_admin_reply(void *ctx, const uint8_t *data, size_t len)
 /*
  * Sends req and waits for its reply of the expected result case. Returns
  * CTL_EXIT_OK with *out set (the caller frees it), or the exit status that
- * fits what went wrong, already reported.
+ * fits what went wrong, already reported. *left (may be NULL) says whether
+ * the request went out, which matters when no answer came.
  */
 static int admin_call(ctl_zreq *z, Doudi__AdminRequest *req, const ctl_zreq_policy *policy,
-                      Doudi__AdminReply__ResultCase expect, Doudi__AdminReply **out)
+                      Doudi__AdminReply__ResultCase expect, Doudi__AdminReply **out, bool *left)
 {
     req->request_id = ctl_zreq_next_id();
     size_t len = doudi__admin_request__get_packed_size(req);
@@ -244,7 +253,9 @@ static int admin_call(ctl_zreq *z, Doudi__AdminRequest *req, const ctl_zreq_poli
     struct admin_wait w = { .id = req->request_id };
     int rc = ctl_zreq_call(z, buf, len, policy, match_admin_reply, &w);
     free(buf);
-    if (rc == DD_AGAIN)
+    if (left)
+        *left = rc != -ENOTCONN;
+    if (rc == DD_AGAIN || rc == -ENOTCONN)
         return CTL_EXIT_GAVE_UP;
     if (rc != 0) {
         ctl_warn("%s: %s", ctl_zreq_endpoint(z), zmq_strerror(-rc));
@@ -337,7 +348,8 @@ static int gather(ctl_zreq *z, const struct common *c, uint64_t after, uint64_t 
         req.command_case = DOUDI__ADMIN_REQUEST__COMMAND_DEAD_LETTER_LIST;
         req.dead_letter_list = &list;
         Doudi__AdminReply *reply;
-        int st = admin_call(z, &req, &policy, DOUDI__ADMIN_REPLY__RESULT_DEAD_LETTER_LIST, &reply);
+        int st = admin_call(z, &req, &policy, DOUDI__ADMIN_REPLY__RESULT_DEAD_LETTER_LIST, &reply,
+                            NULL);
         if (st != CTL_EXIT_OK)
             return st;
         const Doudi__DeadLetterListReply *r = reply->dead_letter_list;
@@ -385,7 +397,7 @@ static void print_table(const struct gathered *g)
 {
     /* Column widths fit the longest value, within reason. */
     int wid = 2, wreason = 6, wsource = 6, wevent = 8;
-    char label[CTL_NAME_MAX], buf[1024], buf2[1024], when[32];
+    char label[CTL_NAME_MAX], buf[1024], buf2[1024], buf3[1024], when[32];
     for (size_t i = 0; i < g->n; i++) {
         const Doudi__DeadLetter *dl = g->items[i];
         int l = snprintf(buf, sizeof(buf), "%" PRIu64, dl->id);
@@ -408,9 +420,10 @@ static void print_table(const struct gathered *g)
             printf("%-*s  %-*s  %s", wsource,
                    dl->source[0] ? printable(dl->source, buf, sizeof(buf)) : "-", wevent,
                    dl->event_id[0] ? printable(dl->event_id, buf2, sizeof(buf2)) : "-",
-                   printable(dl->reason_text, buf, sizeof(buf)));
+                   printable(dl->reason_text, buf3, sizeof(buf3)));
             if (dl->replay_attempts)
-                printf(" (replayed %u times)", dl->replay_attempts);
+                printf(" (replayed %u time%s)", dl->replay_attempts,
+                       dl->replay_attempts == 1 ? "" : "s");
             putchar('\n');
         }
     }
@@ -607,8 +620,10 @@ static int replay_main(int argc, char **argv)
         req.command_case = DOUDI__ADMIN_REQUEST__COMMAND_DEAD_LETTER_REPLAY;
         req.dead_letter_replay = &replay;
         Doudi__AdminReply *reply;
-        st = admin_call(z, &req, &once, DOUDI__ADMIN_REPLY__RESULT_DEAD_LETTER_REPLAY, &reply);
-        if (st == CTL_EXIT_GAVE_UP)
+        bool left;
+        st = admin_call(z, &req, &once, DOUDI__ADMIN_REPLY__RESULT_DEAD_LETTER_REPLAY, &reply,
+                        &left);
+        if (st == CTL_EXIT_GAVE_UP && left)
             ctl_warn("the replay of dead letters %" PRIu64 "..%" PRIu64 " may have been carried "
                      "out; 'doudictl deadletter list' shows which are still held",
                      ids[done], ids[done + chunk - 1]);

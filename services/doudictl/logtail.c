@@ -8,6 +8,7 @@
  */
 #include "logtail.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -34,10 +35,17 @@ static const char log_help[] =
     "    doudictl log tail [options]\n"
     "\n"
     "DESCRIPTION\n"
-    "    See `doudictl log tail --help`.\n"
+    "    Every producing daemon serves its durable log on a ZeroMQ endpoint\n"
+    "    (log.proto). `tail` prints its records; see `doudictl log tail --help`.\n"
+    "\n"
+    "OPTIONS\n"
+    "    Those of the subcommand; -h, --help prints this page.\n"
     "\n"
     "EXIT STATUS\n"
-    "    As `log tail` says; 2 for an unknown subcommand.\n";
+    "    As `log tail` says; 2 for a missing or unknown subcommand.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    doudictl log tail --from -20\n";
 
 static const char tail_help[] =
     "NAME\n"
@@ -146,6 +154,7 @@ struct options {
 };
 
 #define PAGE_RECORDS 1000
+#define FOLLOW_MIN_INTERVAL_MS 200
 
 struct fetch_wait {
     uint64_t id;
@@ -189,7 +198,7 @@ static int fetch(ctl_zreq *z, const struct options *o, uint64_t after, uint32_t 
     struct fetch_wait w = { .id = req.request_id };
     int rc = ctl_zreq_call(z, buf, len, &policy, match_fetch_reply, &w);
     free(buf);
-    if (rc == DD_AGAIN)
+    if (rc == DD_AGAIN || rc == -ENOTCONN)
         return CTL_EXIT_GAVE_UP;
     if (rc != 0) {
         ctl_warn("%s: %s", ctl_zreq_endpoint(z), zmq_strerror(-rc));
@@ -206,21 +215,22 @@ static int report_status(const Doudi__FetchReply *r, uint64_t after)
     switch (r->status) {
     case DOUDI__FETCH_STATUS__FETCH_STATUS_TRIMMED:
         ctl_warn("the records after sequence %" PRIu64 " were trimmed from the log, which now "
-                 "starts at %" PRIu64 "; start there with --from %" PRIu64 "%s%s",
-                 after, r->first_sequence, r->first_sequence, r->error_text[0] ? ": " : "",
-                 r->error_text);
+                 "starts at %" PRIu64 "; start there with --from %" PRIu64 "%s%s%s",
+                 after, r->first_sequence, r->first_sequence, r->error_text[0] ? " (" : "",
+                 r->error_text, r->error_text[0] ? ")" : "");
         return CTL_EXIT_FAILED;
     case DOUDI__FETCH_STATUS__FETCH_STATUS_AHEAD_OF_LOG:
         ctl_warn("sequence %" PRIu64 " is beyond the log's head (%" PRIu64 "); was the log "
-                 "reset?%s%s",
-                 after, r->head_sequence, r->error_text[0] ? " " : "", r->error_text);
+                 "reset?%s%s%s",
+                 after, r->head_sequence, r->error_text[0] ? " (" : "", r->error_text,
+                 r->error_text[0] ? ")" : "");
         return CTL_EXIT_FAILED;
     case DOUDI__FETCH_STATUS__FETCH_STATUS_BAD_REQUEST:
         ctl_warn("the producer refused the fetch: %s",
                  r->error_text[0] ? r->error_text : "(no reason given)");
         return CTL_EXIT_FAILED;
     default:
-        ctl_warn("the producer answered with status %s, unknown to doudictl",
+        ctl_warn("the producer answered with status %s, which is not an answer to a fetch",
                  ctl_fetch_status_name(r->status, name));
         return CTL_EXIT_USAGE;
     }
@@ -257,9 +267,7 @@ static void print_record(const Doudi__LogRecord *rec, bool raw)
         /* The record's own JSON form carries the payload in base64. */
         json_t *whole = dd_pbjson_to_json(&rec->base);
         json_t *payload = whole ? json_object_get(whole, "payload") : NULL;
-        json_object_set(o, "payload", payload ? payload : json_string(""));
-        if (!payload)
-            json_decref(json_object_get(o, "payload")); /* the "" made above */
+        json_object_set_new(o, "payload", payload ? json_incref(payload) : json_string(""));
         json_decref(whole);
     }
     char *text = json_dumps(o, JSON_COMPACT);
@@ -296,7 +304,7 @@ static int resolve_start(ctl_zreq *z, const struct options *o, uint64_t *after)
 
 static int tail(ctl_zreq *z, const struct options *o)
 {
-    uint64_t after;
+    uint64_t after = 0;
     int st = resolve_start(z, o, &after);
     if (st != CTL_EXIT_OK)
         return st;
@@ -308,6 +316,7 @@ static int tail(ctl_zreq *z, const struct options *o)
         if (o->limit && o->limit - printed < max)
             max = (uint32_t)(o->limit - printed);
         Doudi__FetchReply *r;
+        int64_t asked = ctl_now_ms();
         st = fetch(z, o, after, max, o->follow ? (uint32_t)o->wait_ms : 0, &r);
         if (st != CTL_EXIT_OK)
             return st;
@@ -321,7 +330,8 @@ static int tail(ctl_zreq *z, const struct options *o)
             stop_at = r->head_sequence;
         }
         uint64_t next = after;
-        for (size_t i = 0; i < r->n_records && (!o->limit || printed < o->limit); i++) {
+        bool stopped = false; /* a record past the limit or the head was left */
+        for (size_t i = 0; i < r->n_records; i++) {
             const Doudi__LogRecord *rec = r->records[i];
             if (rec->sequence <= next) {
                 ctl_warn("the producer sent sequence %" PRIu64 " after %" PRIu64
@@ -330,16 +340,16 @@ static int tail(ctl_zreq *z, const struct options *o)
                 doudi__fetch_reply__free_unpacked(r, NULL);
                 return CTL_EXIT_USAGE;
             }
-            if (!o->follow && rec->sequence > stop_at)
+            if ((o->limit && printed >= o->limit) || (!o->follow && rec->sequence > stop_at)) {
+                stopped = true;
                 break;
+            }
             print_record(rec, o->raw);
             printed++;
             next = rec->sequence;
         }
-        bool all_taken = printed < o->limit || !o->limit;
-        /* Skipped kinds move the cursor too, but only if every record sent was taken. */
-        if (all_taken && r->scanned_through_sequence > next &&
-            (o->follow || r->scanned_through_sequence <= stop_at || r->n_records == 0))
+        /* Records of other kinds were skipped up to scanned_through. */
+        if (!stopped && r->scanned_through_sequence > next)
             next = r->scanned_through_sequence;
         bool progress = next > after;
         after = next;
@@ -347,8 +357,12 @@ static int tail(ctl_zreq *z, const struct options *o)
         fflush(stdout);
         if (o->limit && printed >= o->limit)
             return CTL_EXIT_OK;
-        if (!o->follow && (after >= stop_at || !progress))
+        if (!o->follow && (stopped || after >= stop_at || !progress))
             return CTL_EXIT_OK;
+        /* A producer that answers an empty fetch at once (--wait-ms 0, or no
+         * long poll) must not be asked again in a tight loop. */
+        if (!progress)
+            ctl_sleep_ms(FOLLOW_MIN_INTERVAL_MS - (ctl_now_ms() - asked));
     }
 }
 

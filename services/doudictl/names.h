@@ -6,7 +6,7 @@
  * scope. People should not have to type it, so doudictl shows and accepts
  * the short forms:
  *   - a reject reason as its metrics label: lower case without the prefix
- *     ("id_bad_check", as in doudi_intake_rejected_total{reason=...});
+ *     ("id_bad_check", as in doudi_intake_events_rejected_total{reason=...});
  *   - an outcome, a record kind and a fetch status in upper case without the
  *     prefix ("ACCEPTED", "PERSON_REPORTED", "TRIMMED").
  * When parsing, any case is accepted, with or without the prefix, and so is

@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "ctl.h"
 #include "error.h"
 #include "lines.h"
@@ -41,7 +42,7 @@
 
 static const char publish_help[] =
     "NAME\n"
-    "    doudictl publish - send events to doudi-intake and report what became of each\n"
+    "    doudictl publish - send events to doudi-intake and report the fate of each\n"
     "\n"
     "SYNOPSIS\n"
     "    doudictl publish [-e ENDPOINT] [-b N] [-w W] [-t MS] [--max-wait-s S]\n"
@@ -67,7 +68,7 @@ static const char publish_help[] =
     "\n"
     "    Events travel in PublishRequests of up to N events, with up to W requests\n"
     "    awaiting an answer at once. Intake answers a request only when its\n"
-    "    accepted events are on disk. A request not answered within the timeout\n"
+    "    accepted events are on disk. A request not answered within --timeout-ms\n"
     "    is sent again, with the same events, on a new connection: the old\n"
     "    connection is dropped with everything still queued on it, and the other\n"
     "    requests that were awaiting an answer on it are sent again too. The\n"
@@ -78,19 +79,25 @@ static const char publish_help[] =
     "    --max-wait-s, doudictl gives up on a request still unanswered that long\n"
     "    after it was first sent.\n"
     "\n"
+    "    Events are sent in input order, and requests sent again go out in that\n"
+    "    order too, never a later one before an earlier: intake appends in the\n"
+    "    order it receives, so its log keeps the order of the input (a later\n"
+    "    report about a person never overtakes an earlier one).\n"
+    "\n"
     "    A request is also sent before it is full when the input has nothing more\n"
     "    to read for the moment, so events written slowly into a pipe go out as\n"
     "    they come.\n"
     "\n"
     "    At the end, standard output gets a summary: events accepted, duplicate,\n"
     "    rejected (with a count per reason, named as the reason label of the\n"
-    "    doudi_intake_rejected_total metric), invalid lines, unanswered events\n"
-    "    (after giving up), requests, resends, elapsed time and events per second.\n"
-    "    Standard error gets each rejection with its line, event id, reason and\n"
-    "    intake's explanation, up to --show-rejections of them, then a count.\n"
-    "    A request refused as a whole (request_error in the reply) is printed once\n"
-    "    and its events counted as rejected, except one refused because intake is\n"
-    "    shutting down, which is sent again like an unanswered one.\n"
+    "    doudi_intake_events_rejected_total metric), invalid lines, unanswered\n"
+    "    events (after giving up), requests, resends, elapsed time and events per\n"
+    "    second. Standard error gets each rejection with its line, event id,\n"
+    "    reason and intake's explanation, up to --show-rejections of them, then a\n"
+    "    count. A request refused as a whole (request_error in the reply) is\n"
+    "    printed once and its events counted as rejected, except one refused\n"
+    "    because intake is shutting down, which is sent again like an unanswered\n"
+    "    one.\n"
     "\n"
     "OPTIONS\n"
     "    -e, --endpoint ENDPOINT\n"
@@ -400,14 +407,29 @@ static void pump_input(struct publisher *p)
         seal_batch(p);
 }
 
-/* Sends the queued requests whose time has come. Returns true if one is still due. */
+/* The oldest request not on the current socket, or NULL. */
+static struct request *oldest_unsent(struct publisher *p)
+{
+    struct request *oldest = NULL;
+    for (uint64_t i = 0; i < p->opt.window; i++) {
+        struct request *rq = &p->slots[i];
+        if (rq->used && !rq->sent && (!oldest || rq->id < oldest->id))
+            oldest = rq;
+    }
+    return oldest;
+}
+
+/*
+ * Sends the queued requests whose time has come, oldest first, and never a
+ * younger one before an older: intake appends in the order requests arrive
+ * on a connection, and a later report about a person must not overtake an
+ * earlier one. Returns true when one is due but the socket cannot take it.
+ */
 static bool send_due(struct publisher *p)
 {
     int64_t now = ctl_now_ms();
-    for (uint64_t i = 0; i < p->opt.window; i++) {
-        struct request *rq = &p->slots[i];
-        if (!rq->used || rq->sent || rq->send_at_ms > now)
-            continue;
+    struct request *rq;
+    while ((rq = oldest_unsent(p)) && rq->send_at_ms <= now) {
         int rc = ctl_zreq_send(p->z, rq->packed, rq->packed_len);
         if (rc == DD_AGAIN)
             return true;
@@ -475,6 +497,7 @@ static void handle_reply(struct publisher *p, const uint8_t *data, size_t len)
         release_slot(p, rq);
     }
     doudi__publish_reply__free_unpacked(reply, NULL);
+    ctl_report_flush(p->report);
 }
 
 static void drain_replies(struct publisher *p)
@@ -499,7 +522,14 @@ static void drain_replies(struct publisher *p)
     }
 }
 
-/* After a deadline passes: give up, or replace the socket and queue every request again. */
+/* When the request must be answered by, under --max-wait-s (0: never). */
+static int64_t give_up_at(const struct publisher *p, const struct request *rq)
+{
+    return p->opt.max_wait_s ? rq->first_ms + (int64_t)p->opt.max_wait_s * 1000 : 0;
+}
+
+/* Gives up when a request has waited too long; after a deadline passes,
+ * replaces the socket and queues every request again. */
 static void check_timeouts(struct publisher *p)
 {
     int64_t now = ctl_now_ms();
@@ -513,23 +543,19 @@ static void check_timeouts(struct publisher *p)
         any_sent |= rq->sent;
         if (now >= rq->deadline_ms)
             expired = true;
+        if (give_up_at(p, rq) && now >= give_up_at(p, rq))
+            p->gave_up = true;
+    }
+    const char *why = any_sent ? "no answer from" : "could not connect to";
+    if (p->gave_up) {
+        ctl_warn("%s %s; giving up after %" PRIu64 " s (--max-wait-s)", why, p->opt.endpoint,
+                 p->opt.max_wait_s);
+        return;
     }
     if (!expired)
         return;
-    const char *why = any_sent ? "no answer" : "could not connect";
-    if (p->opt.max_wait_s > 0) {
-        for (uint64_t i = 0; i < p->opt.window; i++) {
-            struct request *rq = &p->slots[i];
-            if (rq->used && now - rq->first_ms >= (int64_t)p->opt.max_wait_s * 1000) {
-                ctl_warn("%s from %s; giving up after %" PRIu64 " s (--max-wait-s)", why,
-                         p->opt.endpoint, p->opt.max_wait_s);
-                p->gave_up = true;
-                return;
-            }
-        }
-    }
     int64_t pause = ctl_backoff_ms(++p->failures);
-    ctl_warn("%s from %s within %" PRIu64 " ms; resending %u request%s on a new connection "
+    ctl_warn("%s %s within %" PRIu64 " ms; resending %u request%s on a new connection "
              "in %lld ms",
              why, p->opt.endpoint, p->opt.timeout_ms, n, n == 1 ? "" : "s", (long long)pause);
     int rc = ctl_zreq_reconnect(p->z);
@@ -562,6 +588,8 @@ static void wait_for_something(struct publisher *p, bool want_out)
             int64_t t = rq->deadline_ms;
             if (!rq->sent && rq->send_at_ms > now && rq->send_at_ms < t)
                 t = rq->send_at_ms;
+            if (give_up_at(p, rq) && give_up_at(p, rq) < t)
+                t = give_up_at(p, rq);
             if (wake < 0 || t < wake)
                 wake = t;
         }
@@ -577,7 +605,7 @@ static void wait_for_something(struct publisher *p, bool want_out)
 
 static int run(struct publisher *p)
 {
-    int64_t start = ctl_now_ms();
+    int64_t start_ns = dd_monotonic_ns();
     for (;;) {
         pump_input(p);
         if (p->input_done && p->active == 0 && p->batch.n == 0)
@@ -596,7 +624,7 @@ static int run(struct publisher *p)
         if (p->gave_up || p->fatal)
             break;
     }
-    double elapsed = (double)(ctl_now_ms() - start) / 1000.0;
+    double elapsed = (double)(dd_monotonic_ns() - start_ns) / 1e9;
 
     /* Whatever is still in the window, or was waiting for room in it, was
      * never answered. */

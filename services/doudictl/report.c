@@ -169,6 +169,12 @@ void ctl_report_unanswered(ctl_report *r, const ctl_event_ref *evs, size_t n)
     }
 }
 
+void ctl_report_flush(ctl_report *r)
+{
+    if (r->results && !r->write_error && fflush(r->results) != 0)
+        r->write_error = errno ? errno : EIO;
+}
+
 void ctl_report_count_request(ctl_report *r)
 {
     r->requests++;
@@ -210,7 +216,10 @@ void ctl_report_summary(ctl_report *r, FILE *out, double elapsed_s)
                                          " answered as a duplicate)"
                                        : "");
     fprintf(out, "elapsed:    %.3f s\n", elapsed_s);
-    fprintf(out, "rate:       %.0f events/s\n", elapsed_s > 0 ? (double)answered / elapsed_s : 0.0);
+    if (answered > 0 && elapsed_s > 0)
+        fprintf(out, "rate:       %.0f events/s\n", (double)answered / elapsed_s);
+    else
+        fprintf(out, "rate:       - events/s\n");
     fflush(out);
 }
 

@@ -63,6 +63,12 @@ void ctl_report_request_refused(ctl_report *r, uint64_t request_id, const ctl_ev
 /* Events whose answer never came (gave up, or the reply was unusable). */
 void ctl_report_unanswered(ctl_report *r, const ctl_event_ref *evs, size_t n);
 
+/*
+ * Pushes the results written so far out of stdio's buffer, so a reader of a
+ * pipe sees each answer when it comes. Called once per reply.
+ */
+void ctl_report_flush(ctl_report *r);
+
 /* Requests and resends, for the summary. */
 void ctl_report_count_request(ctl_report *r);
 void ctl_report_count_resends(ctl_report *r, uint64_t n);

@@ -175,23 +175,26 @@ int ctl_zreq_call(ctl_zreq *z, const void *request, size_t len, const ctl_zreq_p
                   ctl_zreq_match_fn match, void *ctx)
 {
     int64_t start = ctl_now_ms();
+    bool ever_sent = false;
     for (unsigned tries = 1;; tries++) {
         bool sent;
         int rc = attempt(z, request, len, ctl_now_ms() + policy->timeout_ms, match, ctx, &sent);
+        ever_sent |= sent;
         if (rc != DD_AGAIN)
             return rc;
-        const char *why = sent ? "no answer" : "could not connect";
+        const char *what = sent ? "no answer" : "could not connect";
+        int gave_up = ever_sent ? DD_AGAIN : -ENOTCONN;
         if (!policy->resend) {
-            ctl_warn("%s: %s within %lld ms", z->endpoint, why, (long long)policy->timeout_ms);
-            return DD_AGAIN;
+            ctl_warn("%s: %s within %lld ms", z->endpoint, what, (long long)policy->timeout_ms);
+            return gave_up;
         }
         int64_t pause = ctl_backoff_ms(tries);
         int64_t waited = ctl_now_ms() - start;
         if (policy->max_wait_ms > 0 && waited + pause >= policy->max_wait_ms) {
-            ctl_warn("%s: %s; giving up after %.1f s", z->endpoint, why, waited / 1000.0);
-            return DD_AGAIN;
+            ctl_warn("%s: %s; giving up after %.1f s", z->endpoint, what, waited / 1000.0);
+            return gave_up;
         }
-        ctl_warn("%s: %s within %lld ms; resending on a new connection", z->endpoint, why,
+        ctl_warn("%s: %s within %lld ms; resending on a new connection", z->endpoint, what,
                  (long long)policy->timeout_ms);
         rc = ctl_zreq_reconnect(z);
         if (rc != 0)

@@ -83,8 +83,10 @@ typedef struct ctl_zreq_policy {
  * policy->resend there is one attempt; with it, an attempt that times out is
  * followed by a reconnect, a backoff pause (ctl_backoff_ms) and a resend of
  * the same bytes, each announced on stderr, until an answer comes or
- * max_wait_ms has passed since the first send. Returns 0 when matched,
- * DD_AGAIN when it gave up, or -errno.
+ * max_wait_ms has passed since the first send. Returns 0 when matched;
+ * DD_AGAIN when it gave up after the request went out at least once (the
+ * peer may have carried it out); -ENOTCONN when it gave up without the
+ * request ever leaving (no connection could be made); or another -errno.
  */
 int ctl_zreq_call(ctl_zreq *z, const void *request, size_t len, const ctl_zreq_policy *policy,
                   ctl_zreq_match_fn match, void *ctx);

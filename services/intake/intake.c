@@ -41,11 +41,12 @@
     X(M_REQUESTS_REFUSED, "doudi_intake_publish_requests_refused_total", DD_METRIC_COUNTER, \
       "Publish requests refused whole, by reason.", "reason", NULL, 0)                     \
     X(M_COMMIT_EVENTS, "doudi_intake_commit_events", DD_METRIC_HISTOGRAM,                  \
-      "Events judged per group commit.", NULL, dd_buckets_batch, 0)                        \
+      "Events judged per group commit.", NULL, dd_buckets_batch, DD_BUCKETS_BATCH_N)                        \
     X(M_COMMIT_REQUESTS, "doudi_intake_commit_requests", DD_METRIC_HISTOGRAM,              \
-      "Publish requests sharing one group commit.", NULL, dd_buckets_batch, 0)             \
+      "Publish requests sharing one group commit.", NULL, dd_buckets_batch, DD_BUCKETS_BATCH_N)             \
     X(M_COMMIT_SECONDS, "doudi_intake_commit_seconds", DD_METRIC_HISTOGRAM,                \
-      "Time to judge, append and fsync one group commit.", NULL, dd_buckets_seconds, 0)    \
+      "Time to judge, append and fsync one group commit.", NULL, dd_buckets_seconds,        \
+      DD_BUCKETS_SECONDS_N)    \
     X(M_COMMIT_FAILURES, "doudi_intake_commit_failures_total", DD_METRIC_COUNTER,          \
       "Group commits that failed (nothing acknowledged; portals resend).", NULL, NULL, 0)  \
     X(M_REPLY_FAILURES, "doudi_intake_reply_send_failures_total", DD_METRIC_COUNTER,       \
@@ -126,14 +127,7 @@ struct intake {
     size_t nconsumer_names;
 };
 
-static const dd_metric_def *intake_metric_defs(void)
-{
-    static dd_metric_def defs[] = {INTAKE_METRICS(DD_METRIC_DEF)};
-    defs[M_COMMIT_EVENTS].nbuckets = dd_buckets_batch_n;
-    defs[M_COMMIT_REQUESTS].nbuckets = dd_buckets_batch_n;
-    defs[M_COMMIT_SECONDS].nbuckets = dd_buckets_seconds_n;
-    return defs;
-}
+static const dd_metric_def intake_metric_defs[] = {INTAKE_METRICS(DD_METRIC_DEF)};
 
 static void inc(intake *in, int metric, const char *label)
 {
@@ -676,11 +670,11 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
     dd_clock_mode_parse(dd_config_string(config, S_CLOCK), &mode);
     dd_clock_init(&in->clock, mode);
     in->metrics = dd_metrics_new();
-    int rc = dd_metrics_register(in->metrics, intake_metric_defs(), INTAKE_METRIC_COUNT, in->m);
+    int rc = dd_metrics_register(in->metrics, intake_metric_defs, INTAKE_METRIC_COUNT, in->m);
     if (rc)
         goto fail;
     for (int i = 0; i < INTAKE_METRIC_COUNT; i++)
-        if (!intake_metric_defs()[i].label)
+        if (!intake_metric_defs[i].label)
             in->s[i] = dd_metric_series(in->m[i], NULL);
     /* Every reason is a series from the start, so a scrape shows them all. */
     for (int r = DOUDI__REJECT_REASON__REJECT_REASON_UNDECODABLE;

@@ -491,6 +491,30 @@ static bool check_count(check *c, fpath p, size_t n, size_t max)
     return true;
 }
 
+/* The largest field number the protobuf wire format allows. */
+#define FIELD_NUMBER_MAX 536870911u
+
+/*
+ * Fields of a message that this build does not know are kept (event.proto
+ * grows by adding fields), but only with a number the wire format allows:
+ * protobuf-c reads a field number 0 written as a padded varint, or one above
+ * 2^29 - 1, and writes it back in a form that it cannot read again, so an
+ * event re-encoded after a 15-digit upgrade would be unreadable in the log.
+ */
+static bool check_unknown_fields(check *c, fpath p, const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+        uint32_t number = m->unknown_fields[i].tag;
+        if (number == 0 || number > FIELD_NUMBER_MAX)
+            return refuse(c, DOUDI__REJECT_REASON__REJECT_REASON_UNDECODABLE, p,
+                          "field number %u is not valid in the protobuf wire format", number);
+    }
+    return true;
+}
+
+/* The same for a message that may be absent. */
+#define KNOWN_FIELDS(c, path, msg) (!(msg) || check_unknown_fields((c), FIELD(path), &(msg)->base))
+
 /* ------------------------------------------------------------------------ */
 /* Bodies                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -499,7 +523,9 @@ static bool check_count(check *c, fpath p, size_t n, size_t max)
 
 static bool check_person_reported(check *c, Doudi__PersonReported *b)
 {
-    if (!check_person_id(c, FIELD("person_reported.person_id"), &b->person_id, true) ||
+    if (!KNOWN_FIELDS(c, "person_reported", b) ||
+        !KNOWN_FIELDS(c, "person_reported.daily_living", b->daily_living) ||
+        !check_person_id(c, FIELD("person_reported.person_id"), &b->person_id, true) ||
         !check_id(c, FIELD("person_reported.household_id"), b->household_id, true) ||
         !check_range(c, FIELD("person_reported.disability_grade"), b->disability_grade, 0,
                      DISABILITY_GRADE_MAX) ||
@@ -534,7 +560,9 @@ static bool check_person_reported(check *c, Doudi__PersonReported *b)
 
 static bool check_household_reported(check *c, Doudi__HouseholdReported *b)
 {
-    if (!check_id(c, FIELD("household_reported.household_id"), b->household_id, true) ||
+    if (!KNOWN_FIELDS(c, "household_reported", b) ||
+        !KNOWN_FIELDS(c, "household_reported.rigid_spending_12_months", b->rigid_spending_12_months) ||
+        !check_id(c, FIELD("household_reported.household_id"), b->household_id, true) ||
         !check_enum(c, FIELD("household_reported.urban_rural"), E(urban_rural), b->urban_rural,
                     false) ||
         !check_count(c, FIELD("household_reported.member_person_ids"), b->n_member_person_ids,
@@ -550,7 +578,8 @@ static bool check_household_reported(check *c, Doudi__HouseholdReported *b)
         const Doudi__Income *in = b->incomes[i];
         if (!in)
             continue;
-        if (!check_enum(c, ELEMENT("household_reported.incomes", i, ".kind"), E(income_kind),
+        if (!check_unknown_fields(c, ELEMENT("household_reported.incomes", i, ""), &in->base) ||
+            !check_enum(c, ELEMENT("household_reported.incomes", i, ".kind"), E(income_kind),
                         in->kind, false) ||
             !check_money(c, ELEMENT("household_reported.incomes", i, ".monthly_fen"),
                          in->monthly_fen))
@@ -581,7 +610,17 @@ static bool check_household_reported(check *c, Doudi__HouseholdReported *b)
 
 static bool check_comparison_record(check *c, Doudi__ComparisonRecord *b)
 {
-    if (!check_person_id(c, FIELD("comparison_record.subject_person_id"), &b->subject_person_id,
+    if (!KNOWN_FIELDS(c, "comparison_record", b) ||
+        !KNOWN_FIELDS(c, "comparison_record.income", b->income) ||
+        !KNOWN_FIELDS(c, "comparison_record.employment", b->employment) ||
+        !KNOWN_FIELDS(c, "comparison_record.property", b->property) ||
+        !KNOWN_FIELDS(c, "comparison_record.vehicles", b->vehicles) ||
+        !KNOWN_FIELDS(c, "comparison_record.assets", b->assets) ||
+        !KNOWN_FIELDS(c, "comparison_record.medical_stay", b->medical_stay) ||
+        !KNOWN_FIELDS(c, "comparison_record.schooling", b->schooling) ||
+        !KNOWN_FIELDS(c, "comparison_record.disability", b->disability) ||
+        !KNOWN_FIELDS(c, "comparison_record.death", b->death) ||
+        !check_person_id(c, FIELD("comparison_record.subject_person_id"), &b->subject_person_id,
                          true) ||
         !check_enum(c, FIELD("comparison_record.department"), E(department), b->department, true) ||
         !check_period(c, FIELD("comparison_record.period_yyyymm"), b->period_yyyymm))
@@ -639,7 +678,8 @@ static bool check_comparison_record(check *c, Doudi__ComparisonRecord *b)
 
 static bool check_risk_signal(check *c, Doudi__RiskSignal *b)
 {
-    return check_person_id(c, FIELD("risk_signal.subject_person_id"), &b->subject_person_id, true) &&
+    return KNOWN_FIELDS(c, "risk_signal", b) &&
+           check_person_id(c, FIELD("risk_signal.subject_person_id"), &b->subject_person_id, true) &&
            check_id(c, FIELD("risk_signal.household_id"), b->household_id, false) &&
            check_enum(c, FIELD("risk_signal.kind"), E(risk_kind), b->kind, true) &&
            check_money(c, FIELD("risk_signal.amount_fen"), b->amount_fen) &&
@@ -648,7 +688,8 @@ static bool check_risk_signal(check *c, Doudi__RiskSignal *b)
 
 static bool check_application(check *c, Doudi__Application *b)
 {
-    if (!check_id(c, FIELD("application.application_id"), b->application_id, true) ||
+    if (!KNOWN_FIELDS(c, "application", b) ||
+        !check_id(c, FIELD("application.application_id"), b->application_id, true) ||
         !check_person_id(c, FIELD("application.applicant_person_id"), &b->applicant_person_id,
                          true) ||
         !check_enum(c, FIELD("application.program"), E(program), b->program, true))
@@ -667,7 +708,8 @@ static bool check_application(check *c, Doudi__Application *b)
 
 static bool check_enrolment_change(check *c, Doudi__EnrolmentChange *b)
 {
-    return check_person_id(c, FIELD("enrolment_change.person_id"), &b->person_id, true) &&
+    return KNOWN_FIELDS(c, "enrolment_change", b) &&
+           check_person_id(c, FIELD("enrolment_change.person_id"), &b->person_id, true) &&
            check_id(c, FIELD("enrolment_change.household_id"), b->household_id, false) &&
            check_enum(c, FIELD("enrolment_change.program"), E(program), b->program, true) &&
            check_enum(c, FIELD("enrolment_change.action"), E(enrolment_action), b->action, true) &&
@@ -681,7 +723,8 @@ static bool check_enrolment_change(check *c, Doudi__EnrolmentChange *b)
 
 static bool check_visit_report(check *c, Doudi__VisitReport *b)
 {
-    if (!check_id(c, FIELD("visit_report.visit_id"), b->visit_id, true) ||
+    if (!KNOWN_FIELDS(c, "visit_report", b) ||
+        !check_id(c, FIELD("visit_report.visit_id"), b->visit_id, true) ||
         !check_person_id(c, FIELD("visit_report.subject_person_id"), &b->subject_person_id, true) ||
         !check_id(c, FIELD("visit_report.worker_id"), b->worker_id, true) ||
         !check_past_time(c, FIELD("visit_report.visited_at_ms"), b->visited_at_ms, true) ||
@@ -694,7 +737,8 @@ static bool check_visit_report(check *c, Doudi__VisitReport *b)
             continue;
         /* A finding without its area or severity cannot raise or clear
          * anything: it is a finding only with both. */
-        if (!check_enum(c, ELEMENT("visit_report.findings", i, ".area"), E(finding_area), f->area,
+        if (!check_unknown_fields(c, ELEMENT("visit_report.findings", i, ""), &f->base) ||
+            !check_enum(c, ELEMENT("visit_report.findings", i, ".area"), E(finding_area), f->area,
                         true) ||
             !check_enum(c, ELEMENT("visit_report.findings", i, ".severity"), E(finding_severity),
                         f->severity, true) ||
@@ -706,7 +750,8 @@ static bool check_visit_report(check *c, Doudi__VisitReport *b)
 
 static bool check_roster_change(check *c, Doudi__RosterChange *b)
 {
-    return check_id(c, FIELD("roster_change.worker_id"), b->worker_id, true) &&
+    return KNOWN_FIELDS(c, "roster_change", b) &&
+           check_id(c, FIELD("roster_change.worker_id"), b->worker_id, true) &&
            check_enum(c, FIELD("roster_change.action"), E(roster_action), b->action, true) &&
            check_enum(c, FIELD("roster_change.role"), E(worker_role), b->role, true) &&
            check_range(c, FIELD("roster_change.monthly_visit_capacity"), b->monthly_visit_capacity, 0,
@@ -715,7 +760,8 @@ static bool check_roster_change(check *c, Doudi__RosterChange *b)
 
 static bool check_alert_acknowledgement(check *c, Doudi__AlertAcknowledgement *b)
 {
-    return check_id(c, FIELD("alert_acknowledgement.alert_id"), b->alert_id, true) &&
+    return KNOWN_FIELDS(c, "alert_acknowledgement", b) &&
+           check_id(c, FIELD("alert_acknowledgement.alert_id"), b->alert_id, true) &&
            check_enum(c, FIELD("alert_acknowledgement.action"), E(acknowledgement_action), b->action,
                       true) &&
            check_id(c, FIELD("alert_acknowledgement.by_worker_id"), b->by_worker_id, false) &&
@@ -861,7 +907,8 @@ bool intake_validate(Doudi__Envelope *env, const intake_rules *rules, int64_t no
         .rewritten = rewritten,
         .verdict = verdict,
     };
-    return check_id(&c, FIELD("event_id"), env->event_id, true) &&
+    return check_unknown_fields(&c, FIELD("event"), &env->base) &&
+           check_id(&c, FIELD("event_id"), env->event_id, true) &&
            check_source(&c, env->source) && check_occurred_at(&c, env->occurred_at_ms) &&
            check_body_set(&c, env) &&
            check_region(&c, env->region_code,

@@ -57,7 +57,9 @@
  *                       monthly_visit_capacity 0-10000.
  *   alert_acknowledgement  alert_id, action required.
  * Unknown fields inside a known message are accepted (event.proto grows by
- * adding fields) and stored with the event.
+ * adding fields) and stored with the event, unless their field number is
+ * one the wire format forbids (0, or above 2^29 - 1): protobuf-c reads those
+ * but writes them back unreadably, so they are UNDECODABLE.
  *
  * Texts quote offending values as printable ASCII (other bytes as \xNN),
  * at most 32 bytes of them, and never a whole identity number: a value of a

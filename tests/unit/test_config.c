@@ -142,7 +142,7 @@ static void test_defaults(void **state)
     config = load_text("");
     assert_int_equal(dd_config_int(config, K_MAX_EVENTS), 500);
     dd_config_destroy(&config);
-    config = load_text("# nothing\n; still nothing\n\n[intake]\n[store]\n[intake]\n");
+    config = load_text("\xef\xbb\xbf# nothing\n; still nothing\n\n[intake]\n[store]\n[intake]\n");
     for (size_t i = 0; i < N_KEYS; i++)
         assert_false(dd_config_is_set(config, i));
     dd_config_destroy(&config);
@@ -271,6 +271,7 @@ static void test_errors(void **state)
         {"[intak]\nverbose = on\n", "1: [intak]: unknown section"},
         {"[]\n", "1: []: unknown section"},
         {"[ intake ]\n", "1: [ intake ]: unknown section"},
+        {"\xef\xbb\xbf[intak]\n", "1: [intak]: unknown section"},
         /* unknown key, key outside a section */
         {"[intake]\nmax_events = 5\n", "2: [intake] max_events: unknown key"},
         {"[store]\nverbose = on\n", "2: [store] verbose: unknown key"},

@@ -366,6 +366,7 @@ static void test_map_growth(void **state)
     dd_store_options so = {.map_bytes = 64 * 1024, .max_map_bytes = 128 * 1024};
     assert_int_equal(dd_store_open(f->dir, &so, &f->store), 0);
     assert_int_equal(dd_log_open(f->store, NULL, NULL, &f->log), 0);
+    job.log = f->log;
     assert_int_equal(dd_store_write(f->store, append_fn, &job), MDB_MAP_FULL);
     assert_int_equal(dd_log_head(f->log), 0);
     assert_int_equal(dd_log_next(f->log), 1);

@@ -184,13 +184,20 @@ static void test_escaping(void **state)
     dd_series_inc(dd_metric_series(m, "C:\\dir \"quoted\"\nnext line"), 1);
     dd_series_inc(dd_metric_series(m, ""), 2);
     dd_series_inc(dd_metric_series(m, "汉字"), 3);
+    /* Bytes that are not UTF-8 (a stray byte, an overlong '/', a surrogate). */
+    dd_series *bad = dd_metric_series(m, "a\xff\xc0\xafz\xed\xa0\x80");
+    assert_ptr_equal(dd_metric_series(m, "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz\xef\xbf\xbd"
+                                         "\xef\xbf\xbd\xef\xbf\xbd"),
+                     bad);
+    dd_series_inc(bad, 4);
     /* HELP escapes backslash and newline only; label values also the quote. */
     assert_render(metrics,
                   "# HELP t_escaped_total Help with a \\\\ backslash and \"quotes\".\n"
                   "# TYPE t_escaped_total counter\n"
                   "t_escaped_total{path=\"C:\\\\dir \\\"quoted\\\"\\nnext line\"} 1\n"
                   "t_escaped_total{path=\"\"} 2\n"
-                  "t_escaped_total{path=\"汉字\"} 3\n");
+                  "t_escaped_total{path=\"汉字\"} 3\n"
+                  "t_escaped_total{path=\"a\uFFFD\uFFFD\uFFFDz\uFFFD\uFFFD\uFFFD\"} 4\n");
     dd_metrics_destroy(&metrics);
 }
 
@@ -256,6 +263,12 @@ static void test_series_identity(void **state)
     assert_true(dd_series_value(b) == 0);
     dd_series_set(dd_metric_series(m[LAG], NULL), 7);
     assert_true(dd_series_value(dd_metric_series(m[LAG], NULL)) == 7);
+
+    /* Families can be found again by name. */
+    assert_ptr_equal(dd_metrics_find(metrics, "t_rejects_total"), m[REJECTS]);
+    assert_ptr_equal(dd_metrics_find(metrics, "t_fetch_seconds"), m[FETCH]);
+    assert_null(dd_metrics_find(metrics, "t_fetch_seconds_count"));
+    assert_null(dd_metrics_find(metrics, "t_missing"));
     dd_metrics_destroy(&metrics);
 }
 
@@ -517,8 +530,16 @@ static void test_http_addresses(void **state)
         assert_int_equal(dd_metrics_http_start(metrics, malformed[i], &http), DD_ECONFIG);
         assert_null(http);
     }
-    /* An IPv6 loopback when the host has one. */
+    /* An empty registry is an empty page, not an error. */
     dd_metrics_http *http = NULL;
+    assert_int_equal(dd_metrics_http_start(metrics, "127.0.0.1:0", &http), 0);
+    char *resp = http_request(dd_metrics_http_port(http), "GET", "/metrics");
+    assert_non_null(strstr(resp, " 200 "));
+    assert_string_equal(strstr(resp, "\r\n\r\n"), "\r\n\r\n");
+    free(resp);
+    dd_metrics_http_stop(&http);
+
+    /* An IPv6 loopback when the host has one. */
     int rc = dd_metrics_http_start(metrics, "[::1]:0", &http);
     if (rc == 0) {
         assert_true(dd_metrics_http_port(http) > 0);

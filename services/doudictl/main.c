@@ -1,0 +1,113 @@
+/*
+ * main.c: doudictl, how people and scripts talk to a running doudi.
+ *
+ * Only dispatch lives here; each subcommand is a file of its own with its
+ * manual as its --help text, and the pieces they share (zreq.c for ZeroMQ
+ * request/reply, ctl.c for exit statuses and option values, names.c for
+ * enum names) are modules of their own.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "deadletter.h"
+#include "logtail.h"
+#include "publish.h"
+#include "stats.h"
+
+static const char main_help[] =
+    "NAME\n"
+    "    doudictl - talk to a running doudi: publish events, read logs, handle\n"
+    "    dead letters, show metrics\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    doudictl COMMAND [OPTIONS] [ARGUMENTS]\n"
+    "    doudictl help COMMAND [SUBCOMMAND]\n"
+    "    doudictl --help\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    doudictl speaks the wire contract of proto/doudi/*.proto over ZeroMQ\n"
+    "    (a DEALER to each daemon's ROUTER endpoint, one frame each way) and\n"
+    "    reads metrics over HTTP. Results go to standard output, as JSON lines\n"
+    "    wherever a script may want them; messages for people go to standard\n"
+    "    error. The default endpoints are those of a doudi-intake started without\n"
+    "    a configuration file: publish tcp://127.0.0.1:7101, log\n"
+    "    tcp://127.0.0.1:7102, admin tcp://127.0.0.1:7103, metrics\n"
+    "    http://127.0.0.1:9101/metrics.\n"
+    "\n"
+    "COMMANDS\n"
+    "    publish [FILE...]     Send JSON Lines events to doudi-intake and report\n"
+    "                          what became of each.\n"
+    "    deadletter list       Show the events intake refused and kept.\n"
+    "    deadletter replay     Have intake judge dead letters again.\n"
+    "    log tail              Print a daemon's log records as JSON lines.\n"
+    "    stats                 Show a daemon's metrics.\n"
+    "\n"
+    "    `doudictl COMMAND --help` (or `doudictl help COMMAND`) prints the\n"
+    "    manual of a command, with its options and their defaults.\n"
+    "\n"
+    "OPTIONS\n"
+    "    -h, --help\n"
+    "        Print this manual and exit.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    Every command uses the same four values:\n"
+    "    0   done\n"
+    "    1   done, but the system refused part of it (a rejected event, a dead\n"
+    "        letter rejected again, a log that cannot be read from there)\n"
+    "    2   usage error, I/O error, or a reply that breaks the protocol\n"
+    "    3   gave up waiting for an answer\n"
+    "\n"
+    "EXAMPLES\n"
+    "    doudictl publish deploy/sample-events.jsonl\n"
+    "    doudictl deadletter list\n"
+    "    doudictl log tail --from -10 --follow\n"
+    "    doudictl stats\n"
+    "    doudictl help deadletter replay\n";
+
+typedef int (*command_fn)(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    command_fn run;
+} commands[] = {
+    { "publish", ctl_publish_main },
+    { "deadletter", ctl_deadletter_main },
+    { "log", ctl_log_main },
+    { "stats", ctl_stats_main },
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return ctl_usage("which command? (publish, deadletter, log, stats)");
+    const char *word = argv[1];
+    if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0) {
+        fputs(main_help, stdout);
+        return CTL_EXIT_OK;
+    }
+    if (strcmp(word, "help") == 0) {
+        if (argc < 3) {
+            fputs(main_help, stdout);
+            return CTL_EXIT_OK;
+        }
+        /* "help deadletter list" -> "deadletter list --help" */
+        const struct command *c = find_command(argv[2]);
+        if (!c)
+            return ctl_usage("unknown command '%s'", argv[2]);
+        char *args[4] = { argv[2], argc > 3 ? argv[3] : "--help", "--help", NULL };
+        return c->run(argc > 3 ? 3 : 2, args);
+    }
+    const struct command *c = find_command(word);
+    if (!c)
+        return ctl_usage("unknown command '%s' (publish, deadletter, log, stats)", word);
+    return c->run(argc - 1, argv + 1);
+}
