@@ -25,8 +25,9 @@ static int open_socket(ctl_zreq *z)
     z->sock = dd_zsock_new(z->ctx, ZMQ_DEALER, z->max_message_bytes, 0);
     if (!z->sock)
         return -zmq_errno();
-    int one = 1;
+    int one = 1, never = -1;
     if (zmq_setsockopt(z->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
+        zmq_setsockopt(z->sock, ZMQ_RECONNECT_IVL, &never, sizeof(never)) != 0 ||
         zmq_connect(z->sock, z->endpoint) != 0) {
         int err = zmq_errno();
         zmq_close(z->sock);

@@ -15,7 +15,15 @@
  * request is not queued to a connection that is not up, so time spent
  * unconnected counts against the timeout instead of vanishing into a queue)
  * and ZMQ_MAXMSGSIZE (a reply larger than that is refused by libzmq, which
- * drops the connection).
+ * drops the connection). It also gets ZMQ_RECONNECT_IVL -1: a socket makes
+ * one connection attempt and, once that connection breaks, never another.
+ * With libzmq's own reconnection, requests lost with a broken connection
+ * would be followed by later ones on the new connection, and the resends of
+ * the lost ones would then land after them: the daemon would see requests
+ * out of order. With one connection per socket, what a socket delivered is
+ * always a prefix of what was sent on it, and the resend on a new socket
+ * (oldest first) restores the order. The price is that a broken connection
+ * is noticed only by the timeout.
  *
  * Two ways to use it: ctl_zreq_call() for one request at a time, and the
  * socket with ctl_zreq_send() / ctl_zreq_recv() for a caller that keeps a

@@ -456,7 +456,7 @@ static size_t b_field_zero(uint8_t *out)
 }
 
 /* The same inside a nested message: what libFuzzer found (a comparison
- * record whose medical stay carries field 0). */
+ * record whose asset finding carries field 0). */
 static size_t b_field_zero_nested(uint8_t *out)
 {
     static const char b64[] =
@@ -534,7 +534,7 @@ static const reason_case reason_cases[] = {
     {"field number 0", 0, NULL, b_field_zero, UP, 0, R(UNDECODABLE),
      "=event: field number 0 is not valid in the protobuf wire format"},
     {"nested field number 0", 0, NULL, b_field_zero_nested, UP, 0, R(UNDECODABLE),
-     "=comparison_record.medical_stay: field number 0 is not valid in the protobuf wire format"},
+     "=comparison_record.assets: field number 0 is not valid in the protobuf wire format"},
     {"field number 2^29", 0, NULL, b_field_too_big, UP, 0, R(UNDECODABLE), "field number"},
     {"no body", PERSON, m_no_body, NULL, UP, 0, R(UNKNOWN_BODY), "no body is set"},
 
@@ -930,9 +930,36 @@ static void overfill_list(corruption_run *run, const target *t)
     expect_refusal(run, env, R(FIELD_TOO_LONG), path, "one item too many");
 }
 
+/* The message a target leads to (the envelope for an empty target). */
+static ProtobufCMessage *target_message(Doudi__Envelope *env, const target *t)
+{
+    target up = *t;
+    up.n++; /* target_parent stops one step short */
+    return up.n == 1 ? &env->base : target_parent(env, &up);
+}
+
+/* Gives the message t leads to an unknown field numbered 0 (what a padded
+ * tag decodes to) and expects the event refused as undecodable, naming the
+ * message. */
+static void poison_message(corruption_run *run, const target *t)
+{
+    Doudi__Envelope *env = decode_sample(run->sample);
+    ProtobufCMessage *m = target_message(env, t);
+    ProtobufCMessageUnknownField *u = dd_arena_alloc(fuzz_setup()->arena, sizeof(*u));
+    static uint8_t zero_byte[1];
+    *u = (ProtobufCMessageUnknownField){.tag = 0, .wire_type = PROTOBUF_C_WIRE_TYPE_VARINT, .len = 1,
+                                        .data = zero_byte};
+    m->n_unknown_fields = 1;
+    m->unknown_fields = u;
+    char path[256];
+    target_path(env, t, path, sizeof(path));
+    expect_refusal(run, env, R(UNDECODABLE), t->n ? path : "event", "an unknown field 0");
+}
+
 static void walk_fields(corruption_run *run, const ProtobufCMessage *m, target *t)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
+    poison_message(run, t);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         const char *base = (const char *)m;
