@@ -9,7 +9,6 @@
  */
 #include "diag.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>

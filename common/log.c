@@ -730,6 +730,11 @@ static int trim_fn(MDB_txn *txn, void *arg)
     return rc;
 }
 
+void dd_log_set_retention(dd_log *log, int64_t retention_ms)
+{
+    log->opt.retention_ms = retention_ms ? retention_ms : 7LL * 24 * 3600 * 1000;
+}
+
 int dd_log_trim(dd_log *log, int64_t now_ms, uint64_t *trimmed)
 {
     trim_job job = {.log = log, .cutoff_ms = now_ms - log->opt.retention_ms};

@@ -119,6 +119,10 @@ void dd_log_release_parked(dd_log *log);
  */
 int dd_log_trim(dd_log *log, int64_t now_ms, uint64_t *trimmed);
 
+/* Changes the retention window (as dd_log_options.retention_ms; 0: 7 days)
+ * for the next trim passes: a reloaded configuration. */
+void dd_log_set_retention(dd_log *log, int64_t retention_ms);
+
 /* The lowest cursor among known consumers (UINT64_MAX when none known). */
 uint64_t dd_log_slowest_consumer(const dd_log *log);
 

@@ -23,7 +23,7 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 fi
 
 echo "== starting doudi-intake with its embedded defaults (data in doudi-data/intake)"
-"$bin/doudi-intake" 2>doudi-data/intake.log &
+"$bin/doudi-intake" </dev/null >doudi-data/intake.log 2>&1 &
 echo $! >"$pidfile"
 
 # Ready when its metrics endpoint answers (at most 10 s).
@@ -47,7 +47,7 @@ echo "== dead letters (refused events, kept with their reason)"
 "$bin/doudictl" deadletter list || true
 echo
 echo "== intake's own counters"
-"$bin/doudictl" stats | grep -E 'doudi_intake_events|doudi_log_records|doudi_lmdb_map' || true
+"$bin/doudictl" stats --prefix doudi_intake_events || true
 echo
 echo "Metrics:      http://127.0.0.1:9101/metrics   (doudictl stats)"
 echo "The log:      doudictl log tail"

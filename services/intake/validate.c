@@ -310,7 +310,7 @@ static bool check_text(check *c, fpath p, const char *s)
 
 /* Explains DD_IDNUM_BAD_DATE without quoting the date, which is the part of
  * the number the mask hides. */
-static const char *birth_date_problem(const char *s, size_t len, int32_t today)
+static const char *birth_date_problem(const char *s, size_t len)
 {
     int y, m, d;
     if (len == 18) {
@@ -326,7 +326,6 @@ static const char *birth_date_problem(const char *s, size_t len, int32_t today)
         return "is not a calendar date";
     if (y < 1800)
         return "is before 1800";
-    (void)today;
     return "is after today";
 }
 
@@ -347,9 +346,10 @@ static bool check_person_id(check *c, fpath p, char **field, bool required)
     if (st == DD_IDNUM_OK)
         return true;
     char shown[64];
-    show_person_id(shown, s, len < 64 ? len : 64);
-    if (len > 64)
+    if (len > 32)
         snprintf(shown, sizeof(shown), "%zu characters", len);
+    else
+        show_person_id(shown, s, len);
     switch (st) {
     case DD_IDNUM_FIFTEEN_DIGITS:
         if (c->rules->id15 == INTAKE_ID15_UPGRADE && c->arena) {
@@ -368,6 +368,8 @@ static bool check_person_id(check *c, fpath p, char **field, bool required)
         return refuse(c, DOUDI__REJECT_REASON__REJECT_REASON_ID_BAD_LENGTH, p,
                       "%zu characters, expected 18 (%s)", len, shown);
     case DD_IDNUM_BAD_CHARACTER: {
+        /* Only 15 and 18 characters get this far; in an 18-character number
+         * the last place may also hold an X. */
         size_t digits = len == 18 ? 17 : len;
         for (size_t i = 0; i < digits; i++) {
             unsigned char b = (unsigned char)s[i];
@@ -379,6 +381,8 @@ static bool check_person_id(check *c, fpath p, char **field, bool required)
                               "character %zu is byte 0x%02x, expected a digit (%s)", i + 1, b, shown);
             }
         }
+        if (len != 18)
+            break;
         unsigned char last = (unsigned char)s[17];
         if (last >= 0x20 && last < 0x7f)
             return refuse(c, DOUDI__REJECT_REASON__REJECT_REASON_ID_BAD_CHARACTER, p,
@@ -389,14 +393,16 @@ static bool check_person_id(check *c, fpath p, char **field, bool required)
     }
     case DD_IDNUM_BAD_DATE:
         return refuse(c, DOUDI__REJECT_REASON__REJECT_REASON_ID_BAD_DATE, p, "birth date %s (%s)",
-                      birth_date_problem(s, len, c->today), shown);
+                      birth_date_problem(s, len), shown);
     case DD_IDNUM_BAD_CHECK:
         return refuse(c, DOUDI__REJECT_REASON__REJECT_REASON_ID_BAD_CHECK, p,
                       "check character is %c, expected %c (%s)", s[17], dd_idnum_check_char(s), shown);
     case DD_IDNUM_OK:
-        break;
+        return true;
     }
-    return true;
+    /* Not reached: every status that is not OK is answered above. */
+    return refuse(c, DOUDI__REJECT_REASON__REJECT_REASON_ID_BAD_CHARACTER, p, "%s (%s)",
+                  dd_idnum_status_text(st), shown);
 }
 
 /*

@@ -5,7 +5,7 @@
  * request) and checked field by field against event.proto's documented
  * limits. A refusal names one RejectReason and a sentence a portal developer
  * can act on, e.g.
- *   "person_reported.person_id: check character is 3, expected X"
+ *   "person_reported.person_id: check character is 3, expected X (110105********0023)"
  *   "region_code 440106001999 is not in the division table (26208 codes)"
  * Only the first problem found is reported.
  *
