@@ -18,7 +18,7 @@ const char *dd_strerror(int rc)
     case DD_ESTOPPING: return "stopping";
     default: break;
     }
-    if (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE)
+    if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
         return mdb_strerror(rc);
     if (rc < 0 && rc > -4096)
         return strerror(-rc);

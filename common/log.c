@@ -211,8 +211,6 @@ int dd_log_open(dd_store *store, const dd_log_options *options, dd_metrics *metr
         log->opt.max_bytes = 8u << 20;
     if (!log->opt.max_wait_ms)
         log->opt.max_wait_ms = 30000;
-    if (!log->opt.retention_ms)
-        log->opt.retention_ms = 7LL * 24 * 3600 * 1000;
     if (!log->opt.trim_batch)
         log->opt.trim_batch = 100000;
     if (!log->opt.max_message_bytes)
@@ -732,7 +730,7 @@ static int trim_fn(MDB_txn *txn, void *arg)
 
 void dd_log_set_retention(dd_log *log, int64_t retention_ms)
 {
-    log->opt.retention_ms = retention_ms ? retention_ms : 7LL * 24 * 3600 * 1000;
+    log->opt.retention_ms = retention_ms;
 }
 
 int dd_log_trim(dd_log *log, int64_t now_ms, uint64_t *trimmed)

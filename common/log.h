@@ -50,7 +50,7 @@ typedef struct dd_log_options {
     uint32_t max_records;         /* cap per fetch; 0: 10000 */
     uint32_t max_bytes;           /* cap of payload bytes per reply; 0: 8 MiB */
     uint32_t max_wait_ms;         /* cap of a long poll; 0: 30000 */
-    int64_t retention_ms;         /* keep records at least this long; 0: 7 days */
+    int64_t retention_ms;         /* keep records at least this long; 0: no window */
     uint32_t trim_batch;          /* records deleted per trim pass; 0: 100000 */
     const char *const *required_consumers; /* known before they connect */
     size_t nrequired;

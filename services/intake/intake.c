@@ -123,6 +123,11 @@ struct intake {
     dd_series *s[INTAKE_METRIC_COUNT]; /* unlabelled series */
     dd_series *rejected_by_reason[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN + 1];
     dd_store_usage last_usage;
+    /* Keys that need a restart, read once at start-up. */
+    int64_t max_events_per_request;
+    size_t max_requests_per_commit;
+    int64_t reader_check_ns;
+    int64_t trim_ns; /* reloadable */
     const char **consumer_names; /* [0] owns the split copy of the text */
     size_t nconsumer_names;
 };
@@ -215,7 +220,12 @@ static int judge_event(intake *in, MDB_txn *txn, const uint8_t *bytes, size_t le
         return 0;
     }
     bool rewritten = false;
-    if (!intake_validate(env, &in->rules, now_ms, in->arena, &rewritten, &verdict)) {
+    /* Under the event clock "now" is the newest event time, so an event is
+     * never in its own future; only its age against the newest counts. */
+    int64_t judge_now = now_ms;
+    if (in->clock.mode == DD_CLOCK_EVENT && env->occurred_at_ms > judge_now)
+        judge_now = env->occurred_at_ms;
+    if (!intake_validate(env, &in->rules, judge_now, in->arena, &rewritten, &verdict)) {
         set_rejected(in, st, &verdict);
         *refused = true;
         return 0;
@@ -397,7 +407,7 @@ static void take_publish_message(intake *in, dd_zmsg *msg)
                        "the message is not an encoded doudi.PublishRequest (publish.proto)");
         return;
     }
-    int64_t max_events = dd_config_int(in->config, S_MAX_EVENTS_PER_REQUEST);
+    int64_t max_events = in->max_events_per_request;
     if ((int64_t)req->n_events > max_events) {
         char text[160];
         snprintf(text, sizeof(text),
@@ -430,7 +440,7 @@ static void publish_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
     (void)loop;
     (void)revents;
     intake *in = w->data;
-    size_t max_requests = (size_t)dd_config_int(in->config, S_MAX_REQUESTS_PER_COMMIT);
+    size_t max_requests = in->max_requests_per_commit;
     size_t received = 0;
     /* Everything that arrived by now shares one commit. */
     while (in->nbatch < max_requests && received < max_requests * 4) {
@@ -615,8 +625,8 @@ static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     intake *in = t->data;
     int64_t now_ns = dd_monotonic_ns();
-    int64_t trim_ns = dd_config_duration_ms(in->config, S_LOG_TRIM_INTERVAL) * 1000000;
-    if (now_ns - in->last_trim_ns >= trim_ns) {
+    /* A tick may come a little early; a tenth of the interval is close enough. */
+    if (now_ns - in->last_trim_ns >= in->trim_ns - in->trim_ns / 10) {
         in->last_trim_ns = now_ns;
         int64_t now_ms = dd_clock_now_ms(&in->clock);
         uint64_t trimmed = 0, forgotten = 0;
@@ -630,8 +640,7 @@ static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
             dd_warn("dedup expiry failed: %s", dd_strerror(rc));
         dd_series_inc(in->s[M_DEDUP_EXPIRED], forgotten);
     }
-    int64_t check_ns = dd_config_duration_ms(in->config, S_READER_CHECK_INTERVAL) * 1000000;
-    if (now_ns - in->last_reader_check_ns >= check_ns) {
+    if (now_ns - in->last_reader_check_ns >= in->reader_check_ns) {
         in->last_reader_check_ns = now_ns;
         int cleared = 0;
         dd_store_reader_check(in->store, &cleared);
@@ -665,6 +674,14 @@ static int apply_settings(intake *in, dd_config *config, dd_divisions *divisions
     if (dd_diag_level_parse(dd_config_string(config, S_LOG_LEVEL), &level) == 0)
         dd_diag_set_level(level);
     in->rules.max_event_bytes = dd_config_size(config, S_MAX_EVENT_BYTES);
+    in->trim_ns = dd_config_duration_ms(config, S_LOG_TRIM_INTERVAL) * 1000000;
+    /* The timer ticks at least as often as trimming is due. */
+    double tick = (double)in->trim_ns / 1e9 < 1.0 ? (double)in->trim_ns / 1e9 : 1.0;
+    if (in->loop && in->maintenance.repeat != tick) {
+        in->maintenance.repeat = tick;
+        if (ev_is_active(&in->maintenance))
+            ev_timer_again(in->loop, &in->maintenance);
+    }
     in->rules.max_future_skew_ms = dd_config_duration_ms(config, S_MAX_FUTURE_SKEW);
     in->rules.max_age_ms = dd_config_duration_ms(config, S_MAX_EVENT_AGE);
     in->rules.id15 = strcmp(dd_config_string(config, S_ID15), "reject") == 0 ? INTAKE_ID15_REJECT
@@ -708,6 +725,11 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
     in->loop = loop;
     in->config = config;
     in->arena = dd_arena_new(1 << 20);
+    in->max_events_per_request = dd_config_int(config, S_MAX_EVENTS_PER_REQUEST);
+    in->max_requests_per_commit = (size_t)dd_config_int(config, S_MAX_REQUESTS_PER_COMMIT);
+    in->reader_check_ns = dd_config_duration_ms(config, S_READER_CHECK_INTERVAL) * 1000000;
+    ev_init(&in->maintenance, maintenance_cb);
+    in->maintenance.repeat = 1.0;
     dd_clock_mode mode = DD_CLOCK_WALL;
     dd_clock_mode_parse(dd_config_string(config, S_CLOCK), &mode);
     dd_clock_init(&in->clock, mode);
@@ -775,9 +797,8 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
         dd_error("cannot serve metrics on %s: %s", listen, dd_strerror(rc));
         goto fail;
     }
-    ev_timer_init(&in->maintenance, maintenance_cb, 0.2, 1.0);
     in->maintenance.data = in;
-    ev_timer_start(loop, &in->maintenance);
+    ev_timer_again(loop, &in->maintenance);
     in->last_trim_ns = in->last_reader_check_ns = dd_monotonic_ns();
     update_gauges(in);
 
@@ -814,6 +835,13 @@ int intake_reload(intake *in, dd_config *config)
     if (rc) {
         inc(in, M_RELOADS, "failed");
         return rc;
+    }
+    for (size_t key = 0; key < INTAKE_SETTING_COUNT; key++) {
+        if (intake_settings[key].reloadable || dd_config_same(in->config, config, key))
+            continue;
+        dd_warn("SIGHUP: [%s] %s changed, but it takes effect only after a restart; the "
+                "running value is kept",
+                intake_settings[key].section, intake_settings[key].name);
     }
     apply_settings(in, config, divisions);
     dd_divisions_destroy(&in->divisions);

@@ -20,7 +20,8 @@ const dd_conf_key intake_settings[INTAKE_SETTING_COUNT] = {
       true, "Least severe diagnostic written to stderr."),
     K(S_CLOCK, "intake", "clock", DD_CONF_ENUM, "wall", 0, 0, "wall|event", false,
       "Time used to judge occurred_at_ms and to stamp records: the wall clock, or the "
-      "newest event time seen (replays and tests)."),
+      "newest event time accepted (replays and tests; then no event is in the future and "
+      "max_event_age counts back from the newest event)."),
     K(S_MAX_EVENTS_PER_REQUEST, "intake", "max_events_per_request", DD_CONF_INT, "1000", 1,
       100000, NULL, false, "A PublishRequest with more events is refused whole."),
     K(S_MAX_REQUEST_BYTES, "intake", "max_request_bytes", DD_CONF_SIZE, "64M", 1024,
