@@ -192,10 +192,10 @@ static const char *utf8_or_empty(const char *s)
 }
 
 /*
- * Judges one encoded event inside txn and fills *st. For a publish, a
- * refused event goes to the dead-letter store; for a replay (replay_of !=
- * NULL) the dead letter is removed when the event is accepted or duplicate.
- * Returns 0 or an LMDB error (which aborts the whole batch).
+ * Judges one encoded event inside txn and fills *st: decode, duplicate?,
+ * validate, append. *refused tells the caller to keep the bytes as a dead
+ * letter (a publish) or to keep the dead letter it replayed. Returns 0 or
+ * an LMDB error (which aborts the whole batch).
  */
 static int judge_event(intake *in, MDB_txn *txn, const uint8_t *bytes, size_t len,
                        int64_t now_ms, Doudi__EventStatus *st, bool *refused)
