@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "settings.h"
 #include "store.h"
+#include "store_metrics.h"
 #include "validate.h"
 
 #include "doudi/admin.pb-c.h"
@@ -63,20 +64,7 @@
     X(M_ADMIN, "doudi_intake_admin_requests_total", DD_METRIC_COUNTER,                     \
       "Operator commands, by command.", "command", NULL, 0)                                \
     X(M_RELOADS, "doudi_intake_config_reloads_total", DD_METRIC_COUNTER,                   \
-      "Configuration reloads on SIGHUP, by result.", "result", NULL, 0)                    \
-    X(M_MAP_USED, "doudi_lmdb_map_used_bytes", DD_METRIC_GAUGE,                            \
-      "Bytes of the LMDB map in use.", NULL, NULL, 0)                                      \
-    X(M_MAP_SIZE, "doudi_lmdb_map_size_bytes", DD_METRIC_GAUGE,                            \
-      "Current LMDB map size.", NULL, NULL, 0)                                             \
-    X(M_MAP_GROWS, "doudi_lmdb_map_grows_total", DD_METRIC_COUNTER,                        \
-      "Times the LMDB map was full and grew.", NULL, NULL, 0)                              \
-    X(M_MAP_RETRIES, "doudi_lmdb_write_retries_total", DD_METRIC_COUNTER,                  \
-      "Write transactions run again after MDB_MAP_FULL.", NULL, NULL, 0)                   \
-    X(M_STALE_READERS, "doudi_lmdb_stale_readers_cleared_total", DD_METRIC_COUNTER,        \
-      "LMDB reader slots of dead processes cleared.", NULL, NULL, 0)                       \
-    X(M_COMMITS, "doudi_lmdb_commits_total", DD_METRIC_COUNTER,                            \
-      "Write transactions committed with fsync.", NULL, NULL, 0)
-
+      "Configuration reloads on SIGHUP, by result.", "result", NULL, 0)
 enum { INTAKE_METRICS(DD_METRIC_ENUM) INTAKE_METRIC_COUNT };
 
 /* One publish request waiting for the group commit. */
@@ -122,7 +110,7 @@ struct intake {
     dd_metric *m[INTAKE_METRIC_COUNT];
     dd_series *s[INTAKE_METRIC_COUNT]; /* unlabelled series */
     dd_series *rejected_by_reason[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN + 1];
-    dd_store_usage last_usage;
+    dd_store_metrics *store_metrics;
     /* Keys that need a restart, read once at start-up. */
     int64_t max_events_per_request;
     size_t max_requests_per_commit;
@@ -604,15 +592,7 @@ static void admin_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
 
 static void update_gauges(intake *in)
 {
-    dd_store_usage u;
-    dd_store_usage_get(in->store, &u);
-    dd_series_set(in->s[M_MAP_USED], (double)u.used_bytes);
-    dd_series_set(in->s[M_MAP_SIZE], (double)u.map_bytes);
-    dd_series_inc(in->s[M_MAP_GROWS], u.grows - in->last_usage.grows);
-    dd_series_inc(in->s[M_MAP_RETRIES], u.retries - in->last_usage.retries);
-    dd_series_inc(in->s[M_STALE_READERS], u.stale_readers_cleared - in->last_usage.stale_readers_cleared);
-    dd_series_inc(in->s[M_COMMITS], u.commits - in->last_usage.commits);
-    in->last_usage = u;
+    dd_store_metrics_update(in->store_metrics);
     dd_series_set(in->s[M_DEAD_LETTERS], (double)intake_deadletter_count(in->deadletters));
     dd_series_set(in->s[M_DEDUP_IDS], (double)intake_dedup_count(in->dedup));
     dd_series_set(in->s[M_DEDUP_BYTES], (double)intake_dedup_memory_bytes(in->dedup));
@@ -755,6 +735,7 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
     };
     if ((rc = dd_store_open(dd_config_string(config, S_DATA_DIR), &so, &in->store)) != 0)
         goto fail;
+    in->store_metrics = dd_store_metrics_new(in->store, in->metrics);
     in->consumer_names = split_consumers(dd_config_string(config, S_LOG_CONSUMERS),
                                          &in->nconsumer_names);
     dd_log_options lo = {
@@ -879,6 +860,7 @@ void intake_destroy(intake **inp)
         zmq_ctx_term(in->zctx);
     intake_deadletter_close(&in->deadletters);
     intake_dedup_close(&in->dedup);
+    dd_store_metrics_destroy(&in->store_metrics);
     dd_store_close(&in->store);
     dd_divisions_destroy(&in->divisions);
     dd_metrics_destroy(&in->metrics);

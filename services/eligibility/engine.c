@@ -1,0 +1,1197 @@
+/*
+ * engine.c: applying intake's records to the registry, re-deciding, and
+ * appending eligibility's output (see engine.h for the picture).
+ */
+#include "engine.h"
+
+#include "alloc.h"
+#include "care.h"
+#include "clock.h"
+#include "diag.h"
+#include "error.h"
+#include "idnum.h"
+#include "rules.h"
+
+#include "doudi/eligibility.pb-c.h"
+#include "doudi/event.pb-c.h"
+#include "doudi/registry.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MEMBERS 64
+
+struct elig_engine {
+    elig_registry *registry;
+    dd_log *out;
+    const elig_standards *standards;
+    elig_engine_options opt;
+    dd_arena *arena;
+    elig_batch_stats stats;
+    /* Per batch: */
+    MDB_txn *txn;
+    int64_t now_ms;       /* newest event time applied */
+    uint64_t seq;         /* intake sequence of the record being applied */
+    int64_t occurred_ms;  /* its event time */
+};
+
+elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
+                             const elig_standards *standards,
+                             const elig_engine_options *options)
+{
+    elig_engine *e = dd_calloc(1, sizeof(*e));
+    e->registry = registry;
+    e->out = out;
+    e->standards = standards;
+    e->opt = *options;
+    e->arena = dd_arena_new(1 << 20);
+    return e;
+}
+
+void elig_engine_destroy(elig_engine **ep)
+{
+    if (!ep || !*ep)
+        return;
+    dd_arena_destroy(&(*ep)->arena);
+    free(*ep);
+    *ep = NULL;
+}
+
+void elig_engine_set_standards(elig_engine *e, const elig_standards *standards)
+{
+    e->standards = standards;
+}
+
+const elig_batch_stats *elig_engine_last_batch(const elig_engine *e)
+{
+    return &e->stats;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *astrdup(elig_engine *e, const char *s)
+{
+    size_t len = strlen(s);
+    char *p = dd_arena_alloc(e->arena, len + 1);
+    memcpy(p, s, len + 1);
+    return p;
+}
+
+static int append_msg(elig_engine *e, uint32_t kind, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = dd_arena_alloc(e->arena, len ? len : 1);
+    protobuf_c_message_pack(msg, buf);
+    return dd_log_append(e->out, e->txn, kind, e->occurred_ms, buf, len, NULL);
+}
+
+/* Township part 001-099 is a subdistrict (urban); 100-399 a town or township. */
+static Doudi__UrbanRural urban_rural_of_region(const char *region)
+{
+    if (strlen(region) < 9)
+        return DOUDI__URBAN_RURAL__URBAN_RURAL_URBAN;
+    int township = (region[6] - '0') * 100 + (region[7] - '0') * 10 + (region[8] - '0');
+    return township < 100 ? DOUDI__URBAN_RURAL__URBAN_RURAL_URBAN
+                          : DOUDI__URBAN_RURAL__URBAN_RURAL_RURAL;
+}
+
+static int alert(elig_engine *e, Doudi__AlertKind kind, Doudi__AlertSeverity severity,
+                 const char *person_id, const char *household_id, const char *region,
+                 Doudi__Program program, Doudi__RiskKind risk, int64_t handle_within_ms,
+                 const char *reason)
+{
+    Doudi__Alert a = DOUDI__ALERT__INIT;
+    a.kind = kind;
+    a.severity = severity;
+    a.subject_person_id = (char *)(person_id ? person_id : "");
+    a.household_id = (char *)(household_id ? household_id : "");
+    a.region_code = (char *)(region ? region : "");
+    a.program = program;
+    a.risk_kind = risk;
+    a.reason = (char *)reason;
+    a.raised_at_ms = e->occurred_ms > e->now_ms ? e->occurred_ms : e->now_ms;
+    a.handle_within_ms = handle_within_ms;
+    a.caused_by_sequence = e->seq;
+    char key[160];
+    snprintf(key, sizeof(key), "%d:%s:%d", (int)kind,
+             person_id && person_id[0] ? person_id : (household_id ? household_id : ""),
+             kind == DOUDI__ALERT_KIND__ALERT_KIND_RISK ? (int)risk : (int)program);
+    a.dedup_key = key;
+    if ((size_t)kind < sizeof(e->stats.alerts) / sizeof(e->stats.alerts[0]))
+        e->stats.alerts[kind]++;
+    return append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT, &a.base);
+}
+
+static const char *program_label(Doudi__Program p)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&doudi__program__descriptor, p);
+    return v ? v->name + strlen("PROGRAM_") : "UNKNOWN";
+}
+
+/* ---- registry records --------------------------------------------------- */
+
+static Doudi__StoredPerson *new_person(elig_engine *e, const char *person_id)
+{
+    Doudi__StoredPerson *p = dd_arena_alloc(e->arena, sizeof(*p));
+    doudi__stored_person__init(p);
+    p->report = dd_arena_alloc(e->arena, sizeof(*p->report));
+    doudi__person_reported__init(p->report);
+    p->report->person_id = astrdup(e, person_id);
+    return p;
+}
+
+static Doudi__StoredHousehold *new_household(elig_engine *e, const char *household_id)
+{
+    Doudi__StoredHousehold *h = dd_arena_alloc(e->arena, sizeof(*h));
+    doudi__stored_household__init(h);
+    h->report = dd_arena_alloc(e->arena, sizeof(*h->report));
+    doudi__household_reported__init(h->report);
+    h->report->household_id = astrdup(e, household_id);
+    return h;
+}
+
+/* Gets a person, or a new placeholder (stored and scheduled) when absent. */
+static int person_or_placeholder(elig_engine *e, const char *person_id,
+                                 Doudi__StoredPerson **out, bool *created)
+{
+    *created = false;
+    int rc = elig_registry_get_person(e->registry, e->txn, person_id, e->arena, out);
+    if (rc != DD_NOTFOUND)
+        return rc;
+    *out = new_person(e, person_id);
+    (*out)->placeholder = true;
+    (*out)->first_referenced_at_ms = e->now_ms;
+    (*out)->sequence = e->seq;
+    *created = true;
+    rc = elig_registry_add_due(e->registry, e->txn, e->now_ms + e->opt.dangling_wait_ms, 'P',
+                               person_id);
+    return rc;
+}
+
+static int household_or_placeholder(elig_engine *e, const char *household_id,
+                                    const char *region, Doudi__StoredHousehold **out,
+                                    bool *created)
+{
+    *created = false;
+    int rc = elig_registry_get_household(e->registry, e->txn, household_id, e->arena, out);
+    if (rc != DD_NOTFOUND)
+        return rc;
+    *out = new_household(e, household_id);
+    (*out)->placeholder = true;
+    (*out)->first_referenced_at_ms = e->now_ms;
+    (*out)->region_code = astrdup(e, region);
+    (*out)->sequence = e->seq;
+    *created = true;
+    return elig_registry_add_due(e->registry, e->txn, e->now_ms + e->opt.dangling_wait_ms, 'H',
+                                 household_id);
+}
+
+static bool has_member(const Doudi__StoredHousehold *h, const char *person_id)
+{
+    for (size_t i = 0; i < h->report->n_member_person_ids; i++)
+        if (strcmp(h->report->member_person_ids[i], person_id) == 0)
+            return true;
+    return false;
+}
+
+static void add_member(elig_engine *e, Doudi__StoredHousehold *h, const char *person_id)
+{
+    char **ids = dd_arena_alloc(e->arena, (h->report->n_member_person_ids + 1) * sizeof(char *));
+    memcpy(ids, h->report->member_person_ids, h->report->n_member_person_ids * sizeof(char *));
+    ids[h->report->n_member_person_ids++] = astrdup(e, person_id);
+    h->report->member_person_ids = ids;
+}
+
+static void remove_member(Doudi__StoredHousehold *h, const char *person_id)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < h->report->n_member_person_ids; i++)
+        if (strcmp(h->report->member_person_ids[i], person_id) != 0)
+            h->report->member_person_ids[w++] = h->report->member_person_ids[i];
+    h->report->n_member_person_ids = w;
+}
+
+/* ---- facts for the rules ----------------------------------------------- */
+
+static void to_elig_person(elig_engine *e, const Doudi__StoredPerson *sp, elig_person *p)
+{
+    (void)e;
+    memset(p, 0, sizeof(*p));
+    const Doudi__PersonReported *r = sp->report;
+    snprintf(p->id, sizeof(p->id), "%s", r->person_id);
+    dd_idnum_info info;
+    if (dd_idnum_check(r->person_id, strlen(r->person_id), 99991231, &info) == DD_IDNUM_OK) {
+        p->birth_yyyymmdd = info.birth_year * 10000 + info.birth_month * 100 + info.birth_day;
+        p->male = info.male;
+    }
+    p->disability_grade = r->disability_grade;
+    p->disability_type = r->disability_type;
+    if (r->daily_living) {
+        p->adl[0] = r->daily_living->eating;
+        p->adl[1] = r->daily_living->dressing;
+        p->adl[2] = r->daily_living->getting_in_out_of_bed;
+        p->adl[3] = r->daily_living->toileting;
+        p->adl[4] = r->daily_living->walking_indoors;
+        p->adl[5] = r->daily_living->bathing;
+    }
+    p->living = r->living_arrangement;
+    p->family_planning = r->family_planning_special;
+    p->work_ability = r->work_ability;
+    p->supporter = r->legal_supporter;
+    p->own_income_fen = sp->income_known ? sp->verified_income_fen : r->own_monthly_income_fen;
+    if (sp->receiving_pension)
+        p->own_income_fen += sp->monthly_pension_fen;
+    p->own_assets_fen = sp->assets_known ? sp->verified_assets_fen : 0;
+    p->main_earner = r->main_earner;
+    p->child_in_difficulty = r->child_in_difficulty;
+    p->life_threatening_condition = r->life_threatening_condition;
+    p->registered_unemployed = sp->registered_unemployed;
+    p->deceased = r->died_at_ms != 0;
+    p->danger_found_last_visit = sp->danger_found_last_visit;
+    for (size_t i = 0; i < sp->n_enrolments; i++) {
+        Doudi__Program prog = sp->enrolments[i]->program;
+        if (prog > 0 && prog < ELIG_PROGRAMS) {
+            p->enrolled[prog] = sp->enrolments[i]->enrolled;
+            p->enrolled_amount_fen[prog] = sp->enrolments[i]->amount_fen;
+        }
+    }
+    for (size_t i = 0; i < sp->n_applications; i++) {
+        Doudi__Program prog = sp->applications[i]->program;
+        if (prog > 0 && prog < ELIG_PROGRAMS)
+            p->application_pending[prog] = true;
+    }
+    p->rigid_recognized_since = sp->rigid_recognized_since_yyyymmdd;
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+typedef struct member_state {
+    Doudi__StoredPerson *stored;
+    bool dirty;
+} member_state;
+
+static bool categories_equal(const Doudi__StoredPerson *sp, const elig_care *c)
+{
+    if (sp->n_categories != c->ncategories || sp->tier != c->tier)
+        return false;
+    for (size_t i = 0; i < c->ncategories; i++)
+        if (sp->categories[i] != c->categories[i])
+            return false;
+    return true;
+}
+
+static int emit_care_change(elig_engine *e, const Doudi__StoredPerson *sp, const char *region,
+                            const elig_care *c, const char *reason, bool within_24h)
+{
+    Doudi__CareChange cc = DOUDI__CARE_CHANGE__INIT;
+    cc.person_id = sp->report->person_id;
+    cc.household_id = sp->report->household_id;
+    cc.region_code = (char *)region;
+    dd_idnum_info info;
+    if (dd_idnum_check(cc.person_id, strlen(cc.person_id), 99991231, &info) == DD_IDNUM_OK)
+        cc.birth_yyyymmdd = info.birth_year * 10000 + info.birth_month * 100 + info.birth_day;
+    cc.n_categories = c->ncategories;
+    cc.categories = (Doudi__CareCategory *)c->categories;
+    cc.n_previous_categories = sp->n_categories;
+    cc.previous_categories = sp->categories;
+    cc.tier = c->tier;
+    cc.previous_tier = sp->tier;
+    cc.care_level = c->care_level;
+    cc.visit_within_24h = within_24h;
+    cc.reason = (char *)reason;
+    cc.caused_by_sequence = e->seq;
+    cc.occurred_at_ms = e->occurred_ms;
+    cc.deceased = sp->report->died_at_ms != 0;
+    e->stats.care_changes++;
+    return append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_CARE_CHANGE,
+                      &cc.base);
+}
+
+/* Classifies one person; records and emits a change. */
+static int classify(elig_engine *e, Doudi__StoredPerson *sp, const char *region, bool tekun,
+                    int32_t today, const char *reason, bool within_24h, bool *dirty)
+{
+    if (sp->placeholder)
+        return 0;
+    elig_person p;
+    to_elig_person(e, sp, &p);
+    elig_care c;
+    elig_classify(&e->opt.params, &p, tekun, today, &c);
+    int rc = 0;
+    if (!categories_equal(sp, &c) || within_24h) {
+        rc = emit_care_change(e, sp, region, &c, reason, within_24h);
+        if (rc)
+            return rc;
+        Doudi__CareCategory *cats = dd_arena_alloc(e->arena, (c.ncategories + 1) * sizeof(*cats));
+        memcpy(cats, c.categories, c.ncategories * sizeof(*cats));
+        sp->categories = cats;
+        sp->n_categories = c.ncategories;
+        sp->tier = c.tier;
+        sp->care_level = c.care_level;
+        *dirty = true;
+    }
+    if (c.missing_information && !sp->missing_information_alerted) {
+        char text[300];
+        snprintf(text, sizeof(text),
+                 "%s cannot be classified for care visits: %s; information collection must "
+                 "be complete",
+                 sp->report->person_id, c.missing_what);
+        rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_MISSING_INFORMATION,
+                   DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING, sp->report->person_id,
+                   sp->report->household_id, region, 0, 0, e->opt.missing_info_handle_ms, text);
+        sp->missing_information_alerted = true;
+        *dirty = true;
+    } else if (!c.missing_information && sp->missing_information_alerted) {
+        sp->missing_information_alerted = false;
+        *dirty = true;
+    }
+    return rc;
+}
+
+static int decision_to_output(elig_engine *e, const elig_decision *d, const char *person_id,
+                              const char *household_id, const char *region, bool enrolled,
+                              const Doudi__Decision *previous, const char *application_id,
+                              Doudi__Decision *out)
+{
+    doudi__decision__init(out);
+    out->person_id = (char *)person_id;
+    out->household_id = (char *)household_id;
+    out->region_code = (char *)region;
+    out->program = d->program;
+    out->eligible = d->eligible;
+    out->amount_fen = d->amount_fen;
+    out->enrolled = enrolled;
+    out->rule = (char *)(d->rule ? d->rule : "");
+    out->n_trace = d->ntrace;
+    out->trace = dd_arena_alloc(e->arena, (d->ntrace + 1) * sizeof(char *));
+    for (size_t i = 0; i < d->ntrace; i++)
+        out->trace[i] = astrdup(e, d->trace[i]);
+    out->n_parameters = d->nparams;
+    out->parameters = dd_arena_alloc(e->arena, (d->nparams + 1) * sizeof(void *));
+    for (size_t i = 0; i < d->nparams; i++) {
+        Doudi__ParameterValue *pv = dd_arena_alloc(e->arena, sizeof(*pv));
+        doudi__parameter_value__init(pv);
+        pv->name = (char *)d->params[i].name;
+        pv->value = d->params[i].value;
+        out->parameters[i] = pv;
+    }
+    out->standard_version = astrdup(e, d->standard_version);
+    out->caused_by_sequence = e->seq;
+    out->decided_at_ms = e->occurred_ms;
+    if (previous) {
+        out->previous_eligible = previous->eligible;
+        out->previous_amount_fen = previous->amount_fen;
+    }
+    out->application_id = (char *)(application_id ? application_id : "");
+    return 0;
+}
+
+/* Stores a decision when it changed; emits it and the alerts it implies. */
+static int record_decision(elig_engine *e, const elig_decision *d, const Doudi__StoredPerson *sp,
+                           const char *region, const elig_person *p)
+{
+    Doudi__Decision *prev = NULL;
+    int rc = elig_registry_get_decision(e->registry, e->txn, sp->report->person_id, d->program,
+                                        e->arena, &prev);
+    if (rc && rc != DD_NOTFOUND)
+        return rc;
+    bool enrolled = p->enrolled[d->program];
+    bool outcome_changed = !prev || prev->eligible != d->eligible ||
+                           prev->amount_fen != d->amount_fen;
+    bool changed = outcome_changed || prev->enrolled != enrolled ||
+                   strcmp(prev->rule, d->rule ? d->rule : "") != 0 ||
+                   strcmp(prev->standard_version, d->standard_version) != 0;
+    if (!changed)
+        return 0;
+    /* A first decision of "not eligible" is not news: store it quietly. */
+    Doudi__Decision out;
+    decision_to_output(e, d, sp->report->person_id, sp->report->household_id, region, enrolled,
+                       prev, NULL, &out);
+    if ((rc = elig_registry_put_decision(e->registry, e->txn, &out)) != 0)
+        return rc;
+    if (outcome_changed && (prev || d->eligible)) {
+        e->stats.decisions_changed[d->program]++;
+        rc = append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION,
+                        &out.base);
+        if (rc)
+            return rc;
+    }
+    /* Proactive discovery and review: a person decides, never the machine. */
+    bool was_eligible = prev && prev->eligible;
+    char text[300];
+    if (d->eligible && !was_eligible && !enrolled && !p->application_pending[d->program] &&
+        d->program != DOUDI__PROGRAM__PROGRAM_DIBIAN) {
+        snprintf(text, sizeof(text), "now eligible for %s (%s), not enrolled and no application "
+                                     "pending: contact the household",
+                 program_label(d->program), d->rule);
+        rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_DISCOVERY, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_INFO,
+                   sp->report->person_id, sp->report->household_id, region, d->program, 0,
+                   e->opt.discovery_handle_ms, text);
+    } else if (!d->eligible && enrolled && (was_eligible || !prev)) {
+        snprintf(text, sizeof(text), "enrolled in %s but no longer eligible (%s): review the "
+                                     "case; benefits continue until a caseworker decides",
+                 program_label(d->program), d->rule);
+        rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_REVIEW, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                   sp->report->person_id, sp->report->household_id, region, d->program, 0,
+                   e->opt.review_handle_ms, text);
+    }
+    return rc;
+}
+
+/*
+ * Re-decides every program for every living member of a household and
+ * re-classifies them; `reason` explains the care change, within_24h_for
+ * (may be NULL) names a member who needs a visit within 24 hours.
+ */
+static int evaluate_household(elig_engine *e, const char *household_id, const char *reason,
+                              const char *within_24h_for)
+{
+    int64_t t0 = dd_monotonic_ns();
+    e->stats.evaluations++;
+    Doudi__StoredHousehold *h;
+    int rc = elig_registry_get_household(e->registry, e->txn, household_id, e->arena, &h);
+    if (rc)
+        return rc == DD_NOTFOUND ? 0 : rc;
+    size_t n = h->report->n_member_person_ids;
+    if (n > MAX_MEMBERS)
+        n = MAX_MEMBERS;
+    member_state ms[MAX_MEMBERS];
+    elig_person persons[MAX_MEMBERS];
+    size_t nliving = 0;
+    size_t index_of[MAX_MEMBERS];
+    int64_t verified_income = 0, verified_assets = 0, max_vehicle = 0;
+    int32_t verified_dwellings = 0;
+    bool any_income_known = false;
+    for (size_t i = 0; i < n; i++) {
+        ms[i].dirty = false;
+        rc = elig_registry_get_person(e->registry, e->txn, h->report->member_person_ids[i],
+                                      e->arena, &ms[i].stored);
+        if (rc == DD_NOTFOUND) {
+            ms[i].stored = NULL;
+            continue;
+        }
+        if (rc)
+            return rc;
+        Doudi__StoredPerson *sp = ms[i].stored;
+        if (sp->report->died_at_ms)
+            continue;
+        to_elig_person(e, sp, &persons[nliving]);
+        index_of[nliving++] = i;
+        if (sp->income_known) {
+            any_income_known = true;
+            verified_income += sp->verified_income_fen;
+        }
+        verified_assets += sp->assets_known ? sp->verified_assets_fen : 0;
+        verified_dwellings += sp->dwellings_known ? sp->verified_dwellings : 0;
+        for (size_t v = 0; v < sp->n_verified_vehicle_values_fen; v++)
+            if (sp->verified_vehicle_values_fen[v] > max_vehicle)
+                max_vehicle = sp->verified_vehicle_values_fen[v];
+    }
+    elig_household eh;
+    memset(&eh, 0, sizeof(eh));
+    snprintf(eh.id, sizeof(eh.id), "%s", household_id);
+    eh.urban_rural = h->report->urban_rural ? h->report->urban_rural
+                                            : urban_rural_of_region(h->region_code);
+    eh.members = persons;
+    eh.nmembers = nliving;
+    int64_t declared = 0;
+    for (size_t i = 0; i < h->report->n_incomes; i++)
+        declared += h->report->incomes[i]->monthly_fen;
+    /* Departments' verified incomes win when they find more than declared. */
+    eh.monthly_income_fen = any_income_known && verified_income > declared ? verified_income
+                                                                           : declared;
+    eh.financial_assets_fen = verified_assets > h->report->financial_assets_fen
+                                  ? verified_assets
+                                  : h->report->financial_assets_fen;
+    eh.dwellings = verified_dwellings > h->report->dwellings ? verified_dwellings
+                                                             : h->report->dwellings;
+    for (size_t v = 0; v < h->report->n_vehicle_values_fen; v++)
+        if (h->report->vehicle_values_fen[v] > max_vehicle)
+            max_vehicle = h->report->vehicle_values_fen[v];
+    eh.max_vehicle_value_fen = max_vehicle;
+    if (h->report->rigid_spending_12_months) {
+        const Doudi__RigidSpending *rs = h->report->rigid_spending_12_months;
+        eh.rigid_spending_12m_fen = rs->medical_fen + rs->education_fen +
+                                    rs->disability_rehabilitation_fen;
+    }
+    eh.previous_per_capita_income_fen = h->evaluated ? h->last_per_capita_income_fen : -1;
+
+    int32_t today = dd_date_yyyymmdd_shanghai(e->occurred_ms);
+    elig_standard std;
+    bool have_standard = !h->placeholder &&
+                         elig_standards_lookup(e->standards, h->region_code, today, &std) == 0;
+    for (size_t k = 0; k < nliving; k++) {
+        member_state *m = &ms[index_of[k]];
+        Doudi__StoredPerson *sp = m->stored;
+        if (sp->placeholder)
+            continue;
+        bool tekun = false;
+        if (have_standard) {
+            elig_decision out[ELIG_PROGRAMS];
+            elig_decide(&e->opt.params, &std, &eh, k, today, out);
+            tekun = out[DOUDI__PROGRAM__PROGRAM_TEKUN].eligible ||
+                    persons[k].enrolled[DOUDI__PROGRAM__PROGRAM_TEKUN];
+            for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
+                if (prog == DOUDI__PROGRAM__PROGRAM_TEMP)
+                    continue;
+                out[prog].program = prog;
+                if ((rc = record_decision(e, &out[prog], sp, h->region_code, &persons[k])) != 0)
+                    return rc;
+            }
+            /* Recognition of rigid hardship starts once and lasts 12 months. */
+            if (out[DOUDI__PROGRAM__PROGRAM_RIGID].eligible && !sp->rigid_recognized_since_yyyymmdd) {
+                sp->rigid_recognized_since_yyyymmdd = today;
+                m->dirty = true;
+            }
+        }
+        const char *region = sp->region_code[0] ? sp->region_code : h->region_code;
+        bool urgent = within_24h_for && strcmp(within_24h_for, sp->report->person_id) == 0;
+        if ((rc = classify(e, sp, region, tekun, today, reason, urgent, &m->dirty)) != 0)
+            return rc;
+        if (m->dirty && (rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+            return rc;
+    }
+    /* A sudden fall of per-capita income is a monitoring risk. */
+    if (nliving > 0 && !h->placeholder) {
+        int64_t per_capita = eh.monthly_income_fen / (int64_t)nliving;
+        if (h->evaluated && h->last_per_capita_income_fen > 0 &&
+            (h->last_per_capita_income_fen - per_capita) * 1000 >
+                (int64_t)e->opt.params.income_drop_permille * h->last_per_capita_income_fen) {
+            char text[200];
+            snprintf(text, sizeof(text),
+                     "per-capita income fell from %lld to %lld fen a month (more than %d.%d %%)",
+                     (long long)h->last_per_capita_income_fen, (long long)per_capita,
+                     e->opt.params.income_drop_permille / 10, e->opt.params.income_drop_permille % 10);
+            rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_RISK, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                       "", household_id, h->region_code, 0, DOUDI__RISK_KIND__RISK_KIND_INCOME_DROP,
+                       e->opt.risk_handle_ms, text);
+            if (rc)
+                return rc;
+        }
+        if (!h->evaluated || h->last_per_capita_income_fen != per_capita) {
+            h->evaluated = true;
+            h->last_per_capita_income_fen = per_capita;
+            if ((rc = elig_registry_put_household(e->registry, e->txn, h)) != 0)
+                return rc;
+        }
+    }
+    e->stats.evaluation_ns += dd_monotonic_ns() - t0;
+    return 0;
+}
+
+/* ---- applying each kind -------------------------------------------------- */
+
+static bool same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b, dd_arena *arena)
+{
+    size_t la = protobuf_c_message_get_packed_size(a);
+    size_t lb = protobuf_c_message_get_packed_size(b);
+    if (la != lb)
+        return false;
+    uint8_t *ba = dd_arena_alloc(arena, la + 1), *bb = dd_arena_alloc(arena, lb + 1);
+    protobuf_c_message_pack(a, ba);
+    protobuf_c_message_pack(b, bb);
+    return memcmp(ba, bb, la) == 0;
+}
+
+/* Moves a person into household_id (out of any other), creating placeholders. */
+static int place_in_household(elig_engine *e, const char *person_id, const char *old_household,
+                              const char *new_household, const char *region)
+{
+    int rc;
+    if (old_household && old_household[0] && strcmp(old_household, new_household) != 0) {
+        Doudi__StoredHousehold *old;
+        rc = elig_registry_get_household(e->registry, e->txn, old_household, e->arena, &old);
+        if (rc == 0 && has_member(old, person_id)) {
+            remove_member(old, person_id);
+            if ((rc = elig_registry_put_household(e->registry, e->txn, old)) != 0)
+                return rc;
+            if ((rc = evaluate_household(e, old_household, "a member left the household", NULL)))
+                return rc;
+        } else if (rc && rc != DD_NOTFOUND) {
+            return rc;
+        }
+    }
+    Doudi__StoredHousehold *h;
+    bool created;
+    rc = household_or_placeholder(e, new_household, region, &h, &created);
+    if (rc)
+        return rc;
+    if (!has_member(h, person_id) || created) {
+        if (!has_member(h, person_id))
+            add_member(e, h, person_id);
+        h->sequence = e->seq;
+        if ((rc = elig_registry_put_household(e->registry, e->txn, h)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int apply_person(elig_engine *e, const Doudi__Envelope *env)
+{
+    const Doudi__PersonReported *r = env->person_reported;
+    Doudi__StoredPerson *sp;
+    bool created;
+    int rc = person_or_placeholder(e, r->person_id, &sp, &created);
+    if (rc)
+        return rc;
+    const char *old_household = sp->placeholder ? "" : sp->report->household_id;
+    bool was_placeholder = sp->placeholder;
+    if (!created && !was_placeholder && strcmp(sp->region_code, env->region_code) == 0 &&
+        same_bytes(&sp->report->base, &r->base, e->arena)) {
+        e->stats.records_unchanged++;
+        return 0;
+    }
+    char *old_household_copy = astrdup(e, old_household);
+    bool died_now = r->died_at_ms && !sp->report->died_at_ms;
+    sp->report = (Doudi__PersonReported *)r;
+    sp->region_code = env->region_code;
+    sp->reported_at_ms = env->occurred_at_ms;
+    sp->sequence = e->seq;
+    sp->placeholder = false;
+    if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+        return rc;
+    if ((rc = place_in_household(e, r->person_id, old_household_copy, r->household_id,
+                                 env->region_code)) != 0)
+        return rc;
+    e->stats.records_changed++;
+    if (died_now) {
+        char text[200];
+        snprintf(text, sizeof(text), "a member of household %s died", r->household_id);
+        rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_RISK, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                   r->person_id, r->household_id, env->region_code, 0,
+                   DOUDI__RISK_KIND__RISK_KIND_HOUSEHOLD_MEMBER_DIED, e->opt.risk_handle_ms, text);
+        if (rc)
+            return rc;
+    }
+    return evaluate_household(e, r->household_id,
+                              was_placeholder || created ? "person registered" : "person's report changed",
+                              NULL);
+}
+
+static int apply_household(elig_engine *e, const Doudi__Envelope *env)
+{
+    const Doudi__HouseholdReported *r = env->household_reported;
+    Doudi__StoredHousehold *h;
+    bool created;
+    int rc = household_or_placeholder(e, r->household_id, env->region_code, &h, &created);
+    if (rc)
+        return rc;
+    if (!created && !h->placeholder && strcmp(h->region_code, env->region_code) == 0 &&
+        same_bytes(&h->report->base, &r->base, e->arena)) {
+        e->stats.records_unchanged++;
+        return 0;
+    }
+    /* Members who left: they now belong to no household until reported. */
+    for (size_t i = 0; i < h->report->n_member_person_ids; i++) {
+        const char *id = h->report->member_person_ids[i];
+        bool stays = false;
+        for (size_t j = 0; j < r->n_member_person_ids && !stays; j++)
+            stays = strcmp(r->member_person_ids[j], id) == 0;
+        if (stays)
+            continue;
+        Doudi__StoredPerson *sp;
+        rc = elig_registry_get_person(e->registry, e->txn, id, e->arena, &sp);
+        if (rc == 0 && strcmp(sp->report->household_id, r->household_id) == 0 &&
+            r->merged_into_household_id[0]) {
+            sp->report->household_id = r->merged_into_household_id;
+            if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+                return rc;
+        } else if (rc && rc != DD_NOTFOUND) {
+            return rc;
+        }
+    }
+    h->report = (Doudi__HouseholdReported *)r;
+    h->region_code = env->region_code;
+    h->reported_at_ms = env->occurred_at_ms;
+    h->sequence = e->seq;
+    h->placeholder = false;
+    if ((rc = elig_registry_put_household(e->registry, e->txn, h)) != 0)
+        return rc;
+    /* Members: each belongs here now; unknown ones become placeholders. */
+    for (size_t i = 0; i < r->n_member_person_ids; i++) {
+        const char *id = r->member_person_ids[i];
+        Doudi__StoredPerson *sp;
+        bool pcreated;
+        if ((rc = person_or_placeholder(e, id, &sp, &pcreated)) != 0)
+            return rc;
+        const char *old = sp->report->household_id;
+        if (pcreated || strcmp(old, r->household_id) != 0) {
+            char *old_copy = astrdup(e, old);
+            sp->report->household_id = r->household_id;
+            if (!sp->region_code[0])
+                sp->region_code = env->region_code;
+            if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+                return rc;
+            if (old_copy[0] && strcmp(old_copy, r->household_id) != 0) {
+                Doudi__StoredHousehold *oh;
+                rc = elig_registry_get_household(e->registry, e->txn, old_copy, e->arena, &oh);
+                if (rc == 0 && has_member(oh, id)) {
+                    remove_member(oh, id);
+                    if ((rc = elig_registry_put_household(e->registry, e->txn, oh)) != 0)
+                        return rc;
+                    if ((rc = evaluate_household(e, old_copy, "a member moved out", NULL)))
+                        return rc;
+                } else if (rc && rc != DD_NOTFOUND) {
+                    return rc;
+                }
+            }
+        }
+    }
+    e->stats.records_changed++;
+    if (r->merged_into_household_id[0] || r->dissolved)
+        return 0;
+    return evaluate_household(e, r->household_id, "household report changed", NULL);
+}
+
+/* The monitoring threshold for one hospital stay's self-pay. */
+static int64_t medical_threshold(elig_engine *e, const Doudi__StoredPerson *sp)
+{
+    for (size_t i = 0; i < sp->n_enrolments; i++)
+        if (sp->enrolments[i]->enrolled)
+            return e->opt.params.medical_alert_monitored_fen;
+    return e->opt.params.medical_alert_other_fen;
+}
+
+static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
+{
+    const Doudi__ComparisonRecord *c = env->comparison_record;
+    Doudi__StoredPerson *sp;
+    int rc = elig_registry_get_person(e->registry, e->txn, c->subject_person_id, e->arena, &sp);
+    if (rc == DD_NOTFOUND) {
+        /* Not in the registry: nobody to re-decide (departments report
+         * about everyone monitored; registration comes from the portals). */
+        e->stats.records_unchanged++;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    bool changed = false;
+    const char *region = sp->region_code[0] ? sp->region_code : env->region_code;
+    const char *hh = sp->report->household_id;
+    if (c->income && (!sp->income_known || sp->verified_income_fen != c->income->monthly_income_fen)) {
+        sp->income_known = true;
+        sp->verified_income_fen = c->income->monthly_income_fen;
+        changed = true;
+    }
+    if (c->employment) {
+        bool newly_unemployed = c->employment->registered_unemployed && !sp->registered_unemployed;
+        if (sp->registered_unemployed != c->employment->registered_unemployed ||
+            sp->receiving_pension != c->employment->receiving_pension ||
+            sp->monthly_pension_fen != c->employment->monthly_pension_fen) {
+            sp->registered_unemployed = c->employment->registered_unemployed;
+            sp->receiving_pension = c->employment->receiving_pension;
+            sp->monthly_pension_fen = c->employment->monthly_pension_fen;
+            changed = true;
+        }
+        if (newly_unemployed && sp->report->main_earner &&
+            (rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_RISK, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                        sp->report->person_id, hh, region, 0,
+                        DOUDI__RISK_KIND__RISK_KIND_MAIN_EARNER_UNEMPLOYED, e->opt.risk_handle_ms,
+                        "the household's main earner registered as unemployed")) != 0)
+            return rc;
+    }
+    if (c->property && (!sp->dwellings_known || sp->verified_dwellings != c->property->dwellings)) {
+        sp->dwellings_known = true;
+        sp->verified_dwellings = c->property->dwellings;
+        changed = true;
+    }
+    if (c->vehicles) {
+        bool same = sp->vehicles_known &&
+                    sp->n_verified_vehicle_values_fen == c->vehicles->n_vehicle_values_fen &&
+                    memcmp(sp->verified_vehicle_values_fen, c->vehicles->vehicle_values_fen,
+                           c->vehicles->n_vehicle_values_fen * sizeof(int64_t)) == 0;
+        if (!same) {
+            sp->vehicles_known = true;
+            sp->n_verified_vehicle_values_fen = c->vehicles->n_vehicle_values_fen;
+            sp->verified_vehicle_values_fen = c->vehicles->vehicle_values_fen;
+            changed = true;
+        }
+    }
+    if (c->assets && (!sp->assets_known || sp->verified_assets_fen != c->assets->financial_assets_fen)) {
+        sp->assets_known = true;
+        sp->verified_assets_fen = c->assets->financial_assets_fen;
+        changed = true;
+    }
+    bool discharged = false;
+    if (c->medical_stay) {
+        int64_t pay = c->medical_stay->self_pay_fen;
+        int64_t threshold = medical_threshold(e, sp);
+        if (pay > threshold && pay != sp->last_medical_self_pay_fen) {
+            char text[200];
+            snprintf(text, sizeof(text), "one hospital stay's self-payment is %lld fen, above %lld",
+                     (long long)pay, (long long)threshold);
+            if ((rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_RISK, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                            sp->report->person_id, hh, region, 0,
+                            DOUDI__RISK_KIND__RISK_KIND_LARGE_MEDICAL_SELF_PAY,
+                            e->opt.risk_handle_ms, text)) != 0)
+                return rc;
+        }
+        if (pay != sp->last_medical_self_pay_fen) {
+            sp->last_medical_self_pay_fen = pay;
+            changed = true;
+        }
+        discharged = c->medical_stay->discharged_at_ms != 0;
+    }
+    if (c->disability && c->disability->disability_grade != sp->report->disability_grade) {
+        int32_t before = sp->report->disability_grade;
+        sp->report->disability_grade = c->disability->disability_grade;
+        sp->report->disability_type = c->disability->disability_type;
+        changed = true;
+        int32_t g = c->disability->disability_grade;
+        if (g >= 1 && g <= 2 && !(before >= 1 && before <= 2) &&
+            (rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_RISK, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                        sp->report->person_id, hh, region, 0,
+                        DOUDI__RISK_KIND__RISK_KIND_NEW_SEVERE_DISABILITY, e->opt.risk_handle_ms,
+                        "a new severe disability (grade 1-2) was recorded")) != 0)
+            return rc;
+    }
+    if (c->death && !sp->report->died_at_ms) {
+        sp->report->died_at_ms = c->death->died_at_ms ? c->death->died_at_ms : env->occurred_at_ms;
+        changed = true;
+        if ((rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_RISK, DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                        sp->report->person_id, hh, region, 0,
+                        DOUDI__RISK_KIND__RISK_KIND_HOUSEHOLD_MEMBER_DIED, e->opt.risk_handle_ms,
+                        "the civil registry recorded a death in the household")) != 0)
+            return rc;
+    }
+    if (!changed && !discharged) {
+        e->stats.records_unchanged++;
+        return 0;
+    }
+    e->stats.records_changed++;
+    sp->sequence = e->seq;
+    if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+        return rc;
+    return evaluate_household(e, hh, discharged ? "discharged from hospital" : "department records changed",
+                              discharged ? sp->report->person_id : NULL);
+}
+
+static bool is_emergency(Doudi__RiskKind k)
+{
+    return k == DOUDI__RISK_KIND__RISK_KIND_ACCIDENT || k == DOUDI__RISK_KIND__RISK_KIND_DISASTER ||
+           k == DOUDI__RISK_KIND__RISK_KIND_FIRE ||
+           k == DOUDI__RISK_KIND__RISK_KIND_SUDDEN_SERIOUS_ILLNESS ||
+           k == DOUDI__RISK_KIND__RISK_KIND_SPENDING_SPIKE;
+}
+
+static bool is_major_change(Doudi__RiskKind k)
+{
+    return k == DOUDI__RISK_KIND__RISK_KIND_HOSPITAL_DISCHARGE ||
+           k == DOUDI__RISK_KIND__RISK_KIND_SPOUSE_DIED ||
+           k == DOUDI__RISK_KIND__RISK_KIND_HOUSEHOLD_MEMBER_DIED ||
+           k == DOUDI__RISK_KIND__RISK_KIND_DISASTER;
+}
+
+static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
+{
+    const Doudi__RiskSignal *r = env->risk_signal;
+    const ProtobufCEnumValue *kv = protobuf_c_enum_descriptor_get_value(&doudi__risk_kind__descriptor, r->kind);
+    char text[700];
+    snprintf(text, sizeof(text), "%s reported%s%s", kv ? kv->name + strlen("RISK_KIND_") : "risk",
+             r->description[0] ? ": " : "", r->description);
+    bool urgent = is_emergency(r->kind);
+    int rc = alert(e, DOUDI__ALERT_KIND__ALERT_KIND_RISK,
+                   urgent ? DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_URGENT : DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING,
+                   r->subject_person_id, r->household_id, env->region_code, 0, r->kind,
+                   urgent ? e->opt.urgent_handle_ms : e->opt.risk_handle_ms, text);
+    if (rc)
+        return rc;
+    Doudi__StoredPerson *sp = NULL;
+    rc = elig_registry_get_person(e->registry, e->txn, r->subject_person_id, e->arena, &sp);
+    if (rc && rc != DD_NOTFOUND)
+        return rc;
+    if (is_emergency(r->kind)) {
+        /* Granted where it happened, by that region's standard. */
+        int32_t today = dd_date_yyyymmdd_shanghai(env->occurred_at_ms);
+        elig_standard std;
+        elig_decision d;
+        memset(&d, 0, sizeof(d));
+        if (elig_standards_lookup(e->standards, env->region_code, today, &std) == 0 &&
+            elig_decide_temp(&e->opt.params, &std, urban_rural_of_region(env->region_code), r->kind,
+                             r->amount_fen, &d)) {
+            d.program = DOUDI__PROGRAM__PROGRAM_TEMP;
+            Doudi__Decision out;
+            decision_to_output(e, &d, r->subject_person_id, sp ? sp->report->household_id : r->household_id,
+                               env->region_code, false, NULL, NULL, &out);
+            e->stats.decisions_changed[DOUDI__PROGRAM__PROGRAM_TEMP]++;
+            if ((rc = append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION,
+                                 &out.base)) != 0)
+                return rc;
+            if (!sp) {
+                /* Not registered: the aid still stands; remember the deadline. */
+                bool created;
+                if ((rc = person_or_placeholder(e, r->subject_person_id, &sp, &created)) != 0)
+                    return rc;
+            }
+            Doudi__StoredApplication *app = dd_arena_alloc(e->arena, sizeof(*app));
+            doudi__stored_application__init(app);
+            app->application_id = "";
+            app->program = DOUDI__PROGRAM__PROGRAM_TEMP;
+            app->applied_at_ms = env->occurred_at_ms;
+            app->region_code = env->region_code;
+            app->decide_by_ms = env->occurred_at_ms + (int64_t)e->opt.params.temp_decide_days * 86400000;
+            Doudi__StoredApplication **apps = dd_arena_alloc(e->arena, (sp->n_applications + 1) * sizeof(void *));
+            memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
+            apps[sp->n_applications++] = app;
+            sp->applications = apps;
+            if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+                return rc;
+            if ((rc = elig_registry_add_due(e->registry, e->txn, app->decide_by_ms, 'Q',
+                                            r->subject_person_id)) != 0)
+                return rc;
+        }
+    }
+    e->stats.records_changed++;
+    if (sp && !sp->placeholder && is_major_change(r->kind))
+        return evaluate_household(e, sp->report->household_id, text, sp->report->person_id);
+    return 0;
+}
+
+static int apply_application(elig_engine *e, const Doudi__Envelope *env)
+{
+    const Doudi__Application *a = env->application;
+    Doudi__StoredPerson *sp;
+    int rc = elig_registry_get_person(e->registry, e->txn, a->applicant_person_id, e->arena, &sp);
+    if (rc == DD_NOTFOUND) {
+        bool created;
+        rc = person_or_placeholder(e, a->applicant_person_id, &sp, &created);
+    }
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < sp->n_applications; i++)
+        if (strcmp(sp->applications[i]->application_id, a->application_id) == 0) {
+            e->stats.records_unchanged++;
+            return 0;
+        }
+    Doudi__StoredApplication *app = dd_arena_alloc(e->arena, sizeof(*app));
+    doudi__stored_application__init(app);
+    app->application_id = a->application_id;
+    app->program = a->program;
+    app->applied_at_ms = env->occurred_at_ms;
+    app->region_code = env->region_code;
+    Doudi__StoredApplication **apps = dd_arena_alloc(e->arena, (sp->n_applications + 1) * sizeof(void *));
+    memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
+    apps[sp->n_applications++] = app;
+    sp->applications = apps;
+    sp->sequence = e->seq;
+    if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+        return rc;
+    e->stats.records_changed++;
+
+    /* Assess at once (智能审核): the applicant's decision for that program. */
+    if (sp->placeholder || a->program == DOUDI__PROGRAM__PROGRAM_TEMP)
+        return 0;
+    Doudi__StoredHousehold *h;
+    rc = elig_registry_get_household(e->registry, e->txn, sp->report->household_id, e->arena, &h);
+    if (rc)
+        return rc == DD_NOTFOUND ? 0 : rc;
+    if ((rc = evaluate_household(e, sp->report->household_id, "application received", NULL)) != 0)
+        return rc;
+    Doudi__Decision *d;
+    rc = elig_registry_get_decision(e->registry, e->txn, a->applicant_person_id, a->program,
+                                    e->arena, &d);
+    if (rc)
+        return rc == DD_NOTFOUND ? 0 : rc;
+    d->application_id = a->application_id;
+    d->caused_by_sequence = e->seq;
+    d->decided_at_ms = env->occurred_at_ms;
+    e->stats.decisions_changed[a->program < ELIG_PROGRAMS ? a->program : 0]++;
+    return append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION, &d->base);
+}
+
+static int apply_enrolment(elig_engine *e, const Doudi__Envelope *env)
+{
+    const Doudi__EnrolmentChange *c = env->enrolment_change;
+    Doudi__StoredPerson *sp;
+    bool created;
+    int rc = person_or_placeholder(e, c->person_id, &sp, &created);
+    if (rc)
+        return rc;
+    bool enrolled = c->action == DOUDI__ENROLMENT_ACTION__ENROLMENT_ACTION_ENROLLED ||
+                    c->action == DOUDI__ENROLMENT_ACTION__ENROLMENT_ACTION_AMOUNT_CHANGED ||
+                    c->action == DOUDI__ENROLMENT_ACTION__ENROLMENT_ACTION_REVIEW_CONFIRMED;
+    Doudi__StoredEnrolment *en = NULL;
+    for (size_t i = 0; i < sp->n_enrolments; i++)
+        if (sp->enrolments[i]->program == c->program)
+            en = sp->enrolments[i];
+    if (!en) {
+        en = dd_arena_alloc(e->arena, sizeof(*en));
+        doudi__stored_enrolment__init(en);
+        en->program = c->program;
+        Doudi__StoredEnrolment **list = dd_arena_alloc(e->arena, (sp->n_enrolments + 1) * sizeof(void *));
+        memcpy(list, sp->enrolments, sp->n_enrolments * sizeof(void *));
+        list[sp->n_enrolments++] = en;
+        sp->enrolments = list;
+    }
+    int64_t amount = enrolled ? c->monthly_amount_fen : 0;
+    if (!created && en->enrolled == enrolled && en->amount_fen == amount) {
+        e->stats.records_unchanged++;
+        return 0;
+    }
+    en->enrolled = enrolled;
+    en->amount_fen = amount;
+    en->since_ms = c->effective_at_ms ? c->effective_at_ms : env->occurred_at_ms;
+    /* A decision on the program closes its applications (and quick-aid clocks). */
+    size_t w = 0;
+    for (size_t i = 0; i < sp->n_applications; i++)
+        if (sp->applications[i]->program != c->program)
+            sp->applications[w++] = sp->applications[i];
+    sp->n_applications = w;
+    sp->sequence = e->seq;
+    if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+        return rc;
+    e->stats.records_changed++;
+    if (sp->placeholder)
+        return 0;
+    return evaluate_household(e, sp->report->household_id, "enrolment changed", NULL);
+}
+
+static int apply_visit(elig_engine *e, const Doudi__Envelope *env)
+{
+    const Doudi__VisitReport *v = env->visit_report;
+    Doudi__StoredPerson *sp;
+    int rc = elig_registry_get_person(e->registry, e->txn, v->subject_person_id, e->arena, &sp);
+    if (rc)
+        return rc == DD_NOTFOUND ? 0 : rc;
+    bool visited = v->outcome == DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_VISITED ||
+                   v->outcome == DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_BY_PHONE_OR_VIDEO;
+    if (!visited)
+        return 0;
+    bool danger = false;
+    for (size_t i = 0; i < v->n_findings; i++)
+        danger |= v->findings[i]->severity == DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_DANGER;
+    if (danger == sp->danger_found_last_visit)
+        return 0;
+    sp->danger_found_last_visit = danger;
+    sp->sequence = e->seq;
+    if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+        return rc;
+    return evaluate_household(e, sp->report->household_id,
+                              danger ? "the last visit found a danger" : "the last visit found no danger",
+                              NULL);
+}
+
+/* ---- things due at an event time ----------------------------------------- */
+
+static int due_fn(void *arg, MDB_txn *txn, char type, const char *id)
+{
+    (void)txn;
+    elig_engine *e = arg;
+    char text[300];
+    if (type == 'P' || type == 'H') {
+        if (type == 'P') {
+            Doudi__StoredPerson *sp;
+            int rc = elig_registry_get_person(e->registry, e->txn, id, e->arena, &sp);
+            if (rc || !sp->placeholder || sp->dangling_alerted)
+                return rc == DD_NOTFOUND ? 0 : rc;
+            sp->dangling_alerted = true;
+            if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+                return rc;
+            snprintf(text, sizeof(text),
+                     "person %s is referenced (household %s) but was never reported", id,
+                     sp->report->household_id);
+            return alert(e, DOUDI__ALERT_KIND__ALERT_KIND_DANGLING_REFERENCE,
+                         DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING, id, sp->report->household_id,
+                         sp->region_code, 0, 0, e->opt.dangling_handle_ms, text);
+        }
+        Doudi__StoredHousehold *h;
+        int rc = elig_registry_get_household(e->registry, e->txn, id, e->arena, &h);
+        if (rc || !h->placeholder || h->dangling_alerted)
+            return rc == DD_NOTFOUND ? 0 : rc;
+        h->dangling_alerted = true;
+        if ((rc = elig_registry_put_household(e->registry, e->txn, h)) != 0)
+            return rc;
+        snprintf(text, sizeof(text),
+                 "household %s is referenced by %zu member(s) but was never reported", id,
+                 h->report->n_member_person_ids);
+        return alert(e, DOUDI__ALERT_KIND__ALERT_KIND_DANGLING_REFERENCE,
+                     DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_WARNING, "", id, h->region_code, 0, 0,
+                     e->opt.dangling_handle_ms, text);
+    }
+    if (type == 'Q') {
+        Doudi__StoredPerson *sp;
+        int rc = elig_registry_get_person(e->registry, e->txn, id, e->arena, &sp);
+        if (rc)
+            return rc == DD_NOTFOUND ? 0 : rc;
+        for (size_t i = 0; i < sp->n_applications; i++) {
+            Doudi__StoredApplication *a = sp->applications[i];
+            if (a->program != DOUDI__PROGRAM__PROGRAM_TEMP || !a->decide_by_ms ||
+                a->decide_by_ms > e->now_ms)
+                continue;
+            a->decide_by_ms = 0;
+            if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+                return rc;
+            snprintf(text, sizeof(text),
+                     "quick aid for the emergency of %s was not decided within %d days", id,
+                     e->opt.params.temp_decide_days);
+            return alert(e, DOUDI__ALERT_KIND__ALERT_KIND_QUICK_AID_OVERDUE,
+                         DOUDI__ALERT_SEVERITY__ALERT_SEVERITY_URGENT, id, sp->report->household_id,
+                         a->region_code, DOUDI__PROGRAM__PROGRAM_TEMP, 0, e->opt.quick_aid_handle_ms,
+                         text);
+        }
+    }
+    return 0;
+}
+
+/* ---- the apply function -------------------------------------------------- */
+
+static int apply_one(elig_engine *e, const Doudi__LogRecord *rec)
+{
+    uint32_t kind = rec->kind;
+    if (kind < sizeof(e->stats.records) / sizeof(e->stats.records[0]))
+        e->stats.records[kind]++;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(e->arena);
+    Doudi__Envelope *env = doudi__envelope__unpack(&a, rec->payload.len, rec->payload.data);
+    if (!env || env->body_case == DOUDI__ENVELOPE__BODY__NOT_SET) {
+        e->stats.records_undecodable++;
+        dd_warn("intake record %llu (kind %u) does not decode as an Envelope; skipped",
+                (unsigned long long)rec->sequence, kind);
+        return 0;
+    }
+    e->seq = rec->sequence;
+    e->occurred_ms = env->occurred_at_ms;
+    if (env->occurred_at_ms > e->now_ms)
+        e->now_ms = env->occurred_at_ms;
+    int rc = elig_registry_take_due(e->registry, e->txn, e->now_ms, due_fn, e);
+    if (rc)
+        return rc;
+    switch (env->body_case) {
+    case DOUDI__ENVELOPE__BODY_PERSON_REPORTED: return apply_person(e, env);
+    case DOUDI__ENVELOPE__BODY_HOUSEHOLD_REPORTED: return apply_household(e, env);
+    case DOUDI__ENVELOPE__BODY_COMPARISON_RECORD: return apply_comparison(e, env);
+    case DOUDI__ENVELOPE__BODY_RISK_SIGNAL: return apply_risk(e, env);
+    case DOUDI__ENVELOPE__BODY_APPLICATION: return apply_application(e, env);
+    case DOUDI__ENVELOPE__BODY_ENROLMENT_CHANGE: return apply_enrolment(e, env);
+    case DOUDI__ENVELOPE__BODY_VISIT_REPORT:
+        /* Passed on first, so the scheduler sees the visit before the tier. */
+        rc = dd_log_append(e->out, e->txn, kind, e->occurred_ms, rec->payload.data,
+                           rec->payload.len, NULL);
+        return rc ? rc : apply_visit(e, env);
+    case DOUDI__ENVELOPE__BODY_ROSTER_CHANGE:
+    case DOUDI__ENVELOPE__BODY_ALERT_ACKNOWLEDGEMENT:
+        return dd_log_append(e->out, e->txn, kind, e->occurred_ms, rec->payload.data,
+                             rec->payload.len, NULL);
+    default:
+        e->stats.records_undecodable++;
+        return 0;
+    }
+}
+
+int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n)
+{
+    elig_engine *e = arg;
+    memset(&e->stats, 0, sizeof(e->stats));
+    e->txn = txn;
+    e->now_ms = elig_registry_clock(e->registry, txn);
+    int64_t started = e->now_ms;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = apply_one(e, records[i]);
+        dd_arena_reset(e->arena);
+    }
+    if (rc == 0 && e->now_ms != started)
+        rc = elig_registry_set_clock(e->registry, txn, e->now_ms);
+    e->txn = NULL;
+    return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * engine.h: what doudi-eligibility does with each record of intake's log.
+ *
+ * elig_engine_apply() is the consumer's apply function: it runs inside the
+ * one write transaction that also stores the cursor, so everything below is
+ * exactly-once across kill -9. It is a deterministic function of the input
+ * sequence: time is the newest event time applied (kept in the registry),
+ * never the wall clock, so a replay produces the same registry, decisions
+ * and output records.
+ *
+ *   person / household reported ---> registry update ---> re-evaluate the
+ *   comparison record (changed?) --'                      household: every
+ *   enrolment change -------------'                       member, every
+ *                                                         program, care
+ *   application ---> assessed decision (智能审核)          categories, tier
+ *   risk signal ---> RISK alert; emergency: TEMP quick aid where it happened
+ *   visit report / roster change / acknowledgement ---> passed on unchanged
+ *                                                       (a danger finding
+ *                                                       raises the tier)
+ *
+ * Output records (eligibility.proto) are appended to eligibility's log in
+ * the same transaction: decisions whose outcome or amount changed, care
+ * changes, alerts (discovery, review, risk, quick aid overdue, missing
+ * information, dangling reference).
+ *
+ * A reference to a household or person that does not exist yet creates a
+ * placeholder that the real report fills in later; a placeholder still
+ * unfilled after dangling_wait raises a DANGLING_REFERENCE alert. Nothing
+ * stalls the stream: a record that cannot be decoded (it passed intake, so
+ * that means a newer producer) is counted and skipped with a log line.
+ */
+#ifndef ELIG_ENGINE_H
+#define ELIG_ENGINE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "model.h"
+#include "registry.h"
+#include "standards.h"
+#include "store.h"
+
+#include "doudi/log.pb-c.h"
+
+typedef struct elig_engine_options {
+    elig_params params;
+    int64_t dangling_wait_ms;        /* placeholder unfilled this long: alert */
+    int64_t discovery_handle_ms;     /* deadlines the village gets, by alert kind */
+    int64_t review_handle_ms;
+    int64_t risk_handle_ms;
+    int64_t urgent_handle_ms;
+    int64_t missing_info_handle_ms;
+    int64_t quick_aid_handle_ms;
+    int64_t dangling_handle_ms;
+} elig_engine_options;
+
+/* What one batch did; published to metrics after its commit. */
+typedef struct elig_batch_stats {
+    uint64_t records[20];            /* by intake record kind (10..18) */
+    uint64_t records_unchanged;      /* applied and changed nothing */
+    uint64_t records_changed;
+    uint64_t records_undecodable;
+    uint64_t evaluations;            /* household evaluations */
+    uint64_t decisions_changed[ELIG_PROGRAMS];
+    uint64_t alerts[8];              /* by AlertKind */
+    uint64_t care_changes;
+    int64_t evaluation_ns;
+} elig_batch_stats;
+
+typedef struct elig_engine elig_engine;
+
+/* The engine borrows every argument; they must outlive it. */
+elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
+                             const elig_standards *standards,
+                             const elig_engine_options *options);
+void elig_engine_destroy(elig_engine **engine);
+/* Swaps the standards table (SIGHUP); takes effect for the next batch. */
+void elig_engine_set_standards(elig_engine *engine, const elig_standards *standards);
+
+/* The consumer apply function (see consumer.h); arg is the engine. */
+int elig_engine_apply(void *engine, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n);
+
+/* The stats of the last batch applied (valid after its commit). */
+const elig_batch_stats *elig_engine_last_batch(const elig_engine *engine);
+
+#endif

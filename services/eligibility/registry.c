@@ -1,0 +1,213 @@
+/* registry.c: the stored registry (see registry.h for the layout). */
+#include "registry.h"
+
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct elig_registry {
+    dd_store *store;
+    MDB_dbi persons, households, decisions, due, meta;
+};
+
+int elig_registry_open(dd_store *store, elig_registry **out)
+{
+    elig_registry *r = dd_calloc(1, sizeof(*r));
+    r->store = store;
+    int rc = dd_store_dbi(store, "persons", 0, &r->persons);
+    if (!rc)
+        rc = dd_store_dbi(store, "households", 0, &r->households);
+    if (!rc)
+        rc = dd_store_dbi(store, "decisions", 0, &r->decisions);
+    if (!rc)
+        rc = dd_store_dbi(store, "due", 0, &r->due);
+    if (!rc)
+        rc = dd_store_dbi(store, "meta", 0, &r->meta);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void elig_registry_close(elig_registry **r)
+{
+    if (!r || !*r)
+        return;
+    free(*r);
+    *r = NULL;
+}
+
+static int get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *v)
+{
+    if (klen == 0 || klen > 511)
+        return DD_NOTFOUND;
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_get(txn, dbi, &k, v);
+    return rc == MDB_NOTFOUND ? DD_NOTFOUND : rc;
+}
+
+/* Packs msg straight into the page LMDB reserves for it. */
+static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+               const ProtobufCMessage *msg)
+{
+    MDB_val k = {klen, (void *)key};
+    MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+    int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    protobuf_c_message_pack(msg, v.mv_data);
+    return 0;
+}
+
+int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_id,
+                             dd_arena *arena, Doudi__StoredPerson **out)
+{
+    MDB_val v;
+    int rc = get(txn, r->persons, person_id, strlen(person_id), &v);
+    if (rc)
+        return rc;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
+    *out = doudi__stored_person__unpack(&a, v.mv_size, v.mv_data);
+    return *out ? 0 : DD_ECORRUPT;
+}
+
+int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__StoredPerson *p)
+{
+    const char *id = p->report ? p->report->person_id : "";
+    return put(txn, r->persons, id, strlen(id), &p->base);
+}
+
+int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *household_id,
+                                dd_arena *arena, Doudi__StoredHousehold **out)
+{
+    MDB_val v;
+    int rc = get(txn, r->households, household_id, strlen(household_id), &v);
+    if (rc)
+        return rc;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
+    *out = doudi__stored_household__unpack(&a, v.mv_size, v.mv_data);
+    return *out ? 0 : DD_ECORRUPT;
+}
+
+int elig_registry_put_household(elig_registry *r, MDB_txn *txn, const Doudi__StoredHousehold *h)
+{
+    const char *id = h->report ? h->report->household_id : "";
+    return put(txn, r->households, id, strlen(id), &h->base);
+}
+
+static size_t decision_key(char key[20], const char *person_id, Doudi__Program program)
+{
+    size_t len = strnlen(person_id, 18);
+    memcpy(key, person_id, len);
+    key[len] = (char)program;
+    return len + 1;
+}
+
+int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *person_id,
+                               Doudi__Program program, dd_arena *arena, Doudi__Decision **out)
+{
+    char key[20];
+    size_t klen = decision_key(key, person_id, program);
+    MDB_val v;
+    int rc = get(txn, r->decisions, key, klen, &v);
+    if (rc)
+        return rc;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
+    *out = doudi__decision__unpack(&a, v.mv_size, v.mv_data);
+    return *out ? 0 : DD_ECORRUPT;
+}
+
+int elig_registry_put_decision(elig_registry *r, MDB_txn *txn, const Doudi__Decision *d)
+{
+    char key[20];
+    size_t klen = decision_key(key, d->person_id, d->program);
+    return put(txn, r->decisions, key, klen, &d->base);
+}
+
+static size_t due_key(char *key, int64_t at_ms, char type, const char *id)
+{
+    uint64_t be = (uint64_t)at_ms;
+    for (int i = 7; i >= 0; i--) {
+        key[i] = (char)(be & 0xff);
+        be >>= 8;
+    }
+    key[8] = type;
+    size_t len = strnlen(id, 64);
+    memcpy(key + 9, id, len);
+    return 9 + len;
+}
+
+int elig_registry_add_due(elig_registry *r, MDB_txn *txn, int64_t at_ms, char type,
+                          const char *id)
+{
+    char key[80];
+    MDB_val k = {due_key(key, at_ms, type, id), key}, v = {0, ""};
+    return mdb_put(txn, r->due, &k, &v, 0);
+}
+
+int elig_registry_take_due(elig_registry *r, MDB_txn *txn, int64_t cutoff_ms,
+                                int (*fn)(void *arg, MDB_txn *txn, char type, const char *id),
+                                void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, r->due, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+        if (k.mv_size < 10 || k.mv_size > 9 + 64)
+            break;
+        const unsigned char *p = k.mv_data;
+        uint64_t at = 0;
+        for (int i = 0; i < 8; i++)
+            at = at << 8 | p[i];
+        if ((int64_t)at >= cutoff_ms)
+            break;
+        char type = (char)p[8];
+        char id[65];
+        memcpy(id, p + 9, k.mv_size - 9);
+        id[k.mv_size - 9] = '\0';
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        if ((rc = fn(arg, txn, type, id)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int elig_registry_counts(elig_registry *r, uint64_t *persons, uint64_t *households,
+                         uint64_t *decisions)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(r->store), NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    MDB_stat st;
+    mdb_stat(txn, r->persons, &st);
+    *persons = st.ms_entries;
+    mdb_stat(txn, r->households, &st);
+    *households = st.ms_entries;
+    mdb_stat(txn, r->decisions, &st);
+    *decisions = st.ms_entries;
+    mdb_txn_abort(txn);
+    return 0;
+}
+
+int64_t elig_registry_clock(elig_registry *r, MDB_txn *txn)
+{
+    MDB_val v;
+    int64_t ms = 0;
+    if (get(txn, r->meta, "clock", 5, &v) == 0 && v.mv_size == sizeof(ms))
+        memcpy(&ms, v.mv_data, sizeof(ms));
+    return ms;
+}
+
+int elig_registry_set_clock(elig_registry *r, MDB_txn *txn, int64_t ms)
+{
+    MDB_val k = {5, "clock"}, v = {sizeof(ms), &ms};
+    return mdb_put(txn, r->meta, &k, &v, 0);
+}

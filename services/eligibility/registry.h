@@ -1,0 +1,67 @@
+/*
+ * registry.h: persons, households and their latest decisions, stored in
+ * eligibility's LMDB environment.
+ *
+ *   "persons"     key: 18-character identity number  -> StoredPerson
+ *   "households"  key: household id (1-64 bytes)      -> StoredHousehold
+ *   "decisions"   key: identity number + program byte  -> Decision
+ *   "due"         key: due_at_ms (big-endian) + type + id -> empty: things
+ *                 that must be looked at again at an event time (a
+ *                 placeholder waiting too long: 'P' person, 'H' household;
+ *                 a quick aid to be decided: 'Q' person), soonest first
+ *   "meta"        "clock" -> int64 newest event time applied
+ *
+ * Records are encoded protobuf (registry.proto, eligibility.proto).
+ * Reads decode into the caller's arena (valid until it is reset); every
+ * function works inside the caller's transaction, so a batch sees its own
+ * writes and commits them together with its cursor.
+ *
+ * Writes happen only when something changed (the caller compares): most
+ * department records change nothing, and a random-key write costs a page.
+ */
+#ifndef ELIG_REGISTRY_H
+#define ELIG_REGISTRY_H
+
+#include <lmdb.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "store.h"
+#include "doudi/eligibility.pb-c.h"
+#include "doudi/registry.pb-c.h"
+
+typedef struct elig_registry elig_registry;
+
+int elig_registry_open(dd_store *store, elig_registry **out);
+void elig_registry_close(elig_registry **registry);
+
+/* 0 with *out set, DD_NOTFOUND, DD_ECORRUPT or an LMDB code. */
+int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_id,
+                             dd_arena *arena, Doudi__StoredPerson **out);
+int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__StoredPerson *p);
+int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *household_id,
+                                dd_arena *arena, Doudi__StoredHousehold **out);
+int elig_registry_put_household(elig_registry *r, MDB_txn *txn, const Doudi__StoredHousehold *h);
+int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *person_id,
+                               Doudi__Program program, dd_arena *arena, Doudi__Decision **out);
+int elig_registry_put_decision(elig_registry *r, MDB_txn *txn, const Doudi__Decision *d);
+
+/* Schedules a look at (type, id) at event time due_ms. */
+int elig_registry_add_due(elig_registry *r, MDB_txn *txn, int64_t due_ms, char type,
+                          const char *id);
+/*
+ * Calls fn for each entry due before cutoff_ms, soonest first, removing it
+ * from the index first. fn returns 0 to go on.
+ */
+int elig_registry_take_due(elig_registry *r, MDB_txn *txn, int64_t cutoff_ms,
+                           int (*fn)(void *arg, MDB_txn *txn, char type, const char *id),
+                           void *arg);
+/* The newest event time applied (0 before the first), in txn. */
+int64_t elig_registry_clock(elig_registry *r, MDB_txn *txn);
+int elig_registry_set_clock(elig_registry *r, MDB_txn *txn, int64_t ms);
+
+/* Record counts (committed state, for gauges). */
+int elig_registry_counts(elig_registry *r, uint64_t *persons, uint64_t *households,
+                         uint64_t *decisions);
+
+#endif
