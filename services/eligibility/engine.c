@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define MAX_MEMBERS 64
 
@@ -29,6 +31,7 @@ struct elig_engine {
     elig_engine_options opt;
     dd_arena *arena;
     elig_batch_stats stats;
+    elig_decision decisions[ELIG_PROGRAMS]; /* scratch: large, so not on the stack */
     /* Per batch: */
     MDB_txn *txn;
     int64_t now_ms;       /* newest event time applied */
@@ -151,8 +154,10 @@ static Doudi__StoredHousehold *new_household(elig_engine *e, const char *househo
     return h;
 }
 
-/* Gets a person, or a new placeholder (stored and scheduled) when absent. */
-static int person_or_placeholder(elig_engine *e, const char *person_id,
+/* Gets a person, or a new placeholder (stored and scheduled) when absent;
+ * a placeholder belongs to the region of the event that referenced it, so
+ * that its dangling-reference alert has a village to go to. */
+static int person_or_placeholder(elig_engine *e, const char *person_id, const char *region,
                                  Doudi__StoredPerson **out, bool *created)
 {
     *created = false;
@@ -161,6 +166,7 @@ static int person_or_placeholder(elig_engine *e, const char *person_id,
         return rc;
     *out = new_person(e, person_id);
     (*out)->placeholder = true;
+    (*out)->region_code = astrdup(e, region);
     (*out)->first_referenced_at_ms = e->now_ms;
     (*out)->sequence = e->seq;
     *created = true;
@@ -387,29 +393,80 @@ static int decision_to_output(elig_engine *e, const elig_decision *d, const char
     return 0;
 }
 
-/* Stores a decision when it changed; emits it and the alerts it implies. */
-static int record_decision(elig_engine *e, const elig_decision *d, const Doudi__StoredPerson *sp,
-                           const char *region, const elig_person *p)
+static uint64_t rule_digest(const elig_decision *d)
 {
-    Doudi__Decision *prev = NULL;
-    int rc = elig_registry_get_decision(e->registry, e->txn, sp->report->person_id, d->program,
-                                        e->arena, &prev);
-    if (rc && rc != DD_NOTFOUND)
-        return rc;
+    char buf[160];
+    int n = snprintf(buf, sizeof(buf), "%s%c%s", d->rule ? d->rule : "", 0, d->standard_version);
+    return XXH3_64bits(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+}
+
+static Doudi__DecisionSummary *find_summary(const Doudi__StoredPerson *sp, Doudi__Program program)
+{
+    for (size_t i = 0; i < sp->n_decisions; i++)
+        if (sp->decisions[i]->program == program)
+            return sp->decisions[i];
+    return NULL;
+}
+
+/* Whether a quietly decided outcome differs from what the person holds. */
+static bool summary_differs(const Doudi__DecisionSummary *s, const elig_decision *d, bool enrolled)
+{
+    return !s || s->eligible != d->eligible || s->amount_fen != d->amount_fen ||
+           s->enrolled != enrolled || s->rule_digest != rule_digest(d);
+}
+
+/* Replaces (or adds, in program order) the summary of d's program. */
+static void set_summary(elig_engine *e, Doudi__StoredPerson *sp, const elig_decision *d, bool enrolled)
+{
+    Doudi__DecisionSummary *s = find_summary(sp, d->program);
+    if (!s) {
+        s = dd_arena_alloc(e->arena, sizeof(*s));
+        doudi__decision_summary__init(s);
+        s->program = d->program;
+        Doudi__DecisionSummary **list = dd_arena_alloc(e->arena, (sp->n_decisions + 1) * sizeof(void *));
+        size_t w = 0;
+        bool placed = false;
+        for (size_t i = 0; i < sp->n_decisions; i++) {
+            if (!placed && sp->decisions[i]->program > d->program) {
+                list[w++] = s;
+                placed = true;
+            }
+            list[w++] = sp->decisions[i];
+        }
+        if (!placed)
+            list[w++] = s;
+        sp->decisions = list;
+        sp->n_decisions = w;
+    }
+    s->eligible = d->eligible;
+    s->amount_fen = d->amount_fen;
+    s->enrolled = enrolled;
+    s->rule_digest = rule_digest(d);
+}
+
+/*
+ * Stores a decision that changed (prev: the summary it replaces, or NULL);
+ * emits it and the alerts it implies.
+ */
+static int record_decision(elig_engine *e, const elig_decision *d, const Doudi__StoredPerson *sp,
+                           const char *region, const elig_person *p,
+                           const Doudi__DecisionSummary *prev)
+{
     bool enrolled = p->enrolled[d->program];
     bool outcome_changed = !prev || prev->eligible != d->eligible ||
                            prev->amount_fen != d->amount_fen;
-    bool changed = outcome_changed || prev->enrolled != enrolled ||
-                   strcmp(prev->rule, d->rule ? d->rule : "") != 0 ||
-                   strcmp(prev->standard_version, d->standard_version) != 0;
-    if (!changed)
-        return 0;
-    /* A first decision of "not eligible" is not news: store it quietly. */
     Doudi__Decision out;
+    Doudi__Decision previous = DOUDI__DECISION__INIT;
+    if (prev) {
+        previous.eligible = prev->eligible;
+        previous.amount_fen = prev->amount_fen;
+    }
     decision_to_output(e, d, sp->report->person_id, sp->report->household_id, region, enrolled,
-                       prev, NULL, &out);
-    if ((rc = elig_registry_put_decision(e->registry, e->txn, &out)) != 0)
+                       prev ? &previous : NULL, NULL, &out);
+    int rc = elig_registry_put_decision(e->registry, e->txn, &out);
+    if (rc)
         return rc;
+    /* A first decision of "not eligible" is not news: stored quietly. */
     if (outcome_changed && (prev || d->eligible)) {
         e->stats.decisions_changed[d->program]++;
         rc = append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION,
@@ -528,16 +585,34 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
             continue;
         bool tekun = false;
         if (have_standard) {
-            elig_decision out[ELIG_PROGRAMS];
-            elig_decide(&e->opt.params, &std, &eh, k, today, out);
+            /* Outcomes first; a trace is formatted only for what changed. */
+            elig_decision *out = e->decisions;
+            elig_decide_outcomes(&e->opt.params, &std, &eh, k, today, out);
             tekun = out[DOUDI__PROGRAM__PROGRAM_TEKUN].eligible ||
                     persons[k].enrolled[DOUDI__PROGRAM__PROGRAM_TEKUN];
+            bool changed[ELIG_PROGRAMS] = {false};
+            bool any = false;
             for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
                 if (prog == DOUDI__PROGRAM__PROGRAM_TEMP)
                     continue;
-                out[prog].program = prog;
-                if ((rc = record_decision(e, &out[prog], sp, h->region_code, &persons[k])) != 0)
+                changed[prog] = summary_differs(find_summary(sp, prog), &out[prog],
+                                                persons[k].enrolled[prog]);
+                any |= changed[prog];
+            }
+            if (any)
+                elig_decide(&e->opt.params, &std, &eh, k, today, out);
+            for (int prog = 1; any && prog < ELIG_PROGRAMS; prog++) {
+                if (!changed[prog])
+                    continue;
+                Doudi__DecisionSummary *prev = find_summary(sp, prog);
+                Doudi__DecisionSummary prev_copy;
+                if (prev)
+                    prev_copy = *prev;
+                if ((rc = record_decision(e, &out[prog], sp, h->region_code, &persons[k],
+                                          prev ? &prev_copy : NULL)) != 0)
                     return rc;
+                set_summary(e, sp, &out[prog], persons[k].enrolled[prog]);
+                m->dirty = true;
             }
             /* Recognition of rigid hardship starts once and lasts 12 months. */
             if (out[DOUDI__PROGRAM__PROGRAM_RIGID].eligible && !sp->rigid_recognized_since_yyyymmdd) {
@@ -632,7 +707,7 @@ static int apply_person(elig_engine *e, const Doudi__Envelope *env)
     const Doudi__PersonReported *r = env->person_reported;
     Doudi__StoredPerson *sp;
     bool created;
-    int rc = person_or_placeholder(e, r->person_id, &sp, &created);
+    int rc = person_or_placeholder(e, r->person_id, env->region_code, &sp, &created);
     if (rc)
         return rc;
     const char *old_household = sp->placeholder ? "" : sp->report->household_id;
@@ -713,7 +788,7 @@ static int apply_household(elig_engine *e, const Doudi__Envelope *env)
         const char *id = r->member_person_ids[i];
         Doudi__StoredPerson *sp;
         bool pcreated;
-        if ((rc = person_or_placeholder(e, id, &sp, &pcreated)) != 0)
+        if ((rc = person_or_placeholder(e, id, env->region_code, &sp, &pcreated)) != 0)
             return rc;
         const char *old = sp->report->household_id;
         if (pcreated || strcmp(old, r->household_id) != 0) {
@@ -921,7 +996,8 @@ static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
             if (!sp) {
                 /* Not registered: the aid still stands; remember the deadline. */
                 bool created;
-                if ((rc = person_or_placeholder(e, r->subject_person_id, &sp, &created)) != 0)
+                if ((rc = person_or_placeholder(e, r->subject_person_id, env->region_code, &sp,
+                                                 &created)) != 0)
                     return rc;
             }
             Doudi__StoredApplication *app = dd_arena_alloc(e->arena, sizeof(*app));
@@ -955,7 +1031,7 @@ static int apply_application(elig_engine *e, const Doudi__Envelope *env)
     int rc = elig_registry_get_person(e->registry, e->txn, a->applicant_person_id, e->arena, &sp);
     if (rc == DD_NOTFOUND) {
         bool created;
-        rc = person_or_placeholder(e, a->applicant_person_id, &sp, &created);
+        rc = person_or_placeholder(e, a->applicant_person_id, env->region_code, &sp, &created);
     }
     if (rc)
         return rc;
@@ -1005,7 +1081,7 @@ static int apply_enrolment(elig_engine *e, const Doudi__Envelope *env)
     const Doudi__EnrolmentChange *c = env->enrolment_change;
     Doudi__StoredPerson *sp;
     bool created;
-    int rc = person_or_placeholder(e, c->person_id, &sp, &created);
+    int rc = person_or_placeholder(e, c->person_id, env->region_code, &sp, &created);
     if (rc)
         return rc;
     bool enrolled = c->action == DOUDI__ENROLMENT_ACTION__ENROLMENT_ACTION_ENROLLED ||

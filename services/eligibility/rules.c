@@ -270,10 +270,16 @@ static const char *care_level_text(Doudi__CareLevel level)
 /* Writing a decision                                                       */
 /* ------------------------------------------------------------------------ */
 
-static void start(elig_decision *d, Doudi__Program program, const elig_standard *st)
+static void start(elig_decision *d, Doudi__Program program, const elig_standard *st, bool quiet)
 {
-    memset(d, 0, sizeof *d);
+    /* Not a memset: the trace buffers are large and only ntrace of them count. */
     d->program = program;
+    d->eligible = false;
+    d->amount_fen = 0;
+    d->ntrace = 0;
+    d->nparams = 0;
+    d->quiet = quiet;
+    d->standard_version[0] = '\0';
     d->rule = "";
     if (st) {
         size_t n = strnlen(st->version, sizeof st->version);
@@ -303,6 +309,8 @@ __attribute__((format(printf, 2, 3))) static void say(elig_decision *d, const ch
 {
     /* The programs below write at most ELIG_TRACE_MAX sentences; the tests
      * drive the longest paths. */
+    if (d->quiet)
+        return;
     assert(d->ntrace < ELIG_TRACE_MAX);
     if (d->ntrace >= ELIG_TRACE_MAX)
         return;
@@ -584,7 +592,7 @@ static int64_t tekun_care_allowance(const facts *f)
 static void decide_tekun(const facts *f, elig_decision *d)
 {
     const elig_person *p = f->p;
-    start(d, DOUDI__PROGRAM__PROGRAM_TEKUN, f->st);
+    start(d, DOUDI__PROGRAM__PROGRAM_TEKUN, f->st, d->quiet);
     if (p->deceased) {
         say_deceased(d, "tekun.not_eligible.deceased");
         return;
@@ -687,7 +695,7 @@ static void decide_dibao(const facts *f, elig_decision *d)
 {
     const elig_person *p = f->p;
     const elig_params *pr = f->params;
-    start(d, DOUDI__PROGRAM__PROGRAM_DIBAO, f->st);
+    start(d, DOUDI__PROGRAM__PROGRAM_DIBAO, f->st, d->quiet);
     if (p->deceased) {
         say_deceased(d, "dibao.not_eligible.deceased");
         return;
@@ -768,7 +776,7 @@ static void decide_dibao(const facts *f, elig_decision *d)
 
 static void decide_dibian(const facts *f, elig_decision *d)
 {
-    start(d, DOUDI__PROGRAM__PROGRAM_DIBIAN, f->st);
+    start(d, DOUDI__PROGRAM__PROGRAM_DIBIAN, f->st, d->quiet);
     if (f->p->deceased) {
         say_deceased(d, "dibian.not_eligible.deceased");
         return;
@@ -813,7 +821,7 @@ static void decide_rigid(const facts *f, elig_decision *d)
     const elig_params *pr = f->params;
     const elig_household *hh = f->hh;
     const elig_person *p = f->p;
-    start(d, DOUDI__PROGRAM__PROGRAM_RIGID, f->st);
+    start(d, DOUDI__PROGRAM__PROGRAM_RIGID, f->st, d->quiet);
     if (p->deceased) {
         say_deceased(d, "rigid.not_eligible.deceased");
         return;
@@ -897,7 +905,7 @@ static void decide_age(const facts *f, elig_decision *d)
 {
     const elig_standard *st = f->st;
     const elig_person *p = f->p;
-    start(d, DOUDI__PROGRAM__PROGRAM_AGE, st);
+    start(d, DOUDI__PROGRAM__PROGRAM_AGE, st, d->quiet);
     if (p->deceased) {
         say_deceased(d, "age.not_eligible.deceased");
         return;
@@ -949,7 +957,7 @@ static void decide_age(const facts *f, elig_decision *d)
 static void decide_dis_living(const facts *f, elig_decision *d)
 {
     const elig_person *p = f->p;
-    start(d, DOUDI__PROGRAM__PROGRAM_DIS_LIVING, f->st);
+    start(d, DOUDI__PROGRAM__PROGRAM_DIS_LIVING, f->st, d->quiet);
     if (p->deceased) {
         say_deceased(d, "dis_living.not_eligible.deceased");
         return;
@@ -995,7 +1003,7 @@ static void decide_dis_living(const facts *f, elig_decision *d)
 static void decide_dis_care(const facts *f, elig_decision *d)
 {
     const elig_person *p = f->p;
-    start(d, DOUDI__PROGRAM__PROGRAM_DIS_CARE, f->st);
+    start(d, DOUDI__PROGRAM__PROGRAM_DIS_CARE, f->st, d->quiet);
     if (p->deceased) {
         say_deceased(d, "dis_care.not_eligible.deceased");
         return;
@@ -1033,11 +1041,12 @@ static void decide_dis_care(const facts *f, elig_decision *d)
 /* Entry points                                                             */
 /* ------------------------------------------------------------------------ */
 
-void elig_decide(const elig_params *params, const elig_standard *standard, const elig_household *hh,
-                 size_t subject, int32_t today_yyyymmdd, elig_decision out[ELIG_PROGRAMS])
+static void decide_all(const elig_params *params, const elig_standard *standard,
+                       const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
+                       elig_decision out[ELIG_PROGRAMS], bool quiet)
 {
     for (int i = 0; i < ELIG_PROGRAMS; i++)
-        start(&out[i], (Doudi__Program)i, standard);
+        start(&out[i], (Doudi__Program)i, standard, quiet);
     if (!hh || subject >= hh->nmembers || !hh->members) {
         /* A caller's bug, not a fact: decide nothing rather than read past
          * the members. */
@@ -1057,6 +1066,19 @@ void elig_decide(const elig_params *params, const elig_standard *standard, const
     decide_age(&f, &out[DOUDI__PROGRAM__PROGRAM_AGE]);
     decide_dis_living(&f, &out[DOUDI__PROGRAM__PROGRAM_DIS_LIVING]);
     decide_dis_care(&f, &out[DOUDI__PROGRAM__PROGRAM_DIS_CARE]);
+}
+
+void elig_decide(const elig_params *params, const elig_standard *standard, const elig_household *hh,
+                 size_t subject, int32_t today_yyyymmdd, elig_decision out[ELIG_PROGRAMS])
+{
+    decide_all(params, standard, hh, subject, today_yyyymmdd, out, false);
+}
+
+void elig_decide_outcomes(const elig_params *params, const elig_standard *standard,
+                          const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
+                          elig_decision out[ELIG_PROGRAMS])
+{
+    decide_all(params, standard, hh, subject, today_yyyymmdd, out, true);
 }
 
 static const char *emergency_text(Doudi__RiskKind kind)
@@ -1085,7 +1107,7 @@ bool elig_decide_temp(const elig_params *params, const elig_standard *standard,
     if (!what)
         return false;
     elig_decision *d = out;
-    start(d, DOUDI__PROGRAM__PROGRAM_TEMP, standard);
+    start(d, DOUDI__PROGRAM__PROGRAM_TEMP, standard, false);
     int64_t std;
     const char *area;
     if (urban_rural == DOUDI__URBAN_RURAL__URBAN_RURAL_URBAN) {

@@ -130,6 +130,7 @@ typedef struct elig_decision {
     struct { const char *name; int64_t value; } params[ELIG_PARAMS_MAX];
     size_t nparams;
     char standard_version[40];
+    bool quiet;                          /* outcome only: no trace written */
 } elig_decision;
 
 /*
@@ -140,6 +141,16 @@ typedef struct elig_decision {
 void elig_decide(const elig_params *params, const elig_standard *standard,
                  const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
                  elig_decision out[ELIG_PROGRAMS]);
+
+/*
+ * The same decisions without their traces (ntrace stays 0): eligible,
+ * amount, rule, parameters and standard_version are exactly those of
+ * elig_decide. Re-evaluation compares outcomes with what is stored and
+ * formats a trace only for a decision that changed.
+ */
+void elig_decide_outcomes(const elig_params *params, const elig_standard *standard,
+                          const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
+                          elig_decision out[ELIG_PROGRAMS]);
 
 /*
  * Temporary assistance for an emergency (accident, sudden serious illness,
