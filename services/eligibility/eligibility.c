@@ -152,14 +152,16 @@ static void batch_aborted(void *arg)
 
 /* ---- queries -------------------------------------------------------------- */
 
-static void add_decisions(elig_daemon *d, MDB_txn *txn, const char *person_id,
-                          Doudi__Program only, Doudi__Decision ***list, size_t *n)
+static void add_decisions(elig_daemon *d, MDB_txn *txn, const char *household_id,
+                          const char *person_id, Doudi__Program only, Doudi__Decision ***list,
+                          size_t *n)
 {
     for (int p = 1; p < ELIG_PROGRAMS; p++) {
         if (only && p != (int)only)
             continue;
         Doudi__Decision *dec;
-        if (elig_registry_get_decision(d->registry, txn, person_id, p, d->arena, &dec) != 0)
+        if (elig_registry_get_decision(d->registry, txn, household_id, person_id, p, d->arena,
+                                       &dec) != 0)
             continue;
         Doudi__Decision **grown = dd_arena_alloc(d->arena, (*n + 1) * sizeof(void *));
         memcpy(grown, *list, *n * sizeof(void *));
@@ -180,17 +182,29 @@ static void answer_query(elig_daemon *d, MDB_txn *txn, const Doudi__QueryRequest
     const char *household_id = NULL;
     if (q->query_case == DOUDI__QUERY_REQUEST__QUERY_PERSON_ID) {
         Doudi__StoredPerson *p;
-        if (elig_registry_get_person(d->registry, txn, q->person_id, d->arena, &p) != 0) {
-            err = dd_arena_alloc(d->arena, 120);
-            snprintf(err, 120, "person %.18s is not in the registry", q->person_id);
+        int rc = elig_registry_get_person(d->registry, txn, q->person_id, d->arena, &p);
+        if (rc != 0) {
+            /* The id in full (up to 64 bytes, then "..."): cutting it at 18
+             * would name another person when a longer id was sent. */
+            err = dd_arena_alloc(d->arena, 160);
+            if (rc == DD_NOTFOUND)
+                snprintf(err, 160, "person %.64s%s is not in the registry", q->person_id,
+                         strlen(q->person_id) > 64 ? "..." : "");
+            else
+                snprintf(err, 160, "person %.64s%s cannot be read: %s", q->person_id,
+                         strlen(q->person_id) > 64 ? "..." : "", dd_strerror(rc));
         } else {
             persons = dd_arena_alloc(d->arena, sizeof(void *));
             persons[npersons++] = p;
             household_id = p->report->household_id;
-            add_decisions(d, txn, q->person_id, q->program, &decisions, &ndecisions);
+            add_decisions(d, txn, p->report->household_id, q->person_id, q->program, &decisions,
+                          &ndecisions);
         }
     } else if (q->query_case == DOUDI__QUERY_REQUEST__QUERY_HOUSEHOLD_ID) {
         household_id = q->household_id;
+        /* An empty id would skip the lookup below and answer with nothing. */
+        if (!household_id[0])
+            err = "a household_id is 1 to 64 bytes, not empty";
     } else {
         err = "a query names a person_id or a household_id";
     }
@@ -206,13 +220,14 @@ static void answer_query(elig_daemon *d, MDB_txn *txn, const Doudi__QueryRequest
                     const char *id = h->report->member_person_ids[i];
                     if (elig_registry_get_person(d->registry, txn, id, d->arena, &p) == 0) {
                         persons[npersons++] = p;
-                        add_decisions(d, txn, id, 0, &decisions, &ndecisions);
+                        add_decisions(d, txn, household_id, id, 0, &decisions, &ndecisions);
                     }
                 }
             }
         } else if (q->query_case == DOUDI__QUERY_REQUEST__QUERY_HOUSEHOLD_ID) {
-            err = dd_arena_alloc(d->arena, 120);
-            snprintf(err, 120, "household %.64s is not in the registry", household_id);
+            err = dd_arena_alloc(d->arena, 160);
+            snprintf(err, 160, "household %.64s%s is not in the registry", household_id,
+                     strlen(household_id) > 64 ? "..." : "");
         }
     }
     if (!err) {

@@ -395,20 +395,64 @@ static int decision_to_output(elig_engine *e, const elig_decision *d, const char
 
 static uint64_t rule_digest(const elig_decision *d)
 {
-    char buf[160];
-    int n = snprintf(buf, sizeof(buf), "%s%c%s", d->rule ? d->rule : "", 0, d->standard_version);
-    return XXH3_64bits(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    const char *rule = d->rule ? d->rule : "";
+    XXH3_64bits_update(&st, rule, strlen(rule) + 1);
+    XXH3_64bits_update(&st, d->standard_version, strnlen(d->standard_version, sizeof(d->standard_version)));
+    return XXH3_64bits_digest(&st);
 }
 
-static Doudi__DecisionSummary *find_summary(const Doudi__StoredPerson *sp, Doudi__Program program)
+/* The summaries of one member in the household record (NULL if none yet). */
+static Doudi__MemberSummaries *member_summaries(const Doudi__StoredHousehold *h, const char *person_id)
 {
-    for (size_t i = 0; i < sp->n_decisions; i++)
-        if (sp->decisions[i]->program == program)
-            return sp->decisions[i];
+    for (size_t i = 0; i < h->n_members; i++)
+        if (strcmp(h->members[i]->person_id, person_id) == 0)
+            return h->members[i];
     return NULL;
 }
 
-/* Whether a quietly decided outcome differs from what the person holds. */
+static Doudi__MemberSummaries *member_summaries_add(elig_engine *e, Doudi__StoredHousehold *h,
+                                                    const char *person_id)
+{
+    Doudi__MemberSummaries *m = member_summaries(h, person_id);
+    if (m)
+        return m;
+    m = dd_arena_alloc(e->arena, sizeof(*m));
+    doudi__member_summaries__init(m);
+    m->person_id = (char *)person_id;
+    Doudi__MemberSummaries **list = dd_arena_alloc(e->arena, (h->n_members + 1) * sizeof(void *));
+    memcpy(list, h->members, h->n_members * sizeof(void *));
+    list[h->n_members++] = m;
+    h->members = list;
+    return m;
+}
+
+/* Drops the summaries of members no longer listed (they left or died out). */
+static bool prune_summaries(Doudi__StoredHousehold *h)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < h->n_members; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < h->report->n_member_person_ids && !listed; j++)
+            listed = strcmp(h->report->member_person_ids[j], h->members[i]->person_id) == 0;
+        if (listed)
+            h->members[w++] = h->members[i];
+    }
+    bool pruned = w != h->n_members;
+    h->n_members = w;
+    return pruned;
+}
+
+static Doudi__DecisionSummary *find_summary(const Doudi__MemberSummaries *m, Doudi__Program program)
+{
+    for (size_t i = 0; m && i < m->n_decisions; i++)
+        if (m->decisions[i]->program == program)
+            return m->decisions[i];
+    return NULL;
+}
+
+/* Whether a quietly decided outcome differs from what the household holds. */
 static bool summary_differs(const Doudi__DecisionSummary *s, const elig_decision *d, bool enrolled)
 {
     return !s || s->eligible != d->eligible || s->amount_fen != d->amount_fen ||
@@ -416,27 +460,27 @@ static bool summary_differs(const Doudi__DecisionSummary *s, const elig_decision
 }
 
 /* Replaces (or adds, in program order) the summary of d's program. */
-static void set_summary(elig_engine *e, Doudi__StoredPerson *sp, const elig_decision *d, bool enrolled)
+static void set_summary(elig_engine *e, Doudi__MemberSummaries *m, const elig_decision *d, bool enrolled)
 {
-    Doudi__DecisionSummary *s = find_summary(sp, d->program);
+    Doudi__DecisionSummary *s = find_summary(m, d->program);
     if (!s) {
         s = dd_arena_alloc(e->arena, sizeof(*s));
         doudi__decision_summary__init(s);
         s->program = d->program;
-        Doudi__DecisionSummary **list = dd_arena_alloc(e->arena, (sp->n_decisions + 1) * sizeof(void *));
+        Doudi__DecisionSummary **list = dd_arena_alloc(e->arena, (m->n_decisions + 1) * sizeof(void *));
         size_t w = 0;
         bool placed = false;
-        for (size_t i = 0; i < sp->n_decisions; i++) {
-            if (!placed && sp->decisions[i]->program > d->program) {
+        for (size_t i = 0; i < m->n_decisions; i++) {
+            if (!placed && m->decisions[i]->program > d->program) {
                 list[w++] = s;
                 placed = true;
             }
-            list[w++] = sp->decisions[i];
+            list[w++] = m->decisions[i];
         }
         if (!placed)
             list[w++] = s;
-        sp->decisions = list;
-        sp->n_decisions = w;
+        m->decisions = list;
+        m->n_decisions = w;
     }
     s->eligible = d->eligible;
     s->amount_fen = d->amount_fen;
@@ -575,6 +619,7 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
     eh.previous_per_capita_income_fen = h->evaluated ? h->last_per_capita_income_fen : -1;
 
     int32_t today = dd_date_yyyymmdd_shanghai(e->occurred_ms);
+    bool household_dirty = false;
     elig_standard std;
     bool have_standard = !h->placeholder &&
                          elig_standards_lookup(e->standards, h->region_code, today, &std) == 0;
@@ -590,29 +635,34 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
             elig_decide_outcomes(&e->opt.params, &std, &eh, k, today, out);
             tekun = out[DOUDI__PROGRAM__PROGRAM_TEKUN].eligible ||
                     persons[k].enrolled[DOUDI__PROGRAM__PROGRAM_TEKUN];
+            Doudi__MemberSummaries *sums = member_summaries(h, sp->report->person_id);
             bool changed[ELIG_PROGRAMS] = {false};
             bool any = false;
+            unsigned mask = 0;
             for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
                 if (prog == DOUDI__PROGRAM__PROGRAM_TEMP)
                     continue;
-                changed[prog] = summary_differs(find_summary(sp, prog), &out[prog],
+                changed[prog] = summary_differs(find_summary(sums, prog), &out[prog],
                                                 persons[k].enrolled[prog]);
                 any |= changed[prog];
+                mask |= changed[prog] ? 1u << prog : 0;
             }
-            if (any)
-                elig_decide(&e->opt.params, &std, &eh, k, today, out);
+            if (any) {
+                elig_decide_traced(&e->opt.params, &std, &eh, k, today, out, mask);
+                sums = member_summaries_add(e, h, sp->report->person_id);
+                household_dirty = true;
+            }
             for (int prog = 1; any && prog < ELIG_PROGRAMS; prog++) {
                 if (!changed[prog])
                     continue;
-                Doudi__DecisionSummary *prev = find_summary(sp, prog);
+                Doudi__DecisionSummary *prev = find_summary(sums, prog);
                 Doudi__DecisionSummary prev_copy;
                 if (prev)
                     prev_copy = *prev;
                 if ((rc = record_decision(e, &out[prog], sp, h->region_code, &persons[k],
                                           prev ? &prev_copy : NULL)) != 0)
                     return rc;
-                set_summary(e, sp, &out[prog], persons[k].enrolled[prog]);
-                m->dirty = true;
+                set_summary(e, sums, &out[prog], persons[k].enrolled[prog]);
             }
             /* Recognition of rigid hardship starts once and lasts 12 months. */
             if (out[DOUDI__PROGRAM__PROGRAM_RIGID].eligible && !sp->rigid_recognized_since_yyyymmdd) {
@@ -625,6 +675,18 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
         if ((rc = classify(e, sp, region, tekun, today, reason, urgent, &m->dirty)) != 0)
             return rc;
         if (m->dirty && (rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+            return rc;
+    }
+    /* A member who died is classified once more (care.h: no category, no
+     * tier): the care change, marked deceased, ends every visit plan. */
+    for (size_t i = 0; i < n; i++) {
+        Doudi__StoredPerson *sp = ms[i].stored;
+        if (!sp || sp->placeholder || !sp->report->died_at_ms)
+            continue;
+        const char *region = sp->region_code[0] ? sp->region_code : h->region_code;
+        if ((rc = classify(e, sp, region, false, today, reason, false, &ms[i].dirty)) != 0)
+            return rc;
+        if (ms[i].dirty && (rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
             return rc;
     }
     /* A sudden fall of per-capita income is a monitoring risk. */
@@ -647,10 +709,13 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
         if (!h->evaluated || h->last_per_capita_income_fen != per_capita) {
             h->evaluated = true;
             h->last_per_capita_income_fen = per_capita;
-            if ((rc = elig_registry_put_household(e->registry, e->txn, h)) != 0)
-                return rc;
+            household_dirty = true;
         }
     }
+    if (prune_summaries(h))
+        household_dirty = true;
+    if (household_dirty && (rc = elig_registry_put_household(e->registry, e->txn, h)) != 0)
+        return rc;
     e->stats.evaluation_ns += dd_monotonic_ns() - t0;
     return 0;
 }
@@ -679,6 +744,8 @@ static int place_in_household(elig_engine *e, const char *person_id, const char 
         rc = elig_registry_get_household(e->registry, e->txn, old_household, e->arena, &old);
         if (rc == 0 && has_member(old, person_id)) {
             remove_member(old, person_id);
+            if ((rc = elig_registry_delete_decisions(e->registry, e->txn, old_household, person_id)))
+                return rc;
             if ((rc = elig_registry_put_household(e->registry, e->txn, old)) != 0)
                 return rc;
             if ((rc = evaluate_household(e, old_household, "a member left the household", NULL)))
@@ -803,6 +870,8 @@ static int apply_household(elig_engine *e, const Doudi__Envelope *env)
                 rc = elig_registry_get_household(e->registry, e->txn, old_copy, e->arena, &oh);
                 if (rc == 0 && has_member(oh, id)) {
                     remove_member(oh, id);
+                    if ((rc = elig_registry_delete_decisions(e->registry, e->txn, old_copy, id)))
+                        return rc;
                     if ((rc = elig_registry_put_household(e->registry, e->txn, oh)) != 0)
                         return rc;
                     if ((rc = evaluate_household(e, old_copy, "a member moved out", NULL)))
@@ -1065,8 +1134,8 @@ static int apply_application(elig_engine *e, const Doudi__Envelope *env)
     if ((rc = evaluate_household(e, sp->report->household_id, "application received", NULL)) != 0)
         return rc;
     Doudi__Decision *d;
-    rc = elig_registry_get_decision(e->registry, e->txn, a->applicant_person_id, a->program,
-                                    e->arena, &d);
+    rc = elig_registry_get_decision(e->registry, e->txn, sp->report->household_id,
+                                    a->applicant_person_id, a->program, e->arena, &d);
     if (rc)
         return rc == DD_NOTFOUND ? 0 : rc;
     d->application_id = a->application_id;

@@ -98,19 +98,26 @@ int elig_registry_put_household(elig_registry *r, MDB_txn *txn, const Doudi__Sto
     return put(txn, r->households, id, strlen(id), &h->base);
 }
 
-static size_t decision_key(char key[20], const char *person_id, Doudi__Program program)
+/* household id, 0x1F (never in a printable id), person id, program byte. */
+static size_t decision_key(char key[96], const char *household_id, const char *person_id,
+                           int program)
 {
-    size_t len = strnlen(person_id, 18);
-    memcpy(key, person_id, len);
-    key[len] = (char)program;
-    return len + 1;
+    size_t hl = strnlen(household_id, 64), pl = strnlen(person_id, 18);
+    memcpy(key, household_id, hl);
+    key[hl] = 0x1f;
+    memcpy(key + hl + 1, person_id, pl);
+    size_t len = hl + 1 + pl;
+    if (program >= 0)
+        key[len++] = (char)program;
+    return len;
 }
 
-int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *person_id,
-                               Doudi__Program program, dd_arena *arena, Doudi__Decision **out)
+int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *household_id,
+                               const char *person_id, Doudi__Program program, dd_arena *arena,
+                               Doudi__Decision **out)
 {
-    char key[20];
-    size_t klen = decision_key(key, person_id, program);
+    char key[96];
+    size_t klen = decision_key(key, household_id, person_id, (int)program);
     MDB_val v;
     int rc = get(txn, r->decisions, key, klen, &v);
     if (rc)
@@ -122,9 +129,31 @@ int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *perso
 
 int elig_registry_put_decision(elig_registry *r, MDB_txn *txn, const Doudi__Decision *d)
 {
-    char key[20];
-    size_t klen = decision_key(key, d->person_id, d->program);
+    char key[96];
+    size_t klen = decision_key(key, d->household_id, d->person_id, (int)d->program);
     return put(txn, r->decisions, key, klen, &d->base);
+}
+
+int elig_registry_delete_decisions(elig_registry *r, MDB_txn *txn, const char *household_id,
+                                   const char *person_id)
+{
+    char prefix[96];
+    size_t plen = decision_key(prefix, household_id, person_id, -1);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, r->decisions, &cur);
+    if (rc)
+        return rc;
+    MDB_val k = {plen, prefix}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == plen + 1 && memcmp(k.mv_data, prefix, plen) == 0) {
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        k.mv_size = plen;
+        k.mv_data = prefix;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static size_t due_key(char *key, int64_t at_ms, char type, const char *id)

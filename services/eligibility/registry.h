@@ -4,7 +4,10 @@
  *
  *   "persons"     key: 18-character identity number  -> StoredPerson
  *   "households"  key: household id (1-64 bytes)      -> StoredHousehold
- *   "decisions"   key: identity number + program byte  -> Decision
+ *   "decisions"   key: household id, 0x1F, identity number, program byte
+ *                 -> Decision; a household's decisions share pages, so
+ *                 re-deciding a household dirties one page, not one per
+ *                 member
  *   "due"         key: due_at_ms (big-endian) + type + id -> empty: things
  *                 that must be looked at again at an event time (a
  *                 placeholder waiting too long: 'P' person, 'H' household;
@@ -42,9 +45,14 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
 int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *household_id,
                                 dd_arena *arena, Doudi__StoredHousehold **out);
 int elig_registry_put_household(elig_registry *r, MDB_txn *txn, const Doudi__StoredHousehold *h);
-int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *person_id,
-                               Doudi__Program program, dd_arena *arena, Doudi__Decision **out);
+int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *household_id,
+                               const char *person_id, Doudi__Program program, dd_arena *arena,
+                               Doudi__Decision **out);
+/* Stores d under its household_id and person_id. */
 int elig_registry_put_decision(elig_registry *r, MDB_txn *txn, const Doudi__Decision *d);
+/* Removes every decision of person_id under household_id (the person left). */
+int elig_registry_delete_decisions(elig_registry *r, MDB_txn *txn, const char *household_id,
+                                   const char *person_id);
 
 /* Schedules a look at (type, id) at event time due_ms. */
 int elig_registry_add_due(elig_registry *r, MDB_txn *txn, int64_t due_ms, char type,

@@ -1043,10 +1043,10 @@ static void decide_dis_care(const facts *f, elig_decision *d)
 
 static void decide_all(const elig_params *params, const elig_standard *standard,
                        const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
-                       elig_decision out[ELIG_PROGRAMS], bool quiet)
+                       elig_decision out[ELIG_PROGRAMS], unsigned trace_mask)
 {
     for (int i = 0; i < ELIG_PROGRAMS; i++)
-        start(&out[i], (Doudi__Program)i, standard, quiet);
+        start(&out[i], (Doudi__Program)i, standard, !(trace_mask & (1u << i)));
     if (!hh || subject >= hh->nmembers || !hh->members) {
         /* A caller's bug, not a fact: decide nothing rather than read past
          * the members. */
@@ -1071,14 +1071,21 @@ static void decide_all(const elig_params *params, const elig_standard *standard,
 void elig_decide(const elig_params *params, const elig_standard *standard, const elig_household *hh,
                  size_t subject, int32_t today_yyyymmdd, elig_decision out[ELIG_PROGRAMS])
 {
-    decide_all(params, standard, hh, subject, today_yyyymmdd, out, false);
+    decide_all(params, standard, hh, subject, today_yyyymmdd, out, ~0u);
 }
 
 void elig_decide_outcomes(const elig_params *params, const elig_standard *standard,
                           const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
                           elig_decision out[ELIG_PROGRAMS])
 {
-    decide_all(params, standard, hh, subject, today_yyyymmdd, out, true);
+    decide_all(params, standard, hh, subject, today_yyyymmdd, out, 0);
+}
+
+void elig_decide_traced(const elig_params *params, const elig_standard *standard,
+                        const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
+                        elig_decision out[ELIG_PROGRAMS], unsigned trace_mask)
+{
+    decide_all(params, standard, hh, subject, today_yyyymmdd, out, trace_mask);
 }
 
 static const char *emergency_text(Doudi__RiskKind kind)

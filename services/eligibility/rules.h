@@ -152,6 +152,11 @@ void elig_decide_outcomes(const elig_params *params, const elig_standard *standa
                           const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
                           elig_decision out[ELIG_PROGRAMS]);
 
+/* Traces only the programs whose bit (1 << program) is set in trace_mask. */
+void elig_decide_traced(const elig_params *params, const elig_standard *standard,
+                        const elig_household *hh, size_t subject, int32_t today_yyyymmdd,
+                        elig_decision out[ELIG_PROGRAMS], unsigned trace_mask);
+
 /*
  * Temporary assistance for an emergency (accident, sudden serious illness,
  * disaster, fire, spending spike) that happened in the region whose
