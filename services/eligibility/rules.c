@@ -305,7 +305,7 @@ static void utf8_trim(char *s, size_t len)
         s[i - 1] = '\0';
 }
 
-__attribute__((format(printf, 2, 3))) static void say(elig_decision *d, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void say_impl(elig_decision *d, const char *fmt, ...)
 {
     /* The programs below write at most ELIG_TRACE_MAX sentences; the tests
      * drive the longest paths. */
@@ -322,6 +322,14 @@ __attribute__((format(printf, 2, 3))) static void say(elig_decision *d, const ch
     if (n >= (int)sizeof d->trace[0])
         utf8_trim(line, sizeof d->trace[0] - 1);
 }
+
+/* A quiet decision skips the sentence before its arguments are even
+ * formatted: re-evaluation decides outcomes only and traces what changed. */
+#define say(d, ...)                              \
+    do {                                         \
+        if (!(d)->quiet)                         \
+            say_impl((d), __VA_ARGS__);          \
+    } while (0)
 
 static void param(elig_decision *d, const char *name, int64_t value)
 {
