@@ -11,14 +11,18 @@
 
 #include "ctl.h"
 #include "deadletter.h"
+#include "explain.h"
+#include "household.h"
 #include "logtail.h"
+#include "person.h"
 #include "publish.h"
 #include "stats.h"
 
 static const char main_help[] =
     "NAME\n"
     "    doudictl - talk to a running doudi: publish events, read logs, handle\n"
-    "    dead letters, show metrics\n"
+    "    dead letters, show metrics, look up people and households and explain\n"
+    "    their eligibility\n"
     "\n"
     "SYNOPSIS\n"
     "    doudictl COMMAND [OPTIONS] [ARGUMENTS]\n"
@@ -33,7 +37,8 @@ static const char main_help[] =
     "    error. The default endpoints are those of a doudi-intake started without\n"
     "    a configuration file: publish tcp://127.0.0.1:7101, log\n"
     "    tcp://127.0.0.1:7102, admin tcp://127.0.0.1:7103, metrics\n"
-    "    http://127.0.0.1:9101/metrics.\n"
+    "    http://127.0.0.1:9101/metrics; person, household and explain ask\n"
+    "    doudi-eligibility's query endpoint, tcp://127.0.0.1:7203 by default.\n"
     "\n"
     "COMMANDS\n"
     "    publish [FILE...]     Send JSON Lines events to doudi-intake and report\n"
@@ -42,6 +47,11 @@ static const char main_help[] =
     "    deadletter replay     Have intake judge dead letters again.\n"
     "    log tail              Print a daemon's log records as JSON lines.\n"
     "    stats                 Show a daemon's metrics.\n"
+    "    person ID             Show a person's registry entry, care classification\n"
+    "                          and program decisions.\n"
+    "    household ID          Show a household and each member's decisions.\n"
+    "    explain ID PROGRAM    Say why a person is or is not eligible for a\n"
+    "                          program: the rule, its trace and its numbers.\n"
     "\n"
     "    `doudictl COMMAND --help` (or `doudictl help COMMAND`) prints the\n"
     "    manual of a command, with its options and their defaults.\n"
@@ -54,7 +64,9 @@ static const char main_help[] =
     "    Every command uses the same four values:\n"
     "    0   done\n"
     "    1   done, but the system refused part of it (a rejected event, a dead\n"
-    "        letter rejected again, a log that cannot be read from there)\n"
+    "        letter rejected again, a log that cannot be read from there), or\n"
+    "        what was asked for is not there (a person, household or decision\n"
+    "        eligibility does not hold)\n"
     "    2   usage error, I/O error, or a reply that breaks the protocol\n"
     "    3   gave up waiting for an answer\n"
     "\n"
@@ -63,7 +75,11 @@ static const char main_help[] =
     "    doudictl deadletter list\n"
     "    doudictl log tail --from -10 --follow\n"
     "    doudictl stats\n"
+    "    doudictl person 440101193803120223\n"
+    "    doudictl explain 440101193803120223 dibao\n"
     "    doudictl help deadletter replay\n";
+
+#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain"
 
 typedef int (*command_fn)(int argc, char **argv);
 
@@ -75,6 +91,9 @@ static const struct command {
     { "deadletter", ctl_deadletter_main },
     { "log", ctl_log_main },
     { "stats", ctl_stats_main },
+    { "person", ctl_person_main },
+    { "household", ctl_household_main },
+    { "explain", ctl_explain_main },
 };
 
 static const struct command *find_command(const char *name)
@@ -88,7 +107,7 @@ static const struct command *find_command(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return ctl_usage("which command? (publish, deadletter, log, stats)");
+        return ctl_usage("which command? (" COMMAND_LIST ")");
     const char *word = argv[1];
     if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0) {
         fputs(main_help, stdout);
@@ -108,6 +127,6 @@ int main(int argc, char **argv)
     }
     const struct command *c = find_command(word);
     if (!c)
-        return ctl_usage("unknown command '%s' (publish, deadletter, log, stats)", word);
+        return ctl_usage("unknown command '%s' (" COMMAND_LIST ")", word);
     return c->run(argc - 1, argv + 1);
 }

@@ -109,3 +109,16 @@ int ctl_record_kind_parse(const char *text, uint32_t *out)
     *out = (uint32_t)v;
     return 0;
 }
+
+const char *ctl_enum_words(const ProtobufCEnumDescriptor *desc, const char *prefix, int value,
+                           char buf[CTL_NAME_MAX])
+{
+    if (!short_name(desc, prefix, value, true, buf)) {
+        snprintf(buf, CTL_NAME_MAX, "value %d", value);
+        return buf;
+    }
+    for (char *c = buf; *c; c++)
+        if (*c == '_')
+            *c = ' ';
+    return buf;
+}

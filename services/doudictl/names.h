@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 /* Size of a buffer that holds any name these functions write. */
 #define CTL_NAME_MAX 80
 
@@ -40,5 +42,14 @@ const char *ctl_fetch_status_name(int status, char buf[CTL_NAME_MAX]);
  */
 int ctl_reject_reason_parse(const char *text, int *out);
 int ctl_record_kind_parse(const char *text, uint32_t *out);
+
+/*
+ * A value of any wire enum as words for people: the name without prefix,
+ * in lower case, underscores made spaces ("CARE_CATEGORY_ELDERLY_LIVING_ALONE"
+ * as "elderly living alone"). A number desc does not define is written as
+ * "value <n>". Returns buf.
+ */
+const char *ctl_enum_words(const ProtobufCEnumDescriptor *desc, const char *prefix, int value,
+                           char buf[CTL_NAME_MAX]);
 
 #endif

@@ -164,7 +164,8 @@ static void add_decisions(elig_daemon *d, MDB_txn *txn, const char *household_id
                                        &dec) != 0)
             continue;
         Doudi__Decision **grown = dd_arena_alloc(d->arena, (*n + 1) * sizeof(void *));
-        memcpy(grown, *list, *n * sizeof(void *));
+        if (*n)
+            memcpy(grown, *list, *n * sizeof(void *));
         grown[(*n)++] = dec;
         *list = grown;
     }

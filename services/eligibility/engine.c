@@ -204,7 +204,8 @@ static bool has_member(const Doudi__StoredHousehold *h, const char *person_id)
 static void add_member(elig_engine *e, Doudi__StoredHousehold *h, const char *person_id)
 {
     char **ids = dd_arena_alloc(e->arena, (h->report->n_member_person_ids + 1) * sizeof(char *));
-    memcpy(ids, h->report->member_person_ids, h->report->n_member_person_ids * sizeof(char *));
+    if (h->report->n_member_person_ids)
+        memcpy(ids, h->report->member_person_ids, h->report->n_member_person_ids * sizeof(char *));
     ids[h->report->n_member_person_ids++] = astrdup(e, person_id);
     h->report->member_person_ids = ids;
 }
@@ -422,7 +423,8 @@ static Doudi__MemberSummaries *member_summaries_add(elig_engine *e, Doudi__Store
     doudi__member_summaries__init(m);
     m->person_id = (char *)person_id;
     Doudi__MemberSummaries **list = dd_arena_alloc(e->arena, (h->n_members + 1) * sizeof(void *));
-    memcpy(list, h->members, h->n_members * sizeof(void *));
+    if (h->n_members)
+        memcpy(list, h->members, h->n_members * sizeof(void *));
     list[h->n_members++] = m;
     h->members = list;
     return m;
@@ -541,6 +543,51 @@ static int record_decision(elig_engine *e, const elig_decision *d, const Doudi__
 }
 
 /*
+ * Decides every program for hh->members[k] (stored as sp), compares the
+ * outcomes with the member's summaries in h, and records what changed.
+ * e->decisions holds the outcomes afterwards.
+ */
+static int decide_member(elig_engine *e, Doudi__StoredHousehold *h, const elig_standard *std,
+                         const elig_household *eh, size_t k, const Doudi__StoredPerson *sp,
+                         int32_t today, bool *household_dirty)
+{
+    int rc;
+    const elig_person *person = &eh->members[k];
+    /* Outcomes first; a trace is formatted only for what changed. */
+    elig_decision *out = e->decisions;
+    elig_decide_outcomes(&e->opt.params, std, eh, k, today, out);
+    Doudi__MemberSummaries *sums = member_summaries(h, sp->report->person_id);
+    bool changed[ELIG_PROGRAMS] = {false};
+    bool any = false;
+    unsigned mask = 0;
+    for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
+        if (prog == DOUDI__PROGRAM__PROGRAM_TEMP)
+            continue;
+        changed[prog] = summary_differs(find_summary(sums, prog), &out[prog], person->enrolled[prog]);
+        any |= changed[prog];
+        mask |= changed[prog] ? 1u << prog : 0;
+    }
+    if (!any)
+        return 0;
+    elig_decide_traced(&e->opt.params, std, eh, k, today, out, mask);
+    sums = member_summaries_add(e, h, sp->report->person_id);
+    *household_dirty = true;
+    for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
+        if (!changed[prog])
+            continue;
+        Doudi__DecisionSummary *prev = find_summary(sums, prog);
+        Doudi__DecisionSummary prev_copy;
+        if (prev)
+            prev_copy = *prev;
+        if ((rc = record_decision(e, &out[prog], sp, h->region_code, person,
+                                  prev ? &prev_copy : NULL)) != 0)
+            return rc;
+        set_summary(e, sums, &out[prog], person->enrolled[prog]);
+    }
+    return 0;
+}
+
+/*
  * Re-decides every program for every living member of a household and
  * re-classifies them; `reason` explains the care change, within_24h_for
  * (may be NULL) names a member who needs a visit within 24 hours.
@@ -630,40 +677,11 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
             continue;
         bool tekun = false;
         if (have_standard) {
-            /* Outcomes first; a trace is formatted only for what changed. */
             elig_decision *out = e->decisions;
-            elig_decide_outcomes(&e->opt.params, &std, &eh, k, today, out);
+            if ((rc = decide_member(e, h, &std, &eh, k, sp, today, &household_dirty)) != 0)
+                return rc;
             tekun = out[DOUDI__PROGRAM__PROGRAM_TEKUN].eligible ||
                     persons[k].enrolled[DOUDI__PROGRAM__PROGRAM_TEKUN];
-            Doudi__MemberSummaries *sums = member_summaries(h, sp->report->person_id);
-            bool changed[ELIG_PROGRAMS] = {false};
-            bool any = false;
-            unsigned mask = 0;
-            for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
-                if (prog == DOUDI__PROGRAM__PROGRAM_TEMP)
-                    continue;
-                changed[prog] = summary_differs(find_summary(sums, prog), &out[prog],
-                                                persons[k].enrolled[prog]);
-                any |= changed[prog];
-                mask |= changed[prog] ? 1u << prog : 0;
-            }
-            if (any) {
-                elig_decide_traced(&e->opt.params, &std, &eh, k, today, out, mask);
-                sums = member_summaries_add(e, h, sp->report->person_id);
-                household_dirty = true;
-            }
-            for (int prog = 1; any && prog < ELIG_PROGRAMS; prog++) {
-                if (!changed[prog])
-                    continue;
-                Doudi__DecisionSummary *prev = find_summary(sums, prog);
-                Doudi__DecisionSummary prev_copy;
-                if (prev)
-                    prev_copy = *prev;
-                if ((rc = record_decision(e, &out[prog], sp, h->region_code, &persons[k],
-                                          prev ? &prev_copy : NULL)) != 0)
-                    return rc;
-                set_summary(e, sums, &out[prog], persons[k].enrolled[prog]);
-            }
             /* Recognition of rigid hardship starts once and lasts 12 months. */
             if (out[DOUDI__PROGRAM__PROGRAM_RIGID].eligible && !sp->rigid_recognized_since_yyyymmdd) {
                 sp->rigid_recognized_since_yyyymmdd = today;
@@ -684,6 +702,16 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
         if (!sp || sp->placeholder || !sp->report->died_at_ms)
             continue;
         const char *region = sp->region_code[0] ? sp->region_code : h->region_code;
+        if (have_standard && member_summaries(h, sp->report->person_id)) {
+            /* Alone, so the rules see the death: eligible for nothing. */
+            elig_person dead;
+            to_elig_person(e, sp, &dead);
+            elig_household alone = eh;
+            alone.members = &dead;
+            alone.nmembers = 1;
+            if ((rc = decide_member(e, h, &std, &alone, 0, sp, today, &household_dirty)) != 0)
+                return rc;
+        }
         if ((rc = classify(e, sp, region, false, today, reason, false, &ms[i].dirty)) != 0)
             return rc;
         if (ms[i].dirty && (rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
@@ -943,8 +971,9 @@ static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
     if (c->vehicles) {
         bool same = sp->vehicles_known &&
                     sp->n_verified_vehicle_values_fen == c->vehicles->n_vehicle_values_fen &&
-                    memcmp(sp->verified_vehicle_values_fen, c->vehicles->vehicle_values_fen,
-                           c->vehicles->n_vehicle_values_fen * sizeof(int64_t)) == 0;
+                    (c->vehicles->n_vehicle_values_fen == 0 || /* empty lists may be NULL */
+                     memcmp(sp->verified_vehicle_values_fen, c->vehicles->vehicle_values_fen,
+                            c->vehicles->n_vehicle_values_fen * sizeof(int64_t)) == 0);
         if (!same) {
             sp->vehicles_known = true;
             sp->n_verified_vehicle_values_fen = c->vehicles->n_vehicle_values_fen;
@@ -1059,6 +1088,8 @@ static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
             decision_to_output(e, &d, r->subject_person_id, sp ? sp->report->household_id : r->household_id,
                                env->region_code, false, NULL, NULL, &out);
             e->stats.decisions_changed[DOUDI__PROGRAM__PROGRAM_TEMP]++;
+            if ((rc = elig_registry_put_decision(e->registry, e->txn, &out)) != 0)
+                return rc;
             if ((rc = append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION,
                                  &out.base)) != 0)
                 return rc;
@@ -1068,6 +1099,8 @@ static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
                 if ((rc = person_or_placeholder(e, r->subject_person_id, env->region_code, &sp,
                                                  &created)) != 0)
                     return rc;
+                /* Where the decision was stored, so a query finds it. */
+                sp->report->household_id = r->household_id;
             }
             Doudi__StoredApplication *app = dd_arena_alloc(e->arena, sizeof(*app));
             doudi__stored_application__init(app);
@@ -1077,7 +1110,8 @@ static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
             app->region_code = env->region_code;
             app->decide_by_ms = env->occurred_at_ms + (int64_t)e->opt.params.temp_decide_days * 86400000;
             Doudi__StoredApplication **apps = dd_arena_alloc(e->arena, (sp->n_applications + 1) * sizeof(void *));
-            memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
+            if (sp->n_applications)
+                memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
             apps[sp->n_applications++] = app;
             sp->applications = apps;
             if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
@@ -1116,7 +1150,8 @@ static int apply_application(elig_engine *e, const Doudi__Envelope *env)
     app->applied_at_ms = env->occurred_at_ms;
     app->region_code = env->region_code;
     Doudi__StoredApplication **apps = dd_arena_alloc(e->arena, (sp->n_applications + 1) * sizeof(void *));
-    memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
+    if (sp->n_applications)
+        memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
     apps[sp->n_applications++] = app;
     sp->applications = apps;
     sp->sequence = e->seq;
@@ -1141,6 +1176,9 @@ static int apply_application(elig_engine *e, const Doudi__Envelope *env)
     d->application_id = a->application_id;
     d->caused_by_sequence = e->seq;
     d->decided_at_ms = env->occurred_at_ms;
+    /* The assessment is the decision of record: it names the application. */
+    if ((rc = elig_registry_put_decision(e->registry, e->txn, d)) != 0)
+        return rc;
     e->stats.decisions_changed[a->program < ELIG_PROGRAMS ? a->program : 0]++;
     return append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION, &d->base);
 }
@@ -1165,7 +1203,8 @@ static int apply_enrolment(elig_engine *e, const Doudi__Envelope *env)
         doudi__stored_enrolment__init(en);
         en->program = c->program;
         Doudi__StoredEnrolment **list = dd_arena_alloc(e->arena, (sp->n_enrolments + 1) * sizeof(void *));
-        memcpy(list, sp->enrolments, sp->n_enrolments * sizeof(void *));
+        if (sp->n_enrolments)
+            memcpy(list, sp->enrolments, sp->n_enrolments * sizeof(void *));
         list[sp->n_enrolments++] = en;
         sp->enrolments = list;
     }
