@@ -8,6 +8,8 @@
  */
 #include "logtail.h"
 
+#include "doudi/eligibility.pb-c.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -261,8 +263,25 @@ static void print_record(const Doudi__LogRecord *rec, bool raw)
             doudi__envelope__free_unpacked(env, NULL);
         }
     }
+    json_t *output = NULL;
+    if (!raw && !event) {
+        /* eligibility's own records (eligibility.proto). */
+        const ProtobufCMessageDescriptor *desc =
+            rec->kind == DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION ? &doudi__decision__descriptor
+            : rec->kind == DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_CARE_CHANGE ? &doudi__care_change__descriptor
+            : rec->kind == DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT ? &doudi__alert__descriptor
+            : NULL;
+        ProtobufCMessage *m =
+            desc ? protobuf_c_message_unpack(desc, NULL, rec->payload.len, rec->payload.data) : NULL;
+        if (m) {
+            output = dd_pbjson_to_json(m);
+            protobuf_c_message_free_unpacked(m, NULL);
+        }
+    }
     if (event) {
         json_object_set_new(o, "event", event);
+    } else if (output) {
+        json_object_set_new(o, "record", output);
     } else {
         /* The record's own JSON form carries the payload in base64. */
         json_t *whole = dd_pbjson_to_json(&rec->base);

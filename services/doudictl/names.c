@@ -1,6 +1,8 @@
 /* names.c: short names of the wire enums, from the generated descriptors (see names.h). */
 #include "names.h"
 
+#include "doudi/eligibility.pb-c.h"
+
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -73,8 +75,11 @@ const char *ctl_outcome_name(int outcome, char buf[CTL_NAME_MAX])
 
 const char *ctl_record_kind_name(uint32_t kind, char buf[CTL_NAME_MAX])
 {
+    /* Intake's Envelope kinds, then the kinds eligibility adds from 100 on. */
     if (kind > INT32_MAX ||
-        !short_name(&doudi__record_kind__descriptor, "RECORD_KIND_", (int)kind, false, buf))
+        (!short_name(&doudi__record_kind__descriptor, "RECORD_KIND_", (int)kind, false, buf) &&
+         !short_name(&doudi__eligibility_record_kind__descriptor, "ELIGIBILITY_RECORD_KIND_",
+                     (int)kind, false, buf)))
         snprintf(buf, CTL_NAME_MAX, "%u", kind);
     return buf;
 }
@@ -104,6 +109,9 @@ int ctl_record_kind_parse(const char *text, uint32_t *out)
     bool numeric;
     int v;
     int rc = parse_name(&doudi__record_kind__descriptor, "RECORD_KIND_", text, &v, &numeric);
+    if (rc != 0)
+        rc = parse_name(&doudi__eligibility_record_kind__descriptor, "ELIGIBILITY_RECORD_KIND_",
+                        text, &v, &numeric);
     if (rc != 0)
         return rc;
     *out = (uint32_t)v;
