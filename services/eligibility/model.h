@@ -47,7 +47,7 @@ typedef struct elig_params {
 
 /* One row of the standards table in force for a region on a date. */
 typedef struct elig_standard {
-    char version[40];                    /* "PREFIX@YYYYMMDD" */
+    char version[96];                    /* "PREFIX@YYYYMMDD[+PREFIX@YYYYMMDD...]" */
     int64_t dibao_urban_fen;             /* 低保 standard per person per month */
     int64_t dibao_rural_fen;
     int64_t disposable_income_monthly_fen; /* last year's per-capita disposable income / 12 */

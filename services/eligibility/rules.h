@@ -129,7 +129,7 @@ typedef struct elig_decision {
     size_t ntrace;
     struct { const char *name; int64_t value; } params[ELIG_PARAMS_MAX];
     size_t nparams;
-    char standard_version[40];
+    char standard_version[96];
     bool quiet;                          /* outcome only: no trace written */
 } elig_decision;
 

@@ -863,6 +863,7 @@ int elig_standards_lookup(const elig_standards *standards, const char *region_co
     elig_standard s = {0};
     const row *most_specific = NULL;
     uint32_t filled = 0;
+    size_t vlen = 0;
     for (size_t k = NLENGTHS; k-- > 0 && filled != ALL_COLUMNS;) {
         if (!(standards->lengths & (1u << k)))
             continue;
@@ -876,6 +877,18 @@ int elig_standards_lookup(const elig_standards *standards, const char *region_co
             most_specific = r;
         uint32_t take = r->present & ~filled;
         filled |= take;
+        /* The version names every row a value came from, most specific
+         * first: a change of any of them is a change of the standard. */
+        if (take || r == most_specific) {
+            size_t len = strlen(r->version);
+            if (vlen + len + 2 <= sizeof(s.version)) {
+                if (vlen)
+                    s.version[vlen++] = '+';
+                memcpy(s.version + vlen, r->version, len);
+                vlen += len;
+                s.version[vlen] = '\0';
+            }
+        }
         while (take) {
             size_t c = (size_t)__builtin_ctz(take);
             take &= take - 1;
@@ -888,7 +901,6 @@ int elig_standards_lookup(const elig_standards *standards, const char *region_co
     assert(filled == ALL_COLUMNS);
     if (filled != ALL_COLUMNS)
         return DD_NOTFOUND;
-    memcpy(s.version, most_specific->version, sizeof(most_specific->version));
     *out = s;
     return 0;
 }

@@ -25,8 +25,10 @@
  * 2025-07-01 (leaving disposable income empty), a 4401 region on 2026-02-01
  * gets 4401's 低保 and 44's new disposable income. An empty cell never
  * carries over from an earlier row of the same prefix: a city's new row
- * repeats every value of its own that it keeps. The version names the most
- * specific row in force, even when it supplied only some of the values.
+ * repeats every value of its own that it keeps. The version names every row
+ * a value came from, most specific first, joined by '+'
+ * ("440106@20250101+4401@20260701+44@20260101"): a change of any of them is
+ * a change of the standard a decision used.
  *
  * Cells: prefix is digits; effective is YYYY-MM-DD (YYYYMMDD also read);
  * amounts are whole fen, 0..9999999999 (monthly, per person); age_band_start

@@ -20,7 +20,6 @@ the numbers; DOUDI_KILL_SEED fixes where the marks fall.
 
 import json
 import os
-import platform
 import random
 import time
 
@@ -32,44 +31,6 @@ ROUNDS = int(os.environ.get("DOUDI_KILL_ROUNDS", "5"))
 SOURCES = ("portal-a", "portal-b", "portal-c")
 BATCH = 500
 WINDOW = 4
-
-
-# Where in the group commit a kill lands, by what intake's main thread is
-# doing (/proc/PID/syscall; LMDB syncs the data pages with fdatasync and
-# then writes the meta page through an O_DSYNC descriptor):
-#   judging      the first instant the log is seen past its mark: the next
-#                batch is usually being judged (nothing of it is durable);
-#   data-sync    inside fdatasync of the data pages: the batch is not
-#                committed and its requests were never answered;
-#   after-sync   right after that fdatasync, i.e. during or just after the
-#                meta page write: the batch is durable but its replies are
-#                not sent, so the portals resend and must be told DUPLICATE
-#                with the original sequences.
-MOMENTS = ("judging", "data-sync", "after-sync")
-SYS_FSYNC = {74, 75} if platform.machine() == "x86_64" else set()
-
-
-def syscall_of(pid):
-    try:
-        with open(f"/proc/{pid}/syscall") as f:
-            word = f.read().split(maxsplit=1)
-    except OSError:
-        return None
-    return int(word[0]) if word and word[0].lstrip("-").isdigit() else word[0] if word else None
-
-
-def aim(pid, moment, timeout):
-    """Waits until intake's main thread is at `moment`; returns whether it
-    got there in time (else the kill lands where it lands)."""
-    if moment == "judging" or not SYS_FSYNC or syscall_of(pid) is None:
-        return moment == "judging"
-    try:
-        h.wait_for(lambda: syscall_of(pid) in SYS_FSYNC, timeout, "an fdatasync", interval=0)
-        if moment == "after-sync":
-            h.wait_for(lambda: syscall_of(pid) not in SYS_FSYNC, timeout, "its end", interval=0)
-        return True
-    except TimeoutError:
-        return False
 
 
 class HeadWatch:
@@ -123,7 +84,7 @@ def test_kill_minus_nine_during_publishing(env):
 
     # Kill marks spread over the run, each moved at random by up to a
     # quarter of the spacing; each round also aims at a phase of the group
-    # commit (see MOMENTS).
+    # commit (see harness.COMMIT_MOMENTS).
     rng = random.Random(os.environ.get("DOUDI_KILL_SEED") or time.time_ns())
     step = EVENTS / (ROUNDS + 1)
     marks = [int(step * (k + 1) + rng.uniform(-step / 4, step / 4)) for k in range(ROUNDS)]
@@ -139,8 +100,8 @@ def test_kill_minus_nine_during_publishing(env):
             watch.head()), 120 * scale, what, interval=0.002)
         h.check(head < EVENTS, f"the whole load was in before kill {k + 1}: {EVENTS} events "
                 f"are too few for {ROUNDS} kills")
-        moment = MOMENTS[k % len(MOMENTS)]
-        hit = aim(intake.pid, moment, 2 * scale)
+        moment = h.COMMIT_MOMENTS[k % len(h.COMMIT_MOMENTS)]
+        hit = h.aim_at_commit(intake.pid, moment, 2 * scale)
         running = sum(p.poll() is None for _, _, _, p in portals)
         t_kill = time.monotonic() - t_go
         rc = intake.kill()
