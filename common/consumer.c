@@ -54,6 +54,7 @@ struct dd_consumer {
     dd_consumer_apply_fn apply;
     void *arg;
     dd_series *s[CONSUMER_METRIC_COUNT];
+    dd_metric *lag_family;
 };
 
 static void inc(dd_consumer *c, int m, uint64_t by)
@@ -114,9 +115,13 @@ int dd_consumer_new(dd_store *store, struct ev_loop *loop, void *zctx,
             dd_metrics_register(metrics, defs, CONSUMER_METRIC_COUNT, families);
         for (int i = 0; i < CONSUMER_METRIC_COUNT; i++) {
             families[i] = dd_metrics_find(metrics, defs[i].name);
-            if (families[i])
+            /* The lag is unknown until the upstream first answers: its series
+             * appears then, so a daemon that never reached its upstream does
+             * not look caught up. */
+            if (families[i] && i != C_LAG)
                 c->s[i] = dd_metric_series(families[i], c->upstream);
         }
+        c->lag_family = families[C_LAG];
     }
     int rc = dd_store_dbi(store, "cursors", 0, &c->cursors);
     if (!rc)
@@ -206,6 +211,8 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
         if (c->s[C_APPLY])
             dd_series_observe(c->s[C_APPLY], (double)(dd_monotonic_ns() - t0) / 1e9);
     }
+    if (!c->s[C_LAG] && c->lag_family)
+        c->s[C_LAG] = dd_metric_series(c->lag_family, c->upstream);
     if (c->s[C_LAG])
         dd_series_set(c->s[C_LAG],
                       c->upstream_head > c->cursor ? (double)(c->upstream_head - c->cursor) : 0);

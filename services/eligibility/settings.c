@@ -12,8 +12,10 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "tcp://127.0.0.1:7102", 0, 0, NULL, false, "intake's log endpoint, consumed in order."),
     K(E_CONSUMER_NAME, "eligibility", "consumer_name", DD_CONF_STRING, "eligibility", 0, 0,
       NULL, false, "The name this daemon's cursor has at intake (intake's [log] consumers)."),
-    K(E_FETCH_RECORDS, "eligibility", "fetch_max_records", DD_CONF_INT, "2000", 1, 100000, NULL,
-      false, "Records asked for per fetch: one fetch is one write transaction."),
+    K(E_FETCH_RECORDS, "eligibility", "fetch_max_records", DD_CONF_INT, "10000", 1, 100000,
+      NULL, false,
+      "Records asked for per fetch: one fetch is one write transaction, and larger ones "
+      "spread its fsync over more records (intake caps a reply at its fetch_max_records)."),
     K(E_FETCH_WAIT, "eligibility", "fetch_wait", DD_CONF_DURATION, "1s", 0, 60000, NULL, false,
       "How long a fetch may wait at intake for new records (long poll)."),
     K(E_LOG_ENDPOINT, "eligibility", "log_endpoint", DD_CONF_STRING, "tcp://127.0.0.1:7202", 0,
