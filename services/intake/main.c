@@ -1,25 +1,13 @@
 /*
- * main.c: doudi-intake's entry point: options, -t, set-up, the loop,
- * tear-down. Everything else lives in intake.c and the modules it uses.
+ * main.c: doudi-intake's entry point. Options, configuration, the loop and
+ * signals are common/daemon.c's; the work lives in intake.c and the modules
+ * it uses.
  */
-#include "config.h"
-#include "diag.h"
-#include "error.h"
+#include "daemon.h"
 #include "intake.h"
 #include "settings.h"
 
-#include <ev.h>
-#include <getopt.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define PROGRAM "doudi-intake"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
+static const char help[] =
 "NAME\n"
 "    doudi-intake - take in the events upstream portals publish, durably and once\n"
 "\n"
@@ -60,109 +48,39 @@ static void usage(FILE *out)
 "    0 after a clean stop; 1 for a configuration error; 2 for a usage error;\n"
 "    3 when start-up fails (data directory, LMDB, an endpoint in use).\n"
 "\n"
-"CONFIGURATION KEYS\n");
-    dd_config_print_reference(intake_settings, INTAKE_SETTING_COUNT, out);
+"CONFIGURATION KEYS\n";
+
+static int start(struct ev_loop *loop, dd_config *config, void **daemon)
+{
+    return intake_new(loop, config, (intake **)daemon);
 }
 
-typedef struct signals {
-    ev_signal term, intr, hup;
-    intake *in;
-    const char *config_path;
-} signals;
-
-static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+static int reload(void *daemon, dd_config *config)
 {
-    (void)loop;
-    (void)revents;
-    signals *s = w->data;
-    dd_info("signal %d: finishing the current batch and stopping", w->signum);
-    intake_stop(s->in);
+    return intake_reload(daemon, config);
 }
 
-static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
+static void stop(void *daemon)
 {
-    (void)loop;
-    (void)revents;
-    signals *s = w->data;
-    dd_config *config = NULL;
-    char *err = NULL;
-    int rc = dd_config_load(intake_settings, INTAKE_SETTING_COUNT, s->config_path, &config, &err);
-    if (rc) {
-        dd_error("SIGHUP: configuration not reloaded: %s", err ? err : dd_strerror(rc));
-        free(err);
-        return;
-    }
-    if (intake_reload(s->in, config) != 0)
-        dd_config_destroy(&config);
+    intake_stop(daemon);
+}
+
+static void destroy(void **daemon)
+{
+    intake_destroy((intake **)daemon);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"test-config", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+    static const dd_daemon_spec spec = {
+        .program = "doudi-intake",
+        .help = help,
+        .settings = intake_settings,
+        .nsettings = INTAKE_SETTING_COUNT,
+        .start = start,
+        .reload = reload,
+        .stop = stop,
+        .destroy = destroy,
     };
-    const char *config_path = NULL;
-    int test_only = 0, opt;
-    while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 't': test_only = 1; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("%s %s\n", PROGRAM, DOUDI_VERSION); return 0;
-        default:
-            fprintf(stderr, "Try '%s --help'.\n", PROGRAM);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help'.\n", PROGRAM, argv[optind],
-                PROGRAM);
-        return 2;
-    }
-
-    dd_diag_init(PROGRAM, DD_INFO);
-    dd_config *config = NULL;
-    char *err = NULL;
-    int rc = dd_config_load(intake_settings, INTAKE_SETTING_COUNT, config_path, &config, &err);
-    if (rc) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, err ? err : dd_strerror(rc));
-        free(err);
-        return 1;
-    }
-    if (test_only) {
-        dd_config_print(config, stdout);
-        fprintf(stderr, "%s: configuration %s is valid\n", PROGRAM,
-                config_path ? config_path : "(embedded defaults)");
-        dd_config_destroy(&config);
-        return 0;
-    }
-
-    /* A portal that vanishes mid-send must not kill us. */
-    signal(SIGPIPE, SIG_IGN);
-    struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-    intake *in = NULL;
-    if (intake_new(loop, config, &in) != 0)
-        return 3;
-
-    signals s = {.in = in, .config_path = config_path};
-    ev_signal_init(&s.term, on_stop, SIGTERM);
-    ev_signal_init(&s.intr, on_stop, SIGINT);
-    ev_signal_init(&s.hup, on_reload, SIGHUP);
-    s.term.data = s.intr.data = s.hup.data = &s;
-    ev_signal_start(loop, &s.term);
-    ev_signal_start(loop, &s.intr);
-    ev_signal_start(loop, &s.hup);
-
-    ev_run(loop, 0);
-
-    ev_signal_stop(loop, &s.term);
-    ev_signal_stop(loop, &s.intr);
-    ev_signal_stop(loop, &s.hup);
-    intake_destroy(&in);
-    dd_info("stopped");
-    return 0;
+    return dd_daemon_main(&spec, argc, argv);
 }

@@ -1,0 +1,40 @@
+/*
+ * daemon.h: the main() every doudi daemon shares.
+ *
+ * Options (-c FILE, -t, -h, -V), loading the INI configuration with its
+ * embedded defaults, `-t` (print the effective configuration and exit),
+ * the libev default loop, and the signals: SIGTERM and SIGINT call stop
+ * (finish the batch in progress, commit, break the loop, exit 0), SIGHUP
+ * loads the file again and calls reload. A daemon supplies its help text,
+ * its key table and four functions; its main() is one call.
+ *
+ * Exit status: 0 after a clean stop, 1 configuration error, 2 usage error,
+ * 3 start-up failed (the reason was logged).
+ */
+#ifndef DD_DAEMON_H
+#define DD_DAEMON_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+
+typedef struct dd_daemon_spec {
+    const char *program;                 /* "doudi-intake" */
+    const char *help;                    /* NAME .. EXIT STATUS; the keys follow */
+    const dd_conf_key *settings;
+    size_t nsettings;
+    /* Builds the daemon (taking ownership of config); 0 or an error. */
+    int (*start)(struct ev_loop *loop, dd_config *config, void **daemon);
+    /* Applies a reloaded config; 0 takes ownership, an error keeps the old. */
+    int (*reload)(void *daemon, dd_config *config);
+    /* Begins a clean stop: the loop must end soon after. */
+    void (*stop)(void *daemon);
+    void (*destroy)(void **daemon);
+} dd_daemon_spec;
+
+/* Runs the daemon; returns the process exit status. */
+int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv);
+
+#endif
