@@ -152,23 +152,23 @@ static void batch_aborted(void *arg)
 
 /* ---- queries -------------------------------------------------------------- */
 
+/* Appends the decisions held for a person, with their traces (engine.h). */
 static void add_decisions(elig_daemon *d, MDB_txn *txn, const char *household_id,
                           const char *person_id, Doudi__Program only, Doudi__Decision ***list,
                           size_t *n)
 {
-    for (int p = 1; p < ELIG_PROGRAMS; p++) {
-        if (only && p != (int)only)
-            continue;
-        Doudi__Decision *dec;
-        if (elig_registry_get_decision(d->registry, txn, household_id, person_id, p, d->arena,
-                                       &dec) != 0)
-            continue;
-        Doudi__Decision **grown = dd_arena_alloc(d->arena, (*n + 1) * sizeof(void *));
-        if (*n)
-            memcpy(grown, *list, *n * sizeof(void *));
-        grown[(*n)++] = dec;
-        *list = grown;
-    }
+    (void)household_id;
+    Doudi__Decision **found;
+    size_t nfound;
+    if (elig_engine_explain(d->engine, txn, d->arena, person_id, only, &found, &nfound) != 0 ||
+        nfound == 0)
+        return;
+    Doudi__Decision **grown = dd_arena_alloc(d->arena, (*n + nfound) * sizeof(void *));
+    if (*n)
+        memcpy(grown, *list, *n * sizeof(void *));
+    memcpy(grown + *n, found, nfound * sizeof(void *));
+    *n += nfound;
+    *list = grown;
 }
 
 /* Fills r from txn; r points into txn's pages, so pack before it ends. */

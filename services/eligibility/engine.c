@@ -32,6 +32,7 @@ struct elig_engine {
     dd_arena *arena;
     elig_batch_stats stats;
     elig_decision decisions[ELIG_PROGRAMS]; /* scratch: large, so not on the stack */
+    struct household_ctx *ctxp;
     /* Per batch: */
     MDB_txn *txn;
     int64_t now_ms;       /* newest event time applied */
@@ -57,6 +58,7 @@ void elig_engine_destroy(elig_engine **ep)
     if (!ep || !*ep)
         return;
     dd_arena_destroy(&(*ep)->arena);
+    free((*ep)->ctxp);
     free(*ep);
     *ep = NULL;
 }
@@ -462,7 +464,8 @@ static bool summary_differs(const Doudi__DecisionSummary *s, const elig_decision
 }
 
 /* Replaces (or adds, in program order) the summary of d's program. */
-static void set_summary(elig_engine *e, Doudi__MemberSummaries *m, const elig_decision *d, bool enrolled)
+static Doudi__DecisionSummary *set_summary(elig_engine *e, Doudi__MemberSummaries *m,
+                                           const elig_decision *d, bool enrolled)
 {
     Doudi__DecisionSummary *s = find_summary(m, d->program);
     if (!s) {
@@ -484,10 +487,20 @@ static void set_summary(elig_engine *e, Doudi__MemberSummaries *m, const elig_de
         m->decisions = list;
         m->n_decisions = w;
     }
+    bool outcome_changed = s->eligible != d->eligible || s->amount_fen != d->amount_fen ||
+                           !s->caused_by_sequence;
+    if (outcome_changed) {
+        s->previous_eligible = s->eligible;
+        s->previous_amount_fen = s->amount_fen;
+        s->caused_by_sequence = e->seq;
+        s->decided_at_ms = e->occurred_ms;
+        s->application_id = "";
+    }
     s->eligible = d->eligible;
     s->amount_fen = d->amount_fen;
     s->enrolled = enrolled;
     s->rule_digest = rule_digest(d);
+    return s;
 }
 
 /*
@@ -509,10 +522,8 @@ static int record_decision(elig_engine *e, const elig_decision *d, const Doudi__
     }
     decision_to_output(e, d, sp->report->person_id, sp->report->household_id, region, enrolled,
                        prev ? &previous : NULL, NULL, &out);
-    int rc = elig_registry_put_decision(e->registry, e->txn, &out);
-    if (rc)
-        return rc;
-    /* A first decision of "not eligible" is not news: stored quietly. */
+    int rc = 0;
+    /* A first decision of "not eligible" is not news: summarised quietly. */
     if (outcome_changed && (prev || d->eligible)) {
         e->stats.decisions_changed[d->program]++;
         rc = append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION,
@@ -592,40 +603,47 @@ static int decide_member(elig_engine *e, Doudi__StoredHousehold *h, const elig_s
  * re-classifies them; `reason` explains the care change, within_24h_for
  * (may be NULL) names a member who needs a visit within 24 hours.
  */
-static int evaluate_household(elig_engine *e, const char *household_id, const char *reason,
-                              const char *within_24h_for)
-{
-    int64_t t0 = dd_monotonic_ns();
-    e->stats.evaluations++;
+/* A household with its members read and its facts derived for the rules. */
+typedef struct household_ctx {
     Doudi__StoredHousehold *h;
-    int rc = elig_registry_get_household(e->registry, e->txn, household_id, e->arena, &h);
+    size_t n;                          /* members listed (capped) */
+    member_state ms[MAX_MEMBERS];      /* stored == NULL: never reported */
+    elig_person persons[MAX_MEMBERS];  /* the living ones */
+    size_t index_of[MAX_MEMBERS];      /* persons[k] is ms[index_of[k]] */
+    size_t nliving;
+    elig_household eh;
+} household_ctx;
+
+/* Reads a household and its members in e->txn; DD_NOTFOUND when absent. */
+static int load_household(elig_engine *e, const char *household_id, household_ctx *c)
+{
+    int rc = elig_registry_get_household(e->registry, e->txn, household_id, e->arena, &c->h);
     if (rc)
-        return rc == DD_NOTFOUND ? 0 : rc;
+        return rc;
+    Doudi__StoredHousehold *h = c->h;
     size_t n = h->report->n_member_person_ids;
     if (n > MAX_MEMBERS)
         n = MAX_MEMBERS;
-    member_state ms[MAX_MEMBERS];
-    elig_person persons[MAX_MEMBERS];
-    size_t nliving = 0;
-    size_t index_of[MAX_MEMBERS];
+    c->n = n;
+    c->nliving = 0;
     int64_t verified_income = 0, verified_assets = 0, max_vehicle = 0;
     int32_t verified_dwellings = 0;
     bool any_income_known = false;
     for (size_t i = 0; i < n; i++) {
-        ms[i].dirty = false;
+        c->ms[i].dirty = false;
         rc = elig_registry_get_person(e->registry, e->txn, h->report->member_person_ids[i],
-                                      e->arena, &ms[i].stored);
+                                      e->arena, &c->ms[i].stored);
         if (rc == DD_NOTFOUND) {
-            ms[i].stored = NULL;
+            c->ms[i].stored = NULL;
             continue;
         }
         if (rc)
             return rc;
-        Doudi__StoredPerson *sp = ms[i].stored;
+        Doudi__StoredPerson *sp = c->ms[i].stored;
         if (sp->report->died_at_ms)
             continue;
-        to_elig_person(e, sp, &persons[nliving]);
-        index_of[nliving++] = i;
+        to_elig_person(e, sp, &c->persons[c->nliving]);
+        c->index_of[c->nliving++] = i;
         if (sp->income_known) {
             any_income_known = true;
             verified_income += sp->verified_income_fen;
@@ -636,34 +654,56 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
             if (sp->verified_vehicle_values_fen[v] > max_vehicle)
                 max_vehicle = sp->verified_vehicle_values_fen[v];
     }
-    elig_household eh;
-    memset(&eh, 0, sizeof(eh));
-    snprintf(eh.id, sizeof(eh.id), "%s", household_id);
-    eh.urban_rural = h->report->urban_rural ? h->report->urban_rural
-                                            : urban_rural_of_region(h->region_code);
-    eh.members = persons;
-    eh.nmembers = nliving;
+    elig_household *eh = &c->eh;
+    memset(eh, 0, sizeof(*eh));
+    snprintf(eh->id, sizeof(eh->id), "%s", household_id);
+    eh->urban_rural = h->report->urban_rural ? h->report->urban_rural
+                                             : urban_rural_of_region(h->region_code);
+    eh->members = c->persons;
+    eh->nmembers = c->nliving;
     int64_t declared = 0;
     for (size_t i = 0; i < h->report->n_incomes; i++)
         declared += h->report->incomes[i]->monthly_fen;
     /* Departments' verified incomes win when they find more than declared. */
-    eh.monthly_income_fen = any_income_known && verified_income > declared ? verified_income
-                                                                           : declared;
-    eh.financial_assets_fen = verified_assets > h->report->financial_assets_fen
-                                  ? verified_assets
-                                  : h->report->financial_assets_fen;
-    eh.dwellings = verified_dwellings > h->report->dwellings ? verified_dwellings
-                                                             : h->report->dwellings;
+    eh->monthly_income_fen = any_income_known && verified_income > declared ? verified_income
+                                                                            : declared;
+    eh->financial_assets_fen = verified_assets > h->report->financial_assets_fen
+                                   ? verified_assets
+                                   : h->report->financial_assets_fen;
+    eh->dwellings = verified_dwellings > h->report->dwellings ? verified_dwellings
+                                                              : h->report->dwellings;
     for (size_t v = 0; v < h->report->n_vehicle_values_fen; v++)
         if (h->report->vehicle_values_fen[v] > max_vehicle)
             max_vehicle = h->report->vehicle_values_fen[v];
-    eh.max_vehicle_value_fen = max_vehicle;
+    eh->max_vehicle_value_fen = max_vehicle;
     if (h->report->rigid_spending_12_months) {
         const Doudi__RigidSpending *rs = h->report->rigid_spending_12_months;
-        eh.rigid_spending_12m_fen = rs->medical_fen + rs->education_fen +
-                                    rs->disability_rehabilitation_fen;
+        eh->rigid_spending_12m_fen = rs->medical_fen + rs->education_fen +
+                                     rs->disability_rehabilitation_fen;
     }
-    eh.previous_per_capita_income_fen = h->evaluated ? h->last_per_capita_income_fen : -1;
+    eh->previous_per_capita_income_fen = h->evaluated ? h->last_per_capita_income_fen : -1;
+    return 0;
+}
+
+static int evaluate_household(elig_engine *e, const char *household_id, const char *reason,
+                              const char *within_24h_for)
+{
+    int64_t t0 = dd_monotonic_ns();
+    e->stats.evaluations++;
+    /* Large (64 members), so kept in the engine; evaluations never nest. */
+    if (!e->ctxp)
+        e->ctxp = dd_calloc(1, sizeof(household_ctx));
+    household_ctx *c = e->ctxp;
+    int rc = load_household(e, household_id, c);
+    if (rc)
+        return rc == DD_NOTFOUND ? 0 : rc;
+    Doudi__StoredHousehold *h = c->h;
+    size_t n = c->n;
+    member_state *ms = c->ms;
+    elig_person *persons = c->persons;
+    size_t nliving = c->nliving;
+    size_t *index_of = c->index_of;
+    elig_household eh = c->eh;
 
     int32_t today = dd_date_yyyymmdd_shanghai(e->occurred_ms);
     bool household_dirty = false;
@@ -1162,25 +1202,29 @@ static int apply_application(elig_engine *e, const Doudi__Envelope *env)
     /* Assess at once (智能审核): the applicant's decision for that program. */
     if (sp->placeholder || a->program == DOUDI__PROGRAM__PROGRAM_TEMP)
         return 0;
-    Doudi__StoredHousehold *h;
-    rc = elig_registry_get_household(e->registry, e->txn, sp->report->household_id, e->arena, &h);
-    if (rc)
-        return rc == DD_NOTFOUND ? 0 : rc;
-    if ((rc = evaluate_household(e, sp->report->household_id, "application received", NULL)) != 0)
+    const char *household_id = sp->report->household_id;
+    if ((rc = evaluate_household(e, household_id, "application received", NULL)) != 0)
         return rc;
-    Doudi__Decision *d;
-    rc = elig_registry_get_decision(e->registry, e->txn, sp->report->household_id,
-                                    a->applicant_person_id, a->program, e->arena, &d);
-    if (rc)
-        return rc == DD_NOTFOUND ? 0 : rc;
-    d->application_id = a->application_id;
-    d->caused_by_sequence = e->seq;
-    d->decided_at_ms = env->occurred_at_ms;
+    if (!e->ctxp || !e->ctxp->h || strcmp(e->ctxp->h->report->household_id, household_id) != 0)
+        return 0; /* no such household yet: assessed when it is reported */
+    Doudi__StoredHousehold *h = e->ctxp->h;
+    Doudi__DecisionSummary *sum = find_summary(member_summaries(h, a->applicant_person_id), a->program);
+    if (!sum)
+        return 0;
     /* The assessment is the decision of record: it names the application. */
-    if ((rc = elig_registry_put_decision(e->registry, e->txn, d)) != 0)
+    sum->application_id = a->application_id;
+    sum->caused_by_sequence = e->seq;
+    sum->decided_at_ms = env->occurred_at_ms;
+    if ((rc = elig_registry_put_household(e->registry, e->txn, h)) != 0)
         return rc;
+    Doudi__Decision **d;
+    size_t nd;
+    if ((rc = elig_engine_explain(e, e->txn, e->arena, a->applicant_person_id, a->program, &d, &nd)) != 0)
+        return rc;
+    if (nd == 0)
+        return 0;
     e->stats.decisions_changed[a->program < ELIG_PROGRAMS ? a->program : 0]++;
-    return append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION, &d->base);
+    return append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_DECISION, &d[0]->base);
 }
 
 static int apply_enrolment(elig_engine *e, const Doudi__Envelope *env)
@@ -1316,6 +1360,92 @@ static int due_fn(void *arg, MDB_txn *txn, char type, const char *id)
         }
     }
     return 0;
+}
+
+/* ---- explaining ------------------------------------------------------------ */
+
+static void add_decision(elig_engine *e, Doudi__Decision ***list, size_t *n, Doudi__Decision *d)
+{
+    Doudi__Decision **grown = dd_arena_alloc(e->arena, (*n + 1) * sizeof(void *));
+    memcpy(grown, *list, *n * sizeof(void *));
+    grown[(*n)++] = d;
+    *list = grown;
+}
+
+int elig_engine_explain(elig_engine *e, MDB_txn *txn, dd_arena *arena, const char *person_id,
+                        Doudi__Program only, Doudi__Decision ***out, size_t *nout)
+{
+    MDB_txn *saved_txn = e->txn;
+    dd_arena *saved_arena = e->arena;
+    uint64_t saved_seq = e->seq;
+    int64_t saved_occurred = e->occurred_ms;
+    e->txn = txn;
+    e->arena = arena;
+    *out = NULL;
+    *nout = 0;
+    Doudi__StoredPerson *sp;
+    int rc = elig_registry_get_person(e->registry, txn, person_id, arena, &sp);
+    const char *household_id = rc == 0 ? sp->report->household_id : "";
+    if (!e->ctxp)
+        e->ctxp = dd_calloc(1, sizeof(household_ctx));
+    household_ctx *c = e->ctxp;
+    if (rc == 0 && !sp->placeholder && household_id[0] &&
+        (rc = load_household(e, household_id, c)) == 0) {
+        /* The person as a member; one who died is decided alone, as when
+         * the death was applied. */
+        const elig_household *eh = &c->eh;
+        size_t k = c->nliving;
+        for (size_t i = 0; i < c->nliving; i++)
+            if (strcmp(c->persons[i].id, person_id) == 0)
+                k = i;
+        elig_person alone_person;
+        elig_household alone;
+        if (k == c->nliving) {
+            to_elig_person(e, sp, &alone_person);
+            alone = c->eh;
+            alone.members = &alone_person;
+            alone.nmembers = 1;
+            eh = &alone;
+            k = 0;
+        }
+        const Doudi__MemberSummaries *sums = member_summaries(c->h, person_id);
+        for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
+            const Doudi__DecisionSummary *sum = find_summary(sums, prog);
+            if (prog == DOUDI__PROGRAM__PROGRAM_TEMP || (only && prog != (int)only) || !sum)
+                continue;
+            /* Derived again on the date it was decided, from the registry as it is. */
+            int32_t date = dd_date_yyyymmdd_shanghai(sum->decided_at_ms);
+            elig_standard std;
+            if (elig_standards_lookup(e->standards, c->h->region_code, date, &std) != 0)
+                continue;
+            elig_decide_traced(&e->opt.params, &std, eh, k, date, e->decisions, 1u << prog);
+            Doudi__Decision previous = DOUDI__DECISION__INIT;
+            previous.eligible = sum->previous_eligible;
+            previous.amount_fen = sum->previous_amount_fen;
+            Doudi__Decision *d = dd_arena_alloc(arena, sizeof(*d));
+            decision_to_output(e, &e->decisions[prog], person_id, household_id, c->h->region_code,
+                               sum->enrolled, &previous, sum->application_id, d);
+            d->caused_by_sequence = sum->caused_by_sequence;
+            d->decided_at_ms = sum->decided_at_ms;
+            add_decision(e, out, nout, d);
+        }
+    }
+    if (rc == DD_NOTFOUND)
+        rc = 0;
+    if (rc == 0 && (!only || only == DOUDI__PROGRAM__PROGRAM_TEMP)) {
+        Doudi__Decision *temp;
+        int trc = elig_registry_get_decision(e->registry, txn, household_id, person_id,
+                                             DOUDI__PROGRAM__PROGRAM_TEMP, arena, &temp);
+        if (trc == 0)
+            add_decision(e, out, nout, temp);
+        else if (trc != DD_NOTFOUND)
+            rc = trc;
+    }
+    e->txn = saved_txn;
+    e->arena = saved_arena;
+    e->seq = saved_seq;
+    e->occurred_ms = saved_occurred;
+    return rc;
 }
 
 /* ---- the apply function -------------------------------------------------- */

@@ -82,6 +82,18 @@ void elig_engine_set_standards(elig_engine *engine, const elig_standards *standa
 /* The consumer apply function (see consumer.h); arg is the engine. */
 int elig_engine_apply(void *engine, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n);
 
+/*
+ * The decisions held for person_id (every program, or only `program`), with
+ * their traces: derived again from the registry as committed in txn, on the
+ * date each was last decided (temporary assistance, which depends on the
+ * emergency, is read as stored). The messages live in arena. Returns 0
+ * (*n may be 0: nothing decided, or no such person) or an LMDB error.
+ * Only between batches (the daemon's loop thread).
+ */
+int elig_engine_explain(elig_engine *engine, MDB_txn *txn, dd_arena *arena,
+                        const char *person_id, Doudi__Program program,
+                        Doudi__Decision ***out, size_t *n);
+
 /* The stats of the last batch applied (valid after its commit). */
 const elig_batch_stats *elig_engine_last_batch(const elig_engine *engine);
 

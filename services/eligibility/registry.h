@@ -5,9 +5,13 @@
  *   "persons"     key: 18-character identity number  -> StoredPerson
  *   "households"  key: household id (1-64 bytes)      -> StoredHousehold
  *   "decisions"   key: household id, 0x1F, identity number, program byte
- *                 -> Decision; a household's decisions share pages, so
- *                 re-deciding a household dirties one page, not one per
- *                 member
+ *                 -> Decision, for decisions that cannot be derived again
+ *                 from the registry: temporary assistance (it depends on
+ *                 the emergency). Every other decision is summarised in the
+ *                 household record (MemberSummaries) and its trace derived
+ *                 again when asked for (engine.h, elig_engine_explain), so a
+ *                 re-decided household writes one record, not seven
+ *                 decisions per member.
  *   "due"         key: due_at_ms (big-endian) + type + id -> empty: things
  *                 that must be looked at again at an event time (a
  *                 placeholder waiting too long: 'P' person, 'H' household;
