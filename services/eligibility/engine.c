@@ -228,7 +228,9 @@ static void to_elig_person(elig_engine *e, const Doudi__StoredPerson *sp, elig_p
     (void)e;
     memset(p, 0, sizeof(*p));
     const Doudi__PersonReported *r = sp->report;
-    snprintf(p->id, sizeof(p->id), "%s", r->person_id);
+    size_t id_len = strnlen(r->person_id, sizeof(p->id) - 1);
+    memcpy(p->id, r->person_id, id_len);
+    p->id[id_len] = '\0';
     dd_idnum_info info;
     if (dd_idnum_check(r->person_id, strlen(r->person_id), 99991231, &info) == DD_IDNUM_OK) {
         p->birth_yyyymmdd = info.birth_year * 10000 + info.birth_month * 100 + info.birth_day;
@@ -555,7 +557,8 @@ static int record_decision(elig_engine *e, const elig_decision *d, const Doudi__
 
 /*
  * Decides every program for hh->members[k] (stored as sp), compares the
- * outcomes with the member's summaries in h, and records what changed.
+ * outcomes with the member's summaries in h, and records what changed
+ * (outcome, rule and parameters; no trace sentences).
  * e->decisions holds the outcomes afterwards.
  */
 static int decide_member(elig_engine *e, Doudi__StoredHousehold *h, const elig_standard *std,
@@ -570,17 +573,17 @@ static int decide_member(elig_engine *e, Doudi__StoredHousehold *h, const elig_s
     Doudi__MemberSummaries *sums = member_summaries(h, sp->report->person_id);
     bool changed[ELIG_PROGRAMS] = {false};
     bool any = false;
-    unsigned mask = 0;
     for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
         if (prog == DOUDI__PROGRAM__PROGRAM_TEMP)
             continue;
         changed[prog] = summary_differs(find_summary(sums, prog), &out[prog], person->enrolled[prog]);
         any |= changed[prog];
-        mask |= changed[prog] ? 1u << prog : 0;
     }
     if (!any)
         return 0;
-    elig_decide_traced(&e->opt.params, std, eh, k, today, out, mask);
+    /* The log carries outcome, rule and parameters; the sentences of the
+     * trace are derived when someone asks (elig_engine_explain), which
+     * keeps formatting off the path every change takes. */
     sums = member_summaries_add(e, h, sp->report->person_id);
     *household_dirty = true;
     for (int prog = 1; prog < ELIG_PROGRAMS; prog++) {
@@ -656,7 +659,9 @@ static int load_household(elig_engine *e, const char *household_id, household_ct
     }
     elig_household *eh = &c->eh;
     memset(eh, 0, sizeof(*eh));
-    snprintf(eh->id, sizeof(eh->id), "%s", household_id);
+    size_t hid_len = strnlen(household_id, sizeof(eh->id) - 1);
+    memcpy(eh->id, household_id, hid_len);
+    eh->id[hid_len] = '\0';
     eh->urban_rural = h->report->urban_rural ? h->report->urban_rural
                                              : urban_rural_of_region(h->region_code);
     eh->members = c->persons;
