@@ -687,3 +687,18 @@ void dd_config_print_reference(const dd_conf_key *keys, size_t n, FILE *out)
     print_ctx pc = {.keys = keys, .out = out, .first = true};
     for_each_key_by_section(keys, n, reference_key, &pc);
 }
+
+const char **dd_config_split_list(const char *text, size_t *n)
+{
+    /* Room for the most names the text can hold, then a copy of the text. */
+    size_t len = strlen(text);
+    size_t slots = len / 2 + 1;
+    char **names = dd_malloc(slots * sizeof(char *) + len + 1);
+    char *copy = (char *)(names + slots);
+    memcpy(copy, text, len + 1);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ", \t", &save); tok;
+         tok = strtok_r(NULL, ", \t", &save))
+        names[(*n)++] = tok;
+    return (const char **)names;
+}

@@ -125,6 +125,13 @@ bool dd_config_is_set(const dd_config *config, size_t key);
 bool dd_config_same(const dd_config *a, const dd_config *b, size_t key);
 
 /*
+ * Splits a value like "eligibility, scheduler" (commas and/or spaces) into
+ * names. Returns one allocation (free() it once) holding *n pointers to
+ * NUL-terminated names; empty items are skipped.
+ */
+const char **dd_config_split_list(const char *text, size_t *n);
+
+/*
  * Writes the effective configuration as a valid INI file: every section and
  * key with its help as a comment, its value, and "(default)" where defaulted.
  * Each key gets its help, then a line with its type, limits, whether it is

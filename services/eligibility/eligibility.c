@@ -382,18 +382,6 @@ static void read_options(dd_config *c, elig_engine_options *o)
     o->dangling_handle_ms = dd_config_duration_ms(c, E_DANGLING_HANDLE);
 }
 
-static const char **split_names(const char *text, size_t *n)
-{
-    char *copy = dd_strdup(text);
-    const char **names = dd_calloc(strlen(text) / 2 + 2, sizeof(char *));
-    *n = 0;
-    for (char *save = NULL, *tok = strtok_r(copy, ", ", &save); tok;
-         tok = strtok_r(NULL, ", ", &save))
-        names[(*n)++] = tok;
-    if (*n == 0)
-        free(copy);
-    return names;
-}
 
 int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
 {
@@ -421,7 +409,7 @@ int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
     if ((rc = dd_store_open(dd_config_string(config, E_DATA_DIR), &so, &d->store)) != 0)
         goto fail;
     d->store_metrics = dd_store_metrics_new(d->store, d->metrics);
-    d->consumer_names = split_names(dd_config_string(config, E_LOG_CONSUMERS), &d->nconsumer_names);
+    d->consumer_names = dd_config_split_list(dd_config_string(config, E_LOG_CONSUMERS), &d->nconsumer_names);
     dd_log_options lo = {
         .max_records = (uint32_t)dd_config_int(config, E_LOG_FETCH_MAX_RECORDS),
         .max_bytes = (uint32_t)dd_config_size(config, E_LOG_FETCH_MAX_BYTES),
@@ -542,8 +530,6 @@ void elig_daemon_destroy(elig_daemon **dp)
     dd_metrics_destroy(&d->metrics);
     dd_arena_destroy(&d->arena);
     dd_config_destroy(&d->config);
-    if (d->consumer_names && d->nconsumer_names)
-        free((char *)d->consumer_names[0]);
     free(d->consumer_names);
     free(d);
     *dp = NULL;

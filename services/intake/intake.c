@@ -116,7 +116,7 @@ struct intake {
     size_t max_requests_per_commit;
     int64_t reader_check_ns;
     int64_t trim_ns; /* reloadable */
-    const char **consumer_names; /* [0] owns the split copy of the text */
+    const char **consumer_names; /* one allocation (dd_config_split_list) */
     size_t nconsumer_names;
 };
 
@@ -685,19 +685,6 @@ static void *bind_router(intake *in, const char *endpoint, int64_t max_bytes)
     return s;
 }
 
-/* Splits "a, b,c" into the required-consumer list (kept for the log's life). */
-static const char **split_consumers(const char *text, size_t *n)
-{
-    char *copy = dd_strdup(text);
-    const char **names = dd_calloc(strlen(text) / 2 + 2, sizeof(char *));
-    *n = 0;
-    for (char *save = NULL, *tok = strtok_r(copy, ", ", &save); tok;
-         tok = strtok_r(NULL, ", ", &save))
-        names[(*n)++] = tok;
-    if (*n == 0)
-        free(copy);
-    return names;
-}
 
 int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
 {
@@ -736,7 +723,7 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
     if ((rc = dd_store_open(dd_config_string(config, S_DATA_DIR), &so, &in->store)) != 0)
         goto fail;
     in->store_metrics = dd_store_metrics_new(in->store, in->metrics);
-    in->consumer_names = split_consumers(dd_config_string(config, S_LOG_CONSUMERS),
+    in->consumer_names = dd_config_split_list(dd_config_string(config, S_LOG_CONSUMERS),
                                          &in->nconsumer_names);
     dd_log_options lo = {
         .max_records = (uint32_t)dd_config_int(config, S_FETCH_MAX_RECORDS),
@@ -867,8 +854,6 @@ void intake_destroy(intake **inp)
     dd_arena_destroy(&in->arena);
     dd_config_destroy(&in->config);
     free(in->batch);
-    if (in->consumer_names && in->nconsumer_names)
-        free((char *)in->consumer_names[0]);
     free(in->consumer_names);
     free(in);
     *inp = NULL;

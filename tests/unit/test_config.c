@@ -721,6 +721,21 @@ static void test_programming_errors_abort(void **state)
     assert_aborts(index_past_table);
 }
 
+static void test_split_list(void **state)
+{
+    (void)state;
+    size_t n;
+    const char **names = dd_config_split_list(" eligibility, scheduler,,alerts ", &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(names[0], "eligibility");
+    assert_string_equal(names[1], "scheduler");
+    assert_string_equal(names[2], "alerts");
+    free(names);
+    names = dd_config_split_list("", &n);
+    assert_int_equal(n, 0);
+    free(names);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_same),
         cmocka_unit_test(test_open_upper_limit),
         cmocka_unit_test(test_programming_errors_abort),
+        cmocka_unit_test(test_split_list),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
