@@ -75,6 +75,15 @@ const elig_batch_stats *elig_engine_last_batch(const elig_engine *e)
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* memcpy for arrays that may be empty: protobuf-c leaves an empty list NULL,
+ * and memcpy from NULL is undefined even for 0 bytes. */
+static inline void copy_array(void *dst, const void *src, size_t bytes)
+{
+    if (bytes)
+        memcpy(dst, src, bytes);
+}
+
+
 static char *astrdup(elig_engine *e, const char *s)
 {
     size_t len = strlen(s);
@@ -206,8 +215,7 @@ static bool has_member(const Doudi__StoredHousehold *h, const char *person_id)
 static void add_member(elig_engine *e, Doudi__StoredHousehold *h, const char *person_id)
 {
     char **ids = dd_arena_alloc(e->arena, (h->report->n_member_person_ids + 1) * sizeof(char *));
-    if (h->report->n_member_person_ids)
-        memcpy(ids, h->report->member_person_ids, h->report->n_member_person_ids * sizeof(char *));
+    copy_array(ids, h->report->member_person_ids, h->report->n_member_person_ids * sizeof(char *));
     ids[h->report->n_member_person_ids++] = astrdup(e, person_id);
     h->report->member_person_ids = ids;
 }
@@ -335,7 +343,7 @@ static int classify(elig_engine *e, Doudi__StoredPerson *sp, const char *region,
         if (rc)
             return rc;
         Doudi__CareCategory *cats = dd_arena_alloc(e->arena, (c.ncategories + 1) * sizeof(*cats));
-        memcpy(cats, c.categories, c.ncategories * sizeof(*cats));
+        copy_array(cats, c.categories, c.ncategories * sizeof(*cats));
         sp->categories = cats;
         sp->n_categories = c.ncategories;
         sp->tier = c.tier;
@@ -427,8 +435,7 @@ static Doudi__MemberSummaries *member_summaries_add(elig_engine *e, Doudi__Store
     doudi__member_summaries__init(m);
     m->person_id = (char *)person_id;
     Doudi__MemberSummaries **list = dd_arena_alloc(e->arena, (h->n_members + 1) * sizeof(void *));
-    if (h->n_members)
-        memcpy(list, h->members, h->n_members * sizeof(void *));
+    copy_array(list, h->members, h->n_members * sizeof(void *));
     list[h->n_members++] = m;
     h->members = list;
     return m;
@@ -1155,8 +1162,7 @@ static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
             app->region_code = env->region_code;
             app->decide_by_ms = env->occurred_at_ms + (int64_t)e->opt.params.temp_decide_days * 86400000;
             Doudi__StoredApplication **apps = dd_arena_alloc(e->arena, (sp->n_applications + 1) * sizeof(void *));
-            if (sp->n_applications)
-                memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
+            copy_array(apps, sp->applications, sp->n_applications * sizeof(void *));
             apps[sp->n_applications++] = app;
             sp->applications = apps;
             if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
@@ -1195,8 +1201,7 @@ static int apply_application(elig_engine *e, const Doudi__Envelope *env)
     app->applied_at_ms = env->occurred_at_ms;
     app->region_code = env->region_code;
     Doudi__StoredApplication **apps = dd_arena_alloc(e->arena, (sp->n_applications + 1) * sizeof(void *));
-    if (sp->n_applications)
-        memcpy(apps, sp->applications, sp->n_applications * sizeof(void *));
+    copy_array(apps, sp->applications, sp->n_applications * sizeof(void *));
     apps[sp->n_applications++] = app;
     sp->applications = apps;
     sp->sequence = e->seq;
@@ -1252,8 +1257,7 @@ static int apply_enrolment(elig_engine *e, const Doudi__Envelope *env)
         doudi__stored_enrolment__init(en);
         en->program = c->program;
         Doudi__StoredEnrolment **list = dd_arena_alloc(e->arena, (sp->n_enrolments + 1) * sizeof(void *));
-        if (sp->n_enrolments)
-            memcpy(list, sp->enrolments, sp->n_enrolments * sizeof(void *));
+        copy_array(list, sp->enrolments, sp->n_enrolments * sizeof(void *));
         list[sp->n_enrolments++] = en;
         sp->enrolments = list;
     }
@@ -1372,7 +1376,7 @@ static int due_fn(void *arg, MDB_txn *txn, char type, const char *id)
 static void add_decision(elig_engine *e, Doudi__Decision ***list, size_t *n, Doudi__Decision *d)
 {
     Doudi__Decision **grown = dd_arena_alloc(e->arena, (*n + 1) * sizeof(void *));
-    memcpy(grown, *list, *n * sizeof(void *));
+    copy_array(grown, *list, *n * sizeof(void *));
     grown[(*n)++] = d;
     *list = grown;
 }
