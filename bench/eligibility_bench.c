@@ -316,6 +316,9 @@ int main(int argc, char **argv)
            (unsigned long long)records, changing / 10.0, batch_size, apply_s,
            (double)records / apply_s);
     (void)changed_expected;
+    free(b.recs);
+    free(b.ptrs);
+    free(b.buf);
     elig_engine_destroy(&engine);
     elig_registry_close(&registry);
     dd_log_close(&log);
