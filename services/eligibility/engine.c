@@ -33,6 +33,7 @@ struct elig_engine {
     elig_batch_stats stats;
     elig_decision decisions[ELIG_PROGRAMS]; /* scratch: large, so not on the stack */
     struct household_ctx *ctxp;
+    int64_t next_due_ms;  /* earliest due entry in the open transaction */
     /* Per batch: */
     MDB_txn *txn;
     int64_t now_ms;       /* newest event time applied */
@@ -165,6 +166,14 @@ static Doudi__StoredHousehold *new_household(elig_engine *e, const char *househo
     return h;
 }
 
+/* Schedules a look at (type, id) at event time due_ms. */
+static int add_due(elig_engine *e, int64_t due_ms, char type, const char *id)
+{
+    if (due_ms < e->next_due_ms)
+        e->next_due_ms = due_ms;
+    return elig_registry_add_due(e->registry, e->txn, due_ms, type, id);
+}
+
 /* Gets a person, or a new placeholder (stored and scheduled) when absent;
  * a placeholder belongs to the region of the event that referenced it, so
  * that its dangling-reference alert has a village to go to. */
@@ -181,7 +190,7 @@ static int person_or_placeholder(elig_engine *e, const char *person_id, const ch
     (*out)->first_referenced_at_ms = e->now_ms;
     (*out)->sequence = e->seq;
     *created = true;
-    rc = elig_registry_add_due(e->registry, e->txn, e->now_ms + e->opt.dangling_wait_ms, 'P',
+    rc = add_due(e, e->now_ms + e->opt.dangling_wait_ms, 'P',
                                person_id);
     return rc;
 }
@@ -200,7 +209,7 @@ static int household_or_placeholder(elig_engine *e, const char *household_id,
     (*out)->region_code = astrdup(e, region);
     (*out)->sequence = e->seq;
     *created = true;
-    return elig_registry_add_due(e->registry, e->txn, e->now_ms + e->opt.dangling_wait_ms, 'H',
+    return add_due(e, e->now_ms + e->opt.dangling_wait_ms, 'H',
                                  household_id);
 }
 
@@ -1167,7 +1176,7 @@ static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
             sp->applications = apps;
             if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
                 return rc;
-            if ((rc = elig_registry_add_due(e->registry, e->txn, app->decide_by_ms, 'Q',
+            if ((rc = add_due(e, app->decide_by_ms, 'Q',
                                             r->subject_person_id)) != 0)
                 return rc;
         }
@@ -1476,9 +1485,14 @@ static int apply_one(elig_engine *e, const Doudi__LogRecord *rec)
     e->occurred_ms = env->occurred_at_ms;
     if (env->occurred_at_ms > e->now_ms)
         e->now_ms = env->occurred_at_ms;
-    int rc = elig_registry_take_due(e->registry, e->txn, e->now_ms, due_fn, e);
-    if (rc)
-        return rc;
+    /* Most records find nothing due: look only when the earliest is. */
+    if (e->now_ms > e->next_due_ms) {
+        int rc = elig_registry_take_due(e->registry, e->txn, e->now_ms, due_fn, e);
+        if (rc)
+            return rc;
+        e->next_due_ms = elig_registry_first_due(e->registry, e->txn);
+    }
+    int rc;
     switch (env->body_case) {
     case DOUDI__ENVELOPE__BODY_PERSON_REPORTED: return apply_person(e, env);
     case DOUDI__ENVELOPE__BODY_HOUSEHOLD_REPORTED: return apply_household(e, env);
@@ -1507,6 +1521,7 @@ int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records,
     memset(&e->stats, 0, sizeof(e->stats));
     e->txn = txn;
     e->now_ms = elig_registry_clock(e->registry, txn);
+    e->next_due_ms = elig_registry_first_due(e->registry, txn);
     int64_t started = e->now_ms;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {

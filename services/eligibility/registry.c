@@ -240,3 +240,21 @@ int elig_registry_set_clock(elig_registry *r, MDB_txn *txn, int64_t ms)
     MDB_val k = {5, "clock"}, v = {sizeof(ms), &ms};
     return mdb_put(txn, r->meta, &k, &v, 0);
 }
+
+int64_t elig_registry_first_due(elig_registry *r, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    int64_t due = INT64_MAX;
+    if (mdb_cursor_open(txn, r->due, &cur) != 0)
+        return INT64_MIN; /* unknown: the caller looks every time */
+    MDB_val k, v;
+    if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size >= 8) {
+        const unsigned char *p = k.mv_data;
+        uint64_t at = 0;
+        for (int i = 0; i < 8; i++)
+            at = at << 8 | p[i];
+        due = (int64_t)at;
+    }
+    mdb_cursor_close(cur);
+    return due;
+}

@@ -68,6 +68,9 @@ int elig_registry_add_due(elig_registry *r, MDB_txn *txn, int64_t due_ms, char t
 int elig_registry_take_due(elig_registry *r, MDB_txn *txn, int64_t cutoff_ms,
                            int (*fn)(void *arg, MDB_txn *txn, char type, const char *id),
                            void *arg);
+/* The earliest due time held (INT64_MAX when nothing is due), in txn. */
+int64_t elig_registry_first_due(elig_registry *r, MDB_txn *txn);
+
 /* The newest event time applied (0 before the first), in txn. */
 int64_t elig_registry_clock(elig_registry *r, MDB_txn *txn);
 int elig_registry_set_clock(elig_registry *r, MDB_txn *txn, int64_t ms);
