@@ -9,6 +9,7 @@
 #include "consumer.h"
 #include "diag.h"
 #include "engine.h"
+#include "factcache.h"
 #include "error.h"
 #include "evzmq.h"
 #include "log.h"
@@ -33,6 +34,16 @@
       "Records that changed the registry.", NULL, NULL, 0)                                 \
     X(M_UNCHANGED, "doudi_eligibility_records_unchanged_total", DD_METRIC_COUNTER,         \
       "Records that changed nothing (no write).", NULL, NULL, 0)                           \
+    X(M_UNCHANGED_CACHED, "doudi_eligibility_records_known_from_cache_total",              \
+      DD_METRIC_COUNTER,                                                                   \
+      "Comparison records found to change nothing from the fact cache alone (no read).",  \
+      NULL, NULL, 0)                                                                       \
+    X(M_FACT_CACHE_ENTRIES, "doudi_eligibility_fact_cache_entries", DD_METRIC_GAUGE,       \
+      "Department findings held in the fact cache.", NULL, NULL, 0)                        \
+    X(M_FACT_CACHE_BYTES, "doudi_eligibility_fact_cache_bytes", DD_METRIC_GAUGE,           \
+      "Memory of the fact cache.", NULL, NULL, 0)                                          \
+    X(M_FACT_CACHE_RESETS, "doudi_eligibility_fact_cache_resets_total", DD_METRIC_COUNTER, \
+      "Times the fact cache reached fact_cache_size and started over.", NULL, NULL, 0)     \
     X(M_UNDECODABLE, "doudi_eligibility_records_undecodable_total", DD_METRIC_COUNTER,     \
       "Records skipped because they do not decode.", NULL, NULL, 0)                        \
     X(M_EVALUATIONS, "doudi_eligibility_evaluations_total", DD_METRIC_COUNTER,             \
@@ -75,6 +86,7 @@ struct elig_daemon {
     int64_t trim_ns, reader_check_ns;
     dd_arena *arena;
     bool batch_pending;
+    uint64_t fact_cache_resets_seen;
     const char **consumer_names;
     size_t nconsumer_names;
 
@@ -126,6 +138,7 @@ static void batch_committed(void *arg)
                           st->records[k]);
     dd_series_inc(d->s[M_CHANGED], st->records_changed);
     dd_series_inc(d->s[M_UNCHANGED], st->records_unchanged);
+    dd_series_inc(d->s[M_UNCHANGED_CACHED], st->records_unchanged_cached);
     dd_series_inc(d->s[M_UNDECODABLE], st->records_undecodable);
     dd_series_inc(d->s[M_EVALUATIONS], st->evaluations);
     dd_series_observe(d->s[M_EVAL_SECONDS], (double)st->evaluation_ns / 1e9);
@@ -148,6 +161,7 @@ static void batch_aborted(void *arg)
 {
     elig_daemon *d = arg;
     d->batch_pending = false;
+    elig_engine_batch_aborted(d->engine);
 }
 
 /* ---- queries -------------------------------------------------------------- */
@@ -296,6 +310,14 @@ static void update_gauges(elig_daemon *d)
         dd_series_set(d->s[M_HOUSEHOLDS], (double)households);
         dd_series_set(d->s[M_DECISIONS_HELD], (double)decisions);
     }
+    elig_factcache_stats fc;
+    elig_engine_fact_cache_stats(d->engine, &fc);
+    dd_series_set(d->s[M_FACT_CACHE_ENTRIES], (double)fc.entries);
+    dd_series_set(d->s[M_FACT_CACHE_BYTES], (double)fc.bytes);
+    if (fc.resets > d->fact_cache_resets_seen) {
+        dd_series_inc(d->s[M_FACT_CACHE_RESETS], fc.resets - d->fact_cache_resets_seen);
+        d->fact_cache_resets_seen = fc.resets;
+    }
     dd_store_metrics_update(d->store_metrics);
     dd_log_update_metrics(d->log);
 }
@@ -373,6 +395,7 @@ static void read_options(dd_config *c, elig_engine_options *o)
     p->full_care_dependent = (int32_t)dd_config_int(c, E_FULL_CARE_DEPENDENT);
     p->half_care_impaired = (int32_t)dd_config_int(c, E_HALF_CARE_IMPAIRED);
     o->dangling_wait_ms = dd_config_duration_ms(c, E_DANGLING_WAIT);
+    o->fact_cache_bytes = (size_t)dd_config_size(c, E_FACT_CACHE_SIZE);
     o->discovery_handle_ms = dd_config_duration_ms(c, E_DISCOVERY_HANDLE);
     o->review_handle_ms = dd_config_duration_ms(c, E_REVIEW_HANDLE);
     o->risk_handle_ms = dd_config_duration_ms(c, E_RISK_HANDLE);

@@ -3,6 +3,7 @@
  * appending eligibility's output (see engine.h for the picture).
  */
 #include "engine.h"
+#include "factcache.h"
 
 #include "alloc.h"
 #include "care.h"
@@ -34,6 +35,7 @@ struct elig_engine {
     elig_decision decisions[ELIG_PROGRAMS]; /* scratch: large, so not on the stack */
     struct household_ctx *ctxp;
     int64_t next_due_ms;  /* earliest due entry in the open transaction */
+    elig_factcache *facts;
     /* Per batch: */
     MDB_txn *txn;
     int64_t now_ms;       /* newest event time applied */
@@ -51,6 +53,7 @@ elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
     e->standards = standards;
     e->opt = *options;
     e->arena = dd_arena_new(1 << 20);
+    e->facts = elig_factcache_new(options->fact_cache_bytes);
     return e;
 }
 
@@ -59,9 +62,20 @@ void elig_engine_destroy(elig_engine **ep)
     if (!ep || !*ep)
         return;
     dd_arena_destroy(&(*ep)->arena);
+    elig_factcache_destroy(&(*ep)->facts);
     free((*ep)->ctxp);
     free(*ep);
     *ep = NULL;
+}
+
+void elig_engine_batch_aborted(elig_engine *e)
+{
+    elig_factcache_clear(e->facts);
+}
+
+void elig_engine_fact_cache_stats(const elig_engine *e, elig_factcache_stats *out)
+{
+    elig_factcache_stats_get(e->facts, out);
 }
 
 void elig_engine_set_standards(elig_engine *e, const elig_standards *standards)
@@ -986,9 +1000,70 @@ static int64_t medical_threshold(elig_engine *e, const Doudi__StoredPerson *sp)
     return e->opt.params.medical_alert_other_fen;
 }
 
+/* The findings the fact cache knows, as its kinds (factcache.h). */
+enum { FACT_INCOME = 1, FACT_EMPLOYMENT, FACT_PROPERTY, FACT_VEHICLES, FACT_ASSETS, FACT_KINDS };
+
+/*
+ * The cache value of each finding present in c (0 where absent); returns
+ * false when c carries a finding whose effect does not depend only on the
+ * stored value (a hospital stay, a disability, a death), so the record must
+ * take the slow path.
+ */
+static bool fact_values(const Doudi__ComparisonRecord *c, uint64_t value[FACT_KINDS])
+{
+    memset(value, 0, sizeof(uint64_t) * FACT_KINDS);
+    if (c->medical_stay || c->disability || c->death)
+        return false;
+    if (c->income)
+        value[FACT_INCOME] = XXH3_64bits(&c->income->monthly_income_fen, sizeof(int64_t)) | 1;
+    if (c->employment) {
+        int64_t v[3] = {c->employment->registered_unemployed, c->employment->receiving_pension,
+                        c->employment->monthly_pension_fen};
+        value[FACT_EMPLOYMENT] = XXH3_64bits(v, sizeof(v)) | 1;
+    }
+    if (c->property)
+        value[FACT_PROPERTY] = XXH3_64bits(&c->property->dwellings, sizeof(int32_t)) | 1;
+    if (c->vehicles) {
+        size_t n = c->vehicles->n_vehicle_values_fen;
+        value[FACT_VEHICLES] = XXH3_64bits_withSeed(n ? c->vehicles->vehicle_values_fen : NULL,
+                                                    n * sizeof(int64_t), n) | 1;
+    }
+    if (c->assets)
+        value[FACT_ASSETS] = XXH3_64bits(&c->assets->financial_assets_fen, sizeof(int64_t)) | 1;
+    return true;
+}
+
+/* Whether every finding of the record is what the registry already holds. */
+static bool facts_known(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
+{
+    bool any = false;
+    for (unsigned k = 1; k < FACT_KINDS; k++) {
+        if (!value[k])
+            continue;
+        if (!elig_factcache_same(e->facts, elig_factcache_key(person_id, k), value[k]))
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+static void remember_facts(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
+{
+    for (unsigned k = 1; k < FACT_KINDS; k++)
+        if (value[k])
+            elig_factcache_put(e->facts, elig_factcache_key(person_id, k), value[k]);
+}
+
 static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
 {
     const Doudi__ComparisonRecord *c = env->comparison_record;
+    uint64_t facts[FACT_KINDS];
+    bool cacheable = fact_values(c, facts);
+    if (cacheable && facts_known(e, c->subject_person_id, facts)) {
+        e->stats.records_unchanged++;
+        e->stats.records_unchanged_cached++;
+        return 0;
+    }
     Doudi__StoredPerson *sp;
     int rc = elig_registry_get_person(e->registry, e->txn, c->subject_person_id, e->arena, &sp);
     if (rc == DD_NOTFOUND) {
@@ -1089,6 +1164,9 @@ static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
                         "the civil registry recorded a death in the household")) != 0)
             return rc;
     }
+    /* The registry now holds exactly these findings (stored or equal). */
+    if (cacheable)
+        remember_facts(e, c->subject_person_id, facts);
     if (!changed && !discharged) {
         e->stats.records_unchanged++;
         return 0;

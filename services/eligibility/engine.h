@@ -54,12 +54,15 @@ typedef struct elig_engine_options {
     int64_t missing_info_handle_ms;
     int64_t quick_aid_handle_ms;
     int64_t dangling_handle_ms;
+    /* Memory for the department facts already known (factcache.h); 0: none. */
+    size_t fact_cache_bytes;
 } elig_engine_options;
 
 /* What one batch did; published to metrics after its commit. */
 typedef struct elig_batch_stats {
     uint64_t records[20];            /* by intake record kind (10..18) */
     uint64_t records_unchanged;      /* applied and changed nothing */
+    uint64_t records_unchanged_cached; /* ...known so from the fact cache alone */
     uint64_t records_changed;
     uint64_t records_undecodable;
     uint64_t evaluations;            /* household evaluations */
@@ -79,6 +82,13 @@ void elig_engine_destroy(elig_engine **engine);
 /* Swaps the standards table (SIGHUP); takes effect for the next batch. */
 void elig_engine_set_standards(elig_engine *engine, const elig_standards *standards);
 
+/*
+ * The batch last applied was aborted, not committed: forgets the in-memory
+ * state it may have left (the fact cache). Call from the store's
+ * participant abort hook.
+ */
+void elig_engine_batch_aborted(elig_engine *engine);
+
 /* The consumer apply function (see consumer.h); arg is the engine. */
 int elig_engine_apply(void *engine, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n);
 
@@ -93,6 +103,9 @@ int elig_engine_apply(void *engine, MDB_txn *txn, Doudi__LogRecord *const *recor
 int elig_engine_explain(elig_engine *engine, MDB_txn *txn, dd_arena *arena,
                         const char *person_id, Doudi__Program program,
                         Doudi__Decision ***out, size_t *n);
+
+struct elig_factcache_stats;
+void elig_engine_fact_cache_stats(const elig_engine *engine, struct elig_factcache_stats *out);
 
 /* The stats of the last batch applied (valid after its commit). */
 const elig_batch_stats *elig_engine_last_batch(const elig_engine *engine);

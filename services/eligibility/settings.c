@@ -12,7 +12,7 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "tcp://127.0.0.1:7102", 0, 0, NULL, false, "intake's log endpoint, consumed in order."),
     K(E_CONSUMER_NAME, "eligibility", "consumer_name", DD_CONF_STRING, "eligibility", 0, 0,
       NULL, false, "The name this daemon's cursor has at intake (intake's [log] consumers)."),
-    K(E_FETCH_RECORDS, "eligibility", "fetch_max_records", DD_CONF_INT, "10000", 1, 100000,
+    K(E_FETCH_RECORDS, "eligibility", "fetch_max_records", DD_CONF_INT, "50000", 1, 200000,
       NULL, false,
       "Records asked for per fetch: one fetch is one write transaction, and larger ones "
       "spread its fsync over more records (intake caps a reply at its fetch_max_records)."),
@@ -34,6 +34,10 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       365 * DAY, NULL, false,
       "A person or household referenced but not reported within this event time raises a "
       "dangling-reference alert."),
+    K(E_FACT_CACHE_SIZE, "eligibility", "fact_cache_size", DD_CONF_SIZE, "1G", 0, 0, NULL, false,
+      "Memory for the department findings already in the registry, so a comparison record "
+      "that repeats one needs no registry read (about 16 bytes a finding; it grows as needed "
+      "and starts over at this size). 0 disables it."),
 
     K(E_DIBAO_ASSET_MONTHS, "rules", "dibao_asset_months", DD_CONF_INT, "24", 0, 240, NULL,
       false, "低保: financial assets per member at most this many months of the standard."),
@@ -106,7 +110,7 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "Comma-separated consumers whose cursors hold back trimming before they first connect."),
     K(E_LOG_TRIM_INTERVAL, "log", "trim_interval", DD_CONF_DURATION, "10s", 100, DAY, NULL, true,
       "How often trimming runs."),
-    K(E_LOG_FETCH_MAX_RECORDS, "log", "fetch_max_records", DD_CONF_INT, "10000", 1, 1000000,
+    K(E_LOG_FETCH_MAX_RECORDS, "log", "fetch_max_records", DD_CONF_INT, "50000", 1, 1000000,
       NULL, false, "Most records in one fetch reply."),
     K(E_LOG_FETCH_MAX_BYTES, "log", "fetch_max_bytes", DD_CONF_SIZE, "16M", 4096, 1LL << 30,
       NULL, false, "Most payload bytes in one fetch reply."),

@@ -20,6 +20,7 @@ enum elig_setting {
     E_LOG_LEVEL,
     E_STANDARDS_FILE,
     E_DANGLING_WAIT,
+    E_FACT_CACHE_SIZE,
     /* [rules] */
     E_DIBAO_ASSET_MONTHS,
     E_VEHICLE_LIMIT,

@@ -62,7 +62,7 @@ const dd_conf_key intake_settings[INTAKE_SETTING_COUNT] = {
       "connect."),
     K(S_LOG_TRIM_INTERVAL, "log", "trim_interval", DD_CONF_DURATION, "10s", 100, 86400000,
       NULL, true, "How often trimming and dedup expiry run."),
-    K(S_FETCH_MAX_RECORDS, "log", "fetch_max_records", DD_CONF_INT, "10000", 1, 1000000, NULL,
+    K(S_FETCH_MAX_RECORDS, "log", "fetch_max_records", DD_CONF_INT, "50000", 1, 1000000, NULL,
       false, "Most records in one fetch reply."),
     K(S_FETCH_MAX_BYTES, "log", "fetch_max_bytes", DD_CONF_SIZE, "16M", 4096, 1LL << 30, NULL,
       false, "Most payload bytes in one fetch reply."),

@@ -1,0 +1,135 @@
+/*
+ * factcache.c: open addressing with linear probing over 16-byte slots.
+ *
+ * Entries are never deleted one by one (a stale value is overwritten, and
+ * the whole table is dropped when it must be), so probing needs no
+ * tombstones. Key 0 marks an empty slot; a real key of 0 is stored as 1.
+ */
+#include "factcache.h"
+
+#include "alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+typedef struct slot {
+    uint64_t key;
+    uint64_t value;
+} slot;
+
+struct elig_factcache {
+    slot *slots;
+    size_t capacity; /* a power of two, or 0 when disabled */
+    size_t entries;
+    size_t max_capacity;
+    uint64_t resets;
+};
+
+enum { INITIAL_CAPACITY = 1 << 16 };
+
+/* Grow (or drop, at the limit) past 3/4 full: probes stay short. */
+static bool too_full(size_t entries, size_t capacity)
+{
+    return entries * 4 >= capacity * 3;
+}
+
+elig_factcache *elig_factcache_new(size_t max_bytes)
+{
+    elig_factcache *c = dd_calloc(1, sizeof(*c));
+    size_t max_capacity = 0;
+    while ((max_capacity ? max_capacity * 2 : INITIAL_CAPACITY) * sizeof(slot) <= max_bytes)
+        max_capacity = max_capacity ? max_capacity * 2 : INITIAL_CAPACITY;
+    c->max_capacity = max_capacity;
+    if (max_capacity) {
+        c->capacity = INITIAL_CAPACITY;
+        c->slots = dd_calloc(c->capacity, sizeof(slot));
+    }
+    return c;
+}
+
+void elig_factcache_destroy(elig_factcache **cp)
+{
+    if (!cp || !*cp)
+        return;
+    free((*cp)->slots);
+    free(*cp);
+    *cp = NULL;
+}
+
+uint64_t elig_factcache_key(const char *person_id, unsigned kind)
+{
+    uint64_t k = XXH3_64bits_withSeed(person_id, strlen(person_id), kind);
+    return k ? k : 1;
+}
+
+static size_t find(const slot *slots, size_t capacity, uint64_t key)
+{
+    size_t mask = capacity - 1;
+    size_t i = (size_t)(key ^ (key >> 29)) & mask;
+    while (slots[i].key && slots[i].key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+bool elig_factcache_same(const elig_factcache *c, uint64_t key, uint64_t value)
+{
+    if (!c->capacity)
+        return false;
+    const slot *s = &c->slots[find(c->slots, c->capacity, key)];
+    return s->key == key && s->value == value;
+}
+
+static void grow(elig_factcache *c)
+{
+    size_t capacity = c->capacity * 2;
+    slot *slots = dd_calloc(capacity, sizeof(slot));
+    for (size_t i = 0; i < c->capacity; i++)
+        if (c->slots[i].key)
+            slots[find(slots, capacity, c->slots[i].key)] = c->slots[i];
+    free(c->slots);
+    c->slots = slots;
+    c->capacity = capacity;
+}
+
+void elig_factcache_put(elig_factcache *c, uint64_t key, uint64_t value)
+{
+    if (!c->capacity)
+        return;
+    slot *s = &c->slots[find(c->slots, c->capacity, key)];
+    if (s->key == key) {
+        s->value = value;
+        return;
+    }
+    if (too_full(c->entries + 1, c->capacity)) {
+        if (c->capacity < c->max_capacity) {
+            grow(c);
+        } else {
+            /* At the limit a full table would only get slower; starting
+             * over costs one slow lookup per fact seen again. */
+            elig_factcache_clear(c);
+            c->resets++;
+        }
+        s = &c->slots[find(c->slots, c->capacity, key)];
+    }
+    s->key = key;
+    s->value = value;
+    c->entries++;
+}
+
+void elig_factcache_clear(elig_factcache *c)
+{
+    if (c->capacity)
+        memset(c->slots, 0, c->capacity * sizeof(slot));
+    c->entries = 0;
+}
+
+void elig_factcache_stats_get(const elig_factcache *c, elig_factcache_stats *out)
+{
+    out->entries = c->entries;
+    out->capacity = c->capacity;
+    out->bytes = c->capacity * sizeof(slot);
+    out->resets = c->resets;
+}

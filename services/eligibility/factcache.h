@@ -1,0 +1,58 @@
+/*
+ * factcache.h: what the registry already knows from the departments, in
+ * memory, so a comparison record that repeats it costs no LMDB read.
+ *
+ * Most of a month's department comparison records (domain.md §7: ~32
+ * million, ~95 % of them changing nothing) say again what the registry
+ * holds. The cache maps (person, kind of finding) to a 64-bit hash of the
+ * finding's value as last applied to the registry; the engine asks it
+ * before reading the person and treats a record whose every finding
+ * matches as "changed nothing".
+ *
+ * It is only a cache: an entry is added after the engine compared (or
+ * stored) the value against the registry itself, a missing entry only
+ * means the slow path, and the whole table may be dropped at any time
+ * (when a batch aborts, since entries written during it may describe
+ * uncommitted state, or when it reaches its size limit).
+ *
+ * Keys and values are 64-bit hashes: a wrong "same" needs two different
+ * values of the same person and kind to share a 64-bit hash.
+ */
+#ifndef ELIG_FACTCACHE_H
+#define ELIG_FACTCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct elig_factcache elig_factcache;
+
+/*
+ * A cache that grows up to about max_bytes (0: disabled, every lookup
+ * misses). Never fails: memory exhaustion aborts like every allocation.
+ */
+elig_factcache *elig_factcache_new(size_t max_bytes);
+void elig_factcache_destroy(elig_factcache **cache);
+
+/* The key of one kind of finding (1..255) about one person. */
+uint64_t elig_factcache_key(const char *person_id, unsigned kind);
+
+/* Whether key is cached with exactly this value hash. */
+bool elig_factcache_same(const elig_factcache *cache, uint64_t key, uint64_t value);
+
+/* Records that the registry now holds value for key. */
+void elig_factcache_put(elig_factcache *cache, uint64_t key, uint64_t value);
+
+/* Forgets everything (a batch aborted). */
+void elig_factcache_clear(elig_factcache *cache);
+
+typedef struct elig_factcache_stats {
+    uint64_t entries;
+    uint64_t capacity;   /* slots allocated */
+    uint64_t bytes;
+    uint64_t resets;     /* times the table was dropped at its size limit */
+} elig_factcache_stats;
+
+void elig_factcache_stats_get(const elig_factcache *cache, elig_factcache_stats *out);
+
+#endif
