@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "deadletter.h"
+#include "alerts.h"
 #include "explain.h"
 #include "household.h"
 #include "logtail.h"
@@ -52,6 +53,10 @@ static const char main_help[] =
     "    household ID          Show a household and each member's decisions.\n"
     "    explain ID PROGRAM    Say why a person is or is not eligible for a\n"
     "                          program: the rule, its trace and its numbers.\n"
+    "    alerts tail|list|ack|silence|rate  Follow a region's alerts live (gaps\n"
+    "                          filled by replay), list them, acknowledge one\n"
+    "                          through intake, silence a region, show handling\n"
+    "                          timeliness (doudi-alerts, tcp://127.0.0.1:7402).\n"
     "\n"
     "    `doudictl COMMAND --help` (or `doudictl help COMMAND`) prints the\n"
     "    manual of a command, with its options and their defaults.\n"
@@ -79,7 +84,7 @@ static const char main_help[] =
     "    doudictl explain 440101193803120223 dibao\n"
     "    doudictl help deadletter replay\n";
 
-#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain"
+#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain, alerts"
 
 typedef int (*command_fn)(int argc, char **argv);
 
@@ -94,6 +99,7 @@ static const struct command {
     { "person", ctl_person_main },
     { "household", ctl_household_main },
     { "explain", ctl_explain_main },
+    { "alerts", ctl_alerts_main },
 };
 
 static const struct command *find_command(const char *name)

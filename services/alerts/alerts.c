@@ -1,0 +1,550 @@
+/*
+ * alerts.c: wiring doudi-alerts together: store, book, stream, engine,
+ * consumer, live XPUB, request ROUTER, metrics, maintenance (see alerts.h).
+ */
+#include "alerts.h"
+
+#include "alloc.h"
+#include "alerts_book.h"
+#include "clock.h"
+#include "consumer.h"
+#include "diag.h"
+#include "alerts_engine.h"
+#include "error.h"
+#include "evzmq.h"
+#include "idnum.h"
+#include "alerts_ladder.h"
+#include "alerts_live.h"
+#include "log.h"
+#include "metrics.h"
+#include "alerts_service.h"
+#include "alerts_settings.h"
+#include "store.h"
+#include "store_metrics.h"
+#include "alerts_stream.h"
+
+#include "doudi/event.pb-c.h"
+#include "doudi/scheduler.pb-c.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define ALERTS_METRICS(X)                                                                   \
+    X(M_RECORDS, "doudi_alerts_upstream_records_total", DD_METRIC_COUNTER,                  \
+      "Upstream records applied (alerts, acknowledgements, plan changes).", NULL, NULL, 0)  \
+    X(M_RAISED, "doudi_alerts_raised_total", DD_METRIC_COUNTER,                             \
+      "Alerts raised and delivered, by kind.", "kind", NULL, 0)                             \
+    X(M_MERGED, "doudi_alerts_merged_total", DD_METRIC_COUNTER,                             \
+      "Repeats merged into an unresolved alert with the same key (not delivered).", NULL,   \
+      NULL, 0)                                                                              \
+    X(M_ESCALATIONS, "doudi_alerts_escalations_total", DD_METRIC_COUNTER,                   \
+      "Alerts that climbed a level, by the level reached.", "level", NULL, 0)               \
+    X(M_HANDLED, "doudi_alerts_handled_total", DD_METRIC_COUNTER,                           \
+      "Acknowledgements applied, by action.", "action", NULL, 0)                            \
+    X(M_INHIBITED, "doudi_alerts_inhibited_total", DD_METRIC_COUNTER,                       \
+      "Visit-overdue alerts closed or held back because the person died or moved out.",     \
+      NULL, NULL, 0)                                                                        \
+    X(M_SILENCED, "doudi_alerts_silenced_total", DD_METRIC_COUNTER,                         \
+      "Alerts raised inside a silence: stored, not delivered.", NULL, NULL, 0)              \
+    X(M_REJECTED, "doudi_alerts_rejected_total", DD_METRIC_COUNTER,                         \
+      "Upstream records and acknowledgements not applied, by reason.", "reason", NULL, 0)   \
+    X(M_STREAM, "doudi_alerts_stream_records_total", DD_METRIC_COUNTER,                     \
+      "Records appended to the alert stream.", NULL, NULL, 0)                               \
+    X(M_DELIVERIES, "doudi_alerts_deliveries_total", DD_METRIC_COUNTER,                     \
+      "Live messages handed to the PUB socket (it drops for subscribers at their "          \
+      "high-water mark; they replay).", NULL, NULL, 0)                                      \
+    X(M_SUBSCRIPTIONS, "doudi_alerts_subscriptions", DD_METRIC_GAUGE,                       \
+      "Live subscriptions held, by the level of their prefix.", "level", NULL, 0)           \
+    X(M_REQUESTS, "doudi_alerts_requests_total", DD_METRIC_COUNTER,                         \
+      "Requests answered, by type (replay requests included).", "type", NULL, 0)            \
+    X(M_REFUSED, "doudi_alerts_requests_refused_total", DD_METRIC_COUNTER,                  \
+      "Requests refused, by type.", "type", NULL, 0)                                        \
+    X(M_UNSENT, "doudi_alerts_replies_unsent_total", DD_METRIC_COUNTER,                     \
+      "Replies the request socket could not send (peer gone or at its high-water mark).",   \
+      NULL, NULL, 0)                                                                        \
+    X(M_REPLAY_ENTRIES, "doudi_alerts_replay_entries_total", DD_METRIC_COUNTER,             \
+      "Stream entries sent in replies to replay requests.", NULL, NULL, 0)                  \
+    X(M_HELD, "doudi_alerts_held", DD_METRIC_GAUGE, "Alerts held, by state.", "state",      \
+      NULL, 0)                                                                              \
+    X(M_ACTIVE_KIND, "doudi_alerts_active_by_kind", DD_METRIC_GAUGE,                        \
+      "Open or escalated alerts, by kind.", "kind", NULL, 0)                                \
+    X(M_ACTIVE_SEVERITY, "doudi_alerts_active_by_severity", DD_METRIC_GAUGE,                \
+      "Open or escalated alerts, by severity.", "severity", NULL, 0)                        \
+    X(M_ACTIVE_LEVEL, "doudi_alerts_active_by_level", DD_METRIC_GAUGE,                      \
+      "Open or escalated alerts, by the level now responsible.", "level", NULL, 0)          \
+    X(M_TIMELINESS, "doudi_alerts_timeliness_ratio", DD_METRIC_GAUGE,                       \
+      "Handling timeliness this month (event clock) per city: handled in time / due.",      \
+      "city", NULL, 0)                                                                      \
+    X(M_CLOCK, "doudi_alerts_clock_seconds", DD_METRIC_GAUGE,                               \
+      "The event clock deadlines run on (Unix seconds).", NULL, NULL, 0)                    \
+    X(M_SWEEP_ERRORS, "doudi_alerts_sweep_errors_total", DD_METRIC_COUNTER,                 \
+      "Wall-clock deadline sweeps that failed (logged; retried at the next tick).", NULL,   \
+      NULL, 0)
+
+enum { ALERTS_METRICS(DD_METRIC_ENUM) ALERTS_METRIC_COUNT };
+static const dd_metric_def alerts_metric_defs[] = {ALERTS_METRICS(DD_METRIC_DEF)};
+
+struct alerts_daemon {
+    struct ev_loop *loop;
+    dd_config *config;
+    void *zctx;
+    dd_store *store;
+    dd_store_metrics *store_metrics;
+    dd_log *log;
+    alerts_book *book;
+    alerts_stream *stream;
+    alerts_engine *engine;
+    alerts_live *live;
+    dd_consumer *consumer;
+    alerts_service service;
+    void *request_sock;
+    dd_evzmq request_w;
+    ev_timer maintenance, sweep;
+    int64_t last_trim_ns, last_reader_check_ns, trim_ns, reader_check_ns;
+    const char **consumer_names;
+    size_t nconsumer_names;
+    bool wall_clock;
+
+    dd_metrics *metrics;
+    dd_metrics_http *http;
+    dd_metric *m[ALERTS_METRIC_COUNT];
+    dd_series *s[ALERTS_METRIC_COUNT];
+};
+
+static const char *enum_label(const ProtobufCEnumDescriptor *d, int value, const char *prefix,
+                              char *buf, size_t len)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+    const char *name = v ? v->name : "unknown";
+    size_t plen = strlen(prefix);
+    if (strncmp(name, prefix, plen) == 0)
+        name += plen;
+    size_t i = 0;
+    for (; name[i] && i + 1 < len; i++)
+        buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+    buf[i] = '\0';
+    return buf;
+}
+
+/* ---- metrics after each commit ----------------------------------------------- */
+
+static void update_counts(alerts_daemon *d)
+{
+    const alerts_counts *c = alerts_engine_counts(d->engine);
+    char label[64];
+    for (int st = 1; st < 8; st++)
+        if (protobuf_c_enum_descriptor_get_value(&doudi__alert_state__descriptor, st))
+            dd_series_set(dd_metric_series(d->m[M_HELD],
+                                           enum_label(&doudi__alert_state__descriptor, st,
+                                                      "ALERT_STATE_", label, sizeof(label))),
+                          (double)c->by_state[st]);
+    for (int k = 1; k < ALERTS_KINDS; k++)
+        if (protobuf_c_enum_descriptor_get_value(&doudi__alert_kind__descriptor, k))
+            dd_series_set(dd_metric_series(d->m[M_ACTIVE_KIND],
+                                           enum_label(&doudi__alert_kind__descriptor, k,
+                                                      "ALERT_KIND_", label, sizeof(label))),
+                          (double)c->active_by_kind[k]);
+    for (int sv = 1; sv < 4; sv++)
+        dd_series_set(dd_metric_series(d->m[M_ACTIVE_SEVERITY],
+                                       enum_label(&doudi__alert_severity__descriptor, sv,
+                                                  "ALERT_SEVERITY_", label, sizeof(label))),
+                      (double)c->active_by_severity[sv]);
+    for (int l = 1; l <= ALERTS_LEVELS; l++)
+        dd_series_set(dd_metric_series(d->m[M_ACTIVE_LEVEL], alerts_level_name(l)),
+                      (double)c->active_by_level[l]);
+    dd_series_set(d->s[M_CLOCK], (double)alerts_engine_clock(d->engine) / 1000.0);
+}
+
+static void committed(void *arg)
+{
+    alerts_daemon *d = arg;
+    alerts_batch_stats st;
+    if (!alerts_engine_take_stats(d->engine, &st))
+        return;
+    char label[64];
+    dd_series_inc(d->s[M_RECORDS], st.records);
+    for (int k = 1; k < ALERTS_KINDS; k++)
+        if (st.raised[k])
+            dd_series_inc(dd_metric_series(d->m[M_RAISED],
+                                           enum_label(&doudi__alert_kind__descriptor, k,
+                                                      "ALERT_KIND_", label, sizeof(label))),
+                          st.raised[k]);
+    dd_series_inc(d->s[M_MERGED], st.merged);
+    for (int l = 2; l <= ALERTS_LEVELS; l++)
+        if (st.escalations[l])
+            dd_series_inc(dd_metric_series(d->m[M_ESCALATIONS], alerts_level_name(l)),
+                          st.escalations[l]);
+    if (st.acknowledged)
+        dd_series_inc(dd_metric_series(d->m[M_HANDLED], "acknowledged"), st.acknowledged);
+    if (st.resolved)
+        dd_series_inc(dd_metric_series(d->m[M_HANDLED], "resolved"), st.resolved);
+    dd_series_inc(d->s[M_INHIBITED], st.inhibited);
+    dd_series_inc(d->s[M_SILENCED], st.silenced);
+    for (int r = 0; r < ALERTS_REJECT_COUNT; r++)
+        if (st.rejected[r])
+            dd_series_inc(dd_metric_series(d->m[M_REJECTED], alerts_reject_name(r)),
+                          st.rejected[r]);
+    dd_series_inc(d->s[M_STREAM], st.stream_records);
+    update_counts(d);
+}
+
+static void aborted(void *arg)
+{
+    (void)arg;
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+
+static void request_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    alerts_daemon *d = w->data;
+    for (int i = 0; i < 64; i++) {
+        dd_zmsg msg;
+        if (dd_zmsg_recv(d->request_sock, &msg) != 0)
+            break;
+        bool delimiter = msg.nframes == 3 && dd_zmsg_size(&msg, 1) == 0;
+        alerts_buf reply = {0};
+        alerts_req_type type = ALERTS_REQ_BAD;
+        int refused = 1;
+        if ((msg.nframes == 2 || delimiter) && dd_zmsg_size(&msg, msg.nframes - 1) <= 65536) {
+            size_t last = msg.nframes - 1;
+            alerts_service_handle(&d->service, dd_zmsg_data(&msg, last), dd_zmsg_size(&msg, last),
+                                  &reply, &type, &refused);
+        } else if (msg.nframes >= 2 && msg.nframes <= DD_ZMSG_MAX_FRAMES) {
+            Doudi__AlertsReply r = DOUDI__ALERTS_REPLY__INIT;
+            r.error_text = "a request is one frame (an encoded doudi.AlertsRequest) of at most "
+                           "64 KiB";
+            size_t len = doudi__alerts_reply__get_packed_size(&r);
+            uint8_t *buf = dd_malloc(len);
+            doudi__alerts_reply__pack(&r, buf);
+            alerts_buf_put(&reply, buf, len);
+            free(buf);
+        }
+        dd_series_inc(dd_metric_series(d->m[M_REQUESTS], alerts_req_name(type)), 1);
+        if (refused)
+            dd_series_inc(dd_metric_series(d->m[M_REFUSED], alerts_req_name(type)), 1);
+        if (reply.len || msg.nframes >= 2) {
+            const void *data[3] = {dd_zmsg_data(&msg, 0), "", reply.data ? reply.data : (void *)""};
+            size_t sizes[3] = {dd_zmsg_size(&msg, 0), 0, reply.len};
+            if (!delimiter) {
+                data[1] = data[2];
+                sizes[1] = sizes[2];
+            }
+            if (dd_zsend_frames(d->request_sock, data, sizes, delimiter ? 3 : 2) != 0)
+                dd_series_inc(d->s[M_UNSENT], 1);
+        }
+        alerts_buf_free(&reply);
+        dd_zmsg_close(&msg);
+        dd_arena_reset(d->service.arena);
+    }
+}
+
+/* ---- maintenance ----------------------------------------------------------------- */
+
+static void timeliness_of(void *arg, const char *prefix, uint64_t due, uint64_t in_time)
+{
+    alerts_daemon *d = arg;
+    if (due)
+        dd_series_set(dd_metric_series(d->m[M_TIMELINESS], prefix), (double)in_time / (double)due);
+}
+
+static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    alerts_daemon *d = t->data;
+    int64_t now_ns = dd_monotonic_ns();
+    int64_t clock_ms = alerts_engine_clock(d->engine);
+    if (now_ns - d->last_trim_ns >= d->trim_ns - d->trim_ns / 10) {
+        d->last_trim_ns = now_ns;
+        uint64_t trimmed = 0;
+        int rc = dd_log_trim(d->log, clock_ms, &trimmed);
+        if (rc)
+            dd_warn("stream trim failed: %s", dd_strerror(rc));
+        size_t deleted = 0;
+        if (rc == 0 && (rc = alerts_stream_trim_index(d->stream, 50000, &deleted)) != 0)
+            dd_warn("replay index trim failed: %s", dd_strerror(rc));
+    }
+    if (now_ns - d->last_reader_check_ns >= d->reader_check_ns) {
+        d->last_reader_check_ns = now_ns;
+        int cleared = 0;
+        dd_store_reader_check(d->store, &cleared);
+        if (cleared)
+            dd_warn("cleared %d stale LMDB reader slot(s)", cleared);
+    }
+    if (clock_ms > 0) {
+        MDB_txn *txn;
+        if (mdb_txn_begin(dd_store_env(d->store), NULL, MDB_RDONLY, &txn) == 0) {
+            alerts_book_rate_each(d->book, txn, 4, dd_date_yyyymmdd_shanghai(clock_ms) / 100,
+                                  timeliness_of, d);
+            mdb_txn_abort(txn);
+        }
+    }
+    dd_store_metrics_update(d->store_metrics);
+    dd_log_update_metrics(d->log);
+}
+
+typedef struct sweep_ctx {
+    alerts_daemon *d;
+    int64_t now_ms;
+} sweep_ctx;
+
+static int sweep_fn(MDB_txn *txn, void *arg)
+{
+    sweep_ctx *c = arg;
+    return alerts_engine_sweep(c->d->engine, txn, c->now_ms);
+}
+
+/* Production: deadlines also pass while nothing arrives. */
+static void sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    alerts_daemon *d = t->data;
+    sweep_ctx c = {d, dd_wall_ms()};
+    if (c.now_ms <= alerts_engine_clock(d->engine))
+        return;
+    int rc = dd_store_write(d->store, sweep_fn, &c);
+    if (rc) {
+        dd_series_inc(d->s[M_SWEEP_ERRORS], 1);
+        dd_warn("deadline sweep failed: %s", dd_strerror(rc));
+    }
+}
+
+static uint64_t stream_head(void *arg)
+{
+    return dd_log_head(arg);
+}
+
+/* ---- set-up ------------------------------------------------------------------------- */
+
+static void read_options(const dd_config *c, alerts_engine_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    static const struct {
+        int kind;
+        int key;
+    } windows[] = {
+        {DOUDI__ALERT_KIND__ALERT_KIND_DISCOVERY, A_DL_DISCOVERY},
+        {DOUDI__ALERT_KIND__ALERT_KIND_REVIEW, A_DL_REVIEW},
+        {DOUDI__ALERT_KIND__ALERT_KIND_RISK, A_DL_RISK},
+        {DOUDI__ALERT_KIND__ALERT_KIND_QUICK_AID_OVERDUE, A_DL_QUICK_AID},
+        {DOUDI__ALERT_KIND__ALERT_KIND_MISSING_INFORMATION, A_DL_MISSING_INFO},
+        {DOUDI__ALERT_KIND__ALERT_KIND_DANGLING_REFERENCE, A_DL_DANGLING},
+        {DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, A_DL_VISIT_OVERDUE},
+        {DOUDI__ALERT_KIND__ALERT_KIND_DANGER_FOUND, A_DL_DANGER},
+        {DOUDI__ALERT_KIND__ALERT_KIND_UNDERSTAFFED, A_DL_UNDERSTAFFED},
+        {DOUDI__ALERT_KIND__ALERT_KIND_FORECAST_MISS, A_DL_FORECAST},
+        {DOUDI__ALERT_KIND__ALERT_KIND_UNMATCHED_VISIT_REPORT, A_DL_UNMATCHED},
+    };
+    for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++)
+        o->window_ms[windows[i].kind] = dd_config_duration_ms(c, (size_t)windows[i].key);
+    o->urgent_at_most_ms = dd_config_duration_ms(c, A_DL_URGENT_AT_MOST);
+    o->info_at_least_ms = dd_config_duration_ms(c, A_DL_INFO_AT_LEAST);
+    o->use_upstream = dd_config_bool(c, A_DL_USE_UPSTREAM);
+    o->escalation = dd_config_bool(c, A_ESC_ENABLED);
+    o->top_level = (Doudi__AlertLevel)(dd_config_enum(c, A_ESC_TOP_LEVEL) + 2);
+    o->level_window_permille = dd_config_int(c, A_ESC_WINDOW_PERMILLE);
+}
+
+static int load_engine(alerts_daemon *d)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(d->store), NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = alerts_engine_load(d->engine, txn);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **out)
+{
+    alerts_daemon *d = dd_calloc(1, sizeof(*d));
+    d->loop = loop;
+    d->config = config;
+    d->metrics = dd_metrics_new();
+    int rc = dd_metrics_register(d->metrics, alerts_metric_defs, ALERTS_METRIC_COUNT, d->m);
+    if (rc)
+        goto fail;
+    for (int i = 0; i < ALERTS_METRIC_COUNT; i++)
+        if (!alerts_metric_defs[i].label)
+            d->s[i] = dd_metric_series(d->m[i], NULL);
+    dd_diag_level level;
+    if (dd_diag_level_parse(dd_config_string(config, A_LOG_LEVEL), &level) == 0)
+        dd_diag_set_level(level);
+    d->wall_clock = dd_config_enum(config, A_CLOCK_SOURCE) == 1;
+
+    dd_store_options so = {
+        .map_bytes = dd_config_size(config, A_MAP_SIZE),
+        .max_map_bytes = dd_config_size(config, A_MAX_MAP_SIZE),
+        .max_dbs = 24,
+    };
+    if ((rc = dd_store_open(dd_config_string(config, A_DATA_DIR), &so, &d->store)) != 0)
+        goto fail;
+    d->store_metrics = dd_store_metrics_new(d->store, d->metrics);
+    d->consumer_names =
+        dd_config_split_list(dd_config_string(config, A_LOG_CONSUMERS), &d->nconsumer_names);
+    dd_log_options lo = {
+        .max_records = (uint32_t)dd_config_int(config, A_LOG_FETCH_MAX_RECORDS),
+        .retention_ms = dd_config_duration_ms(config, A_LOG_RETENTION),
+        .required_consumers = d->consumer_names,
+        .nrequired = d->nconsumer_names,
+    };
+    if ((rc = dd_log_open(d->store, &lo, d->metrics, &d->log)) != 0 ||
+        (rc = alerts_stream_open(d->store, d->log, &d->stream)) != 0 ||
+        (rc = alerts_book_open(d->store, &d->book)) != 0)
+        goto fail;
+    alerts_engine_options eo;
+    read_options(config, &eo);
+    d->engine = alerts_engine_new(d->store, d->book, d->stream, &eo);
+    dd_store_participant part = {committed, aborted, d};
+    dd_store_add_participant(d->store, &part);
+    if ((rc = load_engine(d)) != 0)
+        goto fail;
+    update_counts(d);
+
+    d->zctx = zmq_ctx_new();
+    alerts_live_options lvo = {
+        .endpoint = dd_config_string(config, A_LIVE_ENDPOINT),
+        .send_hwm = (int)dd_config_int(config, A_LIVE_HWM),
+        .heartbeat_s = (double)dd_config_duration_ms(config, A_HEARTBEAT) / 1000.0,
+        .head = stream_head,
+        .head_arg = d->log,
+    };
+    if ((rc = alerts_live_new(loop, d->zctx, &lvo, d->s[M_DELIVERIES], d->m[M_SUBSCRIPTIONS],
+                              &d->live)) != 0)
+        goto fail;
+    alerts_stream_set_publisher(d->stream, alerts_live_publish, d->live);
+
+    const char *log_ep = dd_config_string(config, A_LOG_ENDPOINT);
+    if (log_ep[0] && (rc = dd_log_serve(d->log, loop, d->zctx, log_ep)) != 0)
+        goto fail;
+    d->service = (alerts_service){
+        .store = d->store,
+        .book = d->book,
+        .stream = d->stream,
+        .engine = d->engine,
+        .arena = dd_arena_new(1 << 20),
+        .replay_max_entries = (uint32_t)dd_config_int(config, A_REPLAY_MAX),
+        .replay_max_bytes = 8u << 20,
+    };
+    d->request_sock = dd_zsock_new(d->zctx, ZMQ_ROUTER, 1 << 20, 0);
+    if (!d->request_sock ||
+        (rc = dd_zsock_bind(d->request_sock, dd_config_string(config, A_REQUEST_ENDPOINT))) != 0) {
+        rc = rc ? rc : -EINVAL;
+        goto fail;
+    }
+    dd_evzmq_init(&d->request_w, d->request_sock, EV_READ, request_cb, d);
+    dd_evzmq_start(loop, &d->request_w);
+
+    static const uint32_t kinds[] = {
+        DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT,
+        DOUDI__RECORD_KIND__RECORD_KIND_ALERT_ACKNOWLEDGEMENT,
+        DOUDI__SCHEDULER_RECORD_KIND__SCHEDULER_RECORD_KIND_PLAN_CHANGE,
+    };
+    dd_consumer_options co = {
+        .name = dd_config_string(config, A_CONSUMER_NAME),
+        .upstream = dd_config_string(config, A_UPSTREAM_NAME),
+        .endpoint = dd_config_string(config, A_UPSTREAM_ENDPOINT),
+        .max_records = (uint32_t)dd_config_int(config, A_FETCH_RECORDS),
+        .wait_ms = (uint32_t)dd_config_duration_ms(config, A_FETCH_WAIT),
+        .kinds = kinds,
+        .nkinds = sizeof(kinds) / sizeof(kinds[0]),
+    };
+    if ((rc = dd_consumer_new(d->store, loop, d->zctx, &co, alerts_engine_apply, d->engine,
+                              d->metrics, &d->consumer)) != 0)
+        goto fail;
+
+    const char *listen = dd_config_string(config, A_METRICS_LISTEN);
+    if (listen[0] && (rc = dd_metrics_http_start(d->metrics, listen, &d->http)) != 0) {
+        dd_error("cannot serve metrics on %s: %s", listen, dd_strerror(rc));
+        goto fail;
+    }
+    d->trim_ns = dd_config_duration_ms(config, A_LOG_TRIM_INTERVAL) * 1000000;
+    d->reader_check_ns = dd_config_duration_ms(config, A_READER_CHECK_INTERVAL) * 1000000;
+    ev_init(&d->maintenance, maintenance_cb);
+    d->maintenance.repeat = (double)d->trim_ns / 1e9 < 1.0 ? (double)d->trim_ns / 1e9 : 1.0;
+    d->maintenance.data = d;
+    ev_timer_again(loop, &d->maintenance);
+    if (d->wall_clock) {
+        double every = (double)dd_config_duration_ms(config, A_SWEEP_INTERVAL) / 1000.0;
+        ev_timer_init(&d->sweep, sweep_cb, every, every);
+        d->sweep.data = d;
+        ev_timer_start(loop, &d->sweep);
+    }
+    d->last_trim_ns = d->last_reader_check_ns = dd_monotonic_ns();
+    if ((rc = dd_consumer_start(d->consumer)) != 0)
+        goto fail;
+    dd_info("alerts ready: consuming %s (%s) from sequence %llu; live %s, requests %s, log %s, "
+            "metrics %s; clock %s",
+            co.endpoint, co.upstream, (unsigned long long)dd_consumer_cursor(d->consumer),
+            lvo.endpoint, dd_config_string(config, A_REQUEST_ENDPOINT), log_ep[0] ? log_ep : "(off)",
+            listen[0] ? listen : "(off)", d->wall_clock ? "wall" : "event");
+    *out = d;
+    return 0;
+fail:
+    alerts_daemon_destroy(&d);
+    return rc ? rc : -EINVAL;
+}
+
+int alerts_daemon_reload(alerts_daemon *d, dd_config *config)
+{
+    for (size_t key = 0; key < ALERTS_SETTING_COUNT; key++)
+        if (!alerts_settings[key].reloadable && !dd_config_same(d->config, config, key))
+            dd_warn("SIGHUP: [%s] %s changed, but it takes effect only after a restart; the "
+                    "running value is kept",
+                    alerts_settings[key].section, alerts_settings[key].name);
+    dd_diag_level level;
+    if (dd_diag_level_parse(dd_config_string(config, A_LOG_LEVEL), &level) == 0)
+        dd_diag_set_level(level);
+    dd_log_set_retention(d->log, dd_config_duration_ms(config, A_LOG_RETENTION));
+    d->trim_ns = dd_config_duration_ms(config, A_LOG_TRIM_INTERVAL) * 1000000;
+    dd_config_destroy(&d->config);
+    d->config = config;
+    dd_info("configuration reloaded");
+    return 0;
+}
+
+void alerts_daemon_stop(alerts_daemon *d)
+{
+    dd_consumer_stop(d->consumer);
+    dd_log_release_parked(d->log);
+    ev_break(d->loop, EVBREAK_ALL);
+}
+
+void alerts_daemon_destroy(alerts_daemon **dp)
+{
+    if (!dp || !*dp)
+        return;
+    alerts_daemon *d = *dp;
+    dd_metrics_http_stop(&d->http);
+    if (d->loop) {
+        ev_timer_stop(d->loop, &d->maintenance);
+        ev_timer_stop(d->loop, &d->sweep);
+    }
+    dd_consumer_destroy(&d->consumer);
+    if (d->request_sock) {
+        dd_evzmq_stop(d->loop, &d->request_w);
+        zmq_close(d->request_sock);
+    }
+    alerts_live_destroy(&d->live);
+    dd_log_close(&d->log);
+    if (d->zctx)
+        zmq_ctx_term(d->zctx);
+    alerts_engine_destroy(&d->engine);
+    alerts_stream_close(&d->stream);
+    alerts_book_close(&d->book);
+    dd_store_metrics_destroy(&d->store_metrics);
+    dd_store_close(&d->store);
+    dd_metrics_destroy(&d->metrics);
+    dd_arena_destroy(&d->service.arena);
+    dd_config_destroy(&d->config);
+    free(d->consumer_names);
+    free(d);
+    *dp = NULL;
+}

@@ -1,0 +1,49 @@
+/*
+ * alerts_live.h: the live alert stream on an XPUB socket.
+ *
+ * Two frames a message: the topic (the alert's 12-digit village code, so a
+ * SUB's prefix subscription does the routing inside ZeroMQ) and an encoded
+ * StreamEntry. The socket drops at its high-water mark and never blocks:
+ * a slow subscriber loses live messages, never the daemon's time, and
+ * fills the gap by replay (alerts_stream.h). Heartbeats on topic "." carry the
+ * stream's head so a subscriber notices a lost tail.
+ *
+ * XPUB (with ZMQ_XPUB_VERBOSER) shows every subscribe and unsubscribe,
+ * which is how the subscriptions gauge, by the level of the prefix, is
+ * kept; a subscriber that disconnects unsubscribes implicitly.
+ */
+#ifndef ALERTS_LIVE_H
+#define ALERTS_LIVE_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+typedef struct alerts_live alerts_live;
+
+typedef struct alerts_live_options {
+    const char *endpoint;
+    int send_hwm;
+    double heartbeat_s;
+    uint64_t (*head)(void *arg); /* the stream's committed head, for heartbeats */
+    void *head_arg;
+} alerts_live_options;
+
+/*
+ * Binds the XPUB socket and starts the heartbeat. deliveries counts
+ * messages handed to the socket; subscriptions is a gauge family labelled
+ * by level ("all", "province", ..., "heartbeat"). Returns 0 or -errno.
+ */
+int alerts_live_new(struct ev_loop *loop, void *zctx, const alerts_live_options *o,
+                    dd_series *deliveries, dd_metric *subscriptions, alerts_live **out);
+void alerts_live_destroy(alerts_live **live);
+
+/* Publishes one entry (alerts_publish_fn shape). */
+void alerts_live_publish(void *live, const char *topic, const uint8_t *entry, size_t len);
+
+/* Subscriptions currently held (every level). */
+int64_t alerts_live_subscriptions(const alerts_live *live);
+
+#endif

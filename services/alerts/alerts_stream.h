@@ -1,0 +1,81 @@
+/*
+ * alerts_stream.h: the alert stream: alerts' own log (common/log.h, record kind
+ * 300, an encoded AlertUpdate) with an index by region prefix, so a
+ * subscriber can replay its area after a sequence, and the hand-over of
+ * committed records to the live publisher.
+ *
+ *   alerts_stream_append (in the batch's write txn)
+ *       -> dd_log_append: the next sequence
+ *       -> replay index: one key per level, digits(1) . prefix . BE seq
+ *       -> previous_in_area: the last sequence of each of the five areas
+ *          before this one (read from the same index), so a subscriber can
+ *          tell a gap from an entry of another area
+ *       -> pending publication
+ *   commit: pending entries go to the publisher, in sequence order
+ *   abort:  pending entries are dropped (the batch runs again or stalls)
+ *
+ * A stream record is published live only after its commit, so nobody ever
+ * sees a record that a crash could take back.
+ */
+#ifndef ALERTS_STREAM_H
+#define ALERTS_STREAM_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "store.h"
+#include "alerts_wire.h"
+
+#include "doudi/alerts.pb-c.h"
+
+typedef struct alerts_stream alerts_stream;
+
+/*
+ * Called after a commit for each new record, in order: topic is the
+ * alert's village code (NUL-terminated), entry an encoded StreamEntry.
+ */
+typedef void (*alerts_publish_fn)(void *arg, const char *topic, const uint8_t *entry,
+                                  size_t len);
+
+/* Opens the replay index in store and registers as a participant (after
+ * the log, so the log's head is current when the publisher runs). */
+int alerts_stream_open(dd_store *store, dd_log *log, alerts_stream **out);
+void alerts_stream_close(alerts_stream **stream);
+void alerts_stream_set_publisher(alerts_stream *s, alerts_publish_fn fn, void *arg);
+
+/*
+ * Appends u (its previous_in_area is filled in here; u->alert->region_code
+ * must be 12 digits) in txn. *seq (may be NULL) gets its sequence. Returns
+ * 0 or an LMDB code (MDB_MAP_FULL included).
+ */
+int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, uint64_t *seq);
+
+typedef struct alerts_replay_result {
+    uint64_t scanned_through;
+    uint64_t head;
+    uint64_t first;
+    bool trimmed;
+    size_t entries;
+} alerts_replay_result;
+
+/*
+ * Appends to out, as repeated field 1 of a ReplayReply, the entries of the
+ * prefix ("" or 2/4/6/9/12 digits, already validated) after `after`, at
+ * most max_entries and about max_bytes, and fills r. Reads in its own read
+ * transaction. Returns 0 or an LMDB code.
+ */
+int alerts_stream_replay(alerts_stream *s, const char *prefix, uint64_t after,
+                         uint32_t max_entries, size_t max_bytes, alerts_buf *out,
+                         alerts_replay_result *r);
+
+/*
+ * Deletes up to `limit` index entries that point below the log's first
+ * sequence (after a trim), in its own write transaction, resuming where the
+ * last call stopped. *deleted may be NULL.
+ */
+int alerts_stream_trim_index(alerts_stream *s, size_t limit, size_t *deleted);
+
+#endif
