@@ -18,6 +18,9 @@
 #include "person.h"
 #include "publish.h"
 #include "stats.h"
+#include "plan.h"
+#include "visits.h"
+#include "worker.h"
 
 static const char main_help[] =
     "NAME\n"
@@ -57,6 +60,11 @@ static const char main_help[] =
     "                          filled by replay), list them, acknowledge one\n"
     "                          through intake, silence a region, show handling\n"
     "                          timeliness (doudi-alerts, tcp://127.0.0.1:7402).\n"
+    "    visits rate REGION [MONTH]  The monthly visit rate of a region's\n"
+    "                          children (doudi-scheduler, tcp://127.0.0.1:7303).\n"
+    "    visits due REGION     The visits due in a region today, or overdue.\n"
+    "    plan ID               A person's care-visit plan.\n"
+    "    worker ID             A community worker's visits for today, in order.\n"
     "\n"
     "    `doudictl COMMAND --help` (or `doudictl help COMMAND`) prints the\n"
     "    manual of a command, with its options and their defaults.\n"
@@ -84,7 +92,7 @@ static const char main_help[] =
     "    doudictl explain 440101193803120223 dibao\n"
     "    doudictl help deadletter replay\n";
 
-#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain, alerts"
+#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain, alerts, visits, plan, worker"
 
 typedef int (*command_fn)(int argc, char **argv);
 
@@ -100,6 +108,9 @@ static const struct command {
     { "household", ctl_household_main },
     { "explain", ctl_explain_main },
     { "alerts", ctl_alerts_main },
+    { "visits", ctl_visits_main },
+    { "plan", ctl_plan_main },
+    { "worker", ctl_worker_main },
 };
 
 static const struct command *find_command(const char *name)

@@ -1,0 +1,179 @@
+/*
+ * sched_plandb.h: the scheduler's LMDB databases and their key layouts.
+ *
+ * Every database lives in the scheduler's one environment (store.h) and is
+ * written only inside the consumer's apply transaction (or the wall-clock
+ * sweep's own), so plans, indexes, counters, the output log and the cursor
+ * always commit together.
+ *
+ *   database        key                                  value
+ *   plans           person id                            VisitPlan
+ *   due             due ms (8 bytes, big endian) + id    region (12) + tier (1)
+ *   sparse_due      the same, for plans of tiers not due every month
+ *   workers         worker id                            RosterWorker
+ *   worker_regions  region (12) + worker id              -
+ *   worker_plans    worker id + NUL + person id          -
+ *   unassigned      region (12) + person id              -
+ *   rates           month (4, big endian) + region prefix  due, visited, overdue (3 x int64)
+ *   tiers           region prefix                        active plans by tier (5 x int64),
+ *                                                        demand in millivisits (int64)
+ *   townships       township (9 digits)                  sched_township (capacity, alert marks)
+ *   region_due      region (12) + due ms (8) + person id  tier (1)
+ *   unmatched       upstream sequence (MDB_INTEGERKEY)   UnmatchedVisitReport
+ *   meta            name                                 int64
+ *
+ * The due index holds every active plan by its next due time; the sweep
+ * walks it from its watermark (meta "swept") to the clock, so finding what
+ * became overdue costs only what became overdue. Region prefixes are the
+ * levels of the ladder: province (2), city (4), county (6), township (9),
+ * village (12); rates and tiers are kept for each level, so a region's rate
+ * is one read.
+ *
+ * Values returned through MDB_val are owned by LMDB and valid until the
+ * transaction ends or the next write to the same database; decoded
+ * messages live in the caller's arena. Functions return 0, DD_NOTFOUND,
+ * DD_ECORRUPT (a value of the wrong size) or an LMDB code.
+ */
+#ifndef SCHED_PLANDB_H
+#define SCHED_PLANDB_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "store.h"
+
+#include "doudi/scheduler.pb-c.h"
+
+typedef enum {
+    SCHED_DB_PLANS,
+    SCHED_DB_DUE,
+    SCHED_DB_SPARSE_DUE,
+    SCHED_DB_WORKERS,
+    SCHED_DB_WORKER_REGIONS,
+    SCHED_DB_WORKER_PLANS,
+    SCHED_DB_UNASSIGNED,
+    SCHED_DB_RATES,
+    SCHED_DB_TIERS,
+    SCHED_DB_TOWNSHIPS,
+    SCHED_DB_UNMATCHED,
+    SCHED_DB_META,
+    SCHED_DB_REGION_DUE,
+    SCHED_DB_COUNT
+} sched_dbi;
+
+#define SCHED_LEVELS 5
+/* Lengths of the region prefixes of the five levels, province first. */
+extern const int sched_level_len[SCHED_LEVELS];
+
+/* Slots of a tiers value: counts by VisitTier (0..4), then the demand. */
+#define SCHED_TIER_SLOTS 5
+#define SCHED_TIERS_DEMAND 5
+#define SCHED_TIERS_VALUES 6
+
+/* Slots of a rates value. */
+enum { SCHED_RATE_DUE = 0, SCHED_RATE_VISITED = 1, SCHED_RATE_OVERDUE = 2, SCHED_RATE_VALUES = 3 };
+
+typedef struct sched_db sched_db;
+
+/* Opens (creating) every database in store. */
+int sched_db_open(dd_store *store, sched_db **out);
+void sched_db_close(sched_db **db);
+MDB_dbi sched_db_dbi(const sched_db *db, sched_dbi which);
+
+/* Raw access to one database. */
+int sched_db_get(sched_db *db, MDB_txn *txn, sched_dbi which, const void *key, size_t klen,
+                 MDB_val *value);
+int sched_db_put(sched_db *db, MDB_txn *txn, sched_dbi which, const void *key, size_t klen,
+                 const void *value, size_t vlen);
+/* Deleting a key that is not there is not an error. */
+int sched_db_del(sched_db *db, MDB_txn *txn, sched_dbi which, const void *key, size_t klen);
+
+/*
+ * Calls fn for every key starting with prefix[0..plen-1], in key order,
+ * until fn returns non-zero (1 stops the scan with 0; an error is
+ * returned). fn must not write to the database scanned.
+ */
+typedef int (*sched_db_scan_fn)(void *arg, const MDB_val *key, const MDB_val *value);
+int sched_db_scan_prefix(sched_db *db, MDB_txn *txn, sched_dbi which, const void *prefix,
+                         size_t plen, sched_db_scan_fn fn, void *arg);
+
+/* Plans and workers, decoded into arena (DD_NOTFOUND when absent). */
+int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_arena *arena,
+                      Doudi__VisitPlan **out);
+int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan, dd_arena *arena);
+int sched_db_get_worker(sched_db *db, MDB_txn *txn, const char *worker_id, dd_arena *arena,
+                        Doudi__RosterWorker **out);
+int sched_db_put_worker(sched_db *db, MDB_txn *txn, const Doudi__RosterWorker *w,
+                        dd_arena *arena);
+
+/* The due indexes (sparse: the index of plans not due every month). */
+int sched_db_due_put(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms,
+                     const char *person_id, const char *region, Doudi__VisitTier tier);
+int sched_db_due_del(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms,
+                     const char *person_id);
+/* The per-region due index (doudictl visits due). */
+int sched_db_region_due_put(sched_db *db, MDB_txn *txn, const char *region, int64_t due_ms,
+                            const char *person_id, Doudi__VisitTier tier);
+int sched_db_region_due_del(sched_db *db, MDB_txn *txn, const char *region, int64_t due_ms,
+                            const char *person_id);
+/* Decodes a region_due key: its region (13 bytes), due and person (65 bytes). */
+int sched_db_region_due_key(const MDB_val *key, char region[13], int64_t *due_ms,
+                            char person_id[65]);
+
+/*
+ * Calls fn for every entry with from_ms <= due < until_ms, earliest first
+ * (stops like sched_db_scan_prefix). person_id and region are
+ * NUL-terminated copies valid during the call.
+ */
+typedef int (*sched_db_due_fn)(void *arg, int64_t due_ms, const char *person_id,
+                               const char *region, Doudi__VisitTier tier);
+int sched_db_due_scan(sched_db *db, MDB_txn *txn, bool sparse, int64_t from_ms,
+                      int64_t until_ms, sched_db_due_fn fn, void *arg);
+
+/* Adds deltas to the rates of month at every level of region12. */
+int sched_db_rates_add(sched_db *db, MDB_txn *txn, int32_t month, const char *region12,
+                       const int64_t delta[SCHED_RATE_VALUES]);
+/* Adds deltas to the rates of month of one region prefix only. */
+int sched_db_rates_add_prefix(sched_db *db, MDB_txn *txn, int32_t month, const char *prefix,
+                              size_t plen, const int64_t delta[SCHED_RATE_VALUES]);
+/* The rates of one region prefix (zeros when none). */
+int sched_db_rates_get(sched_db *db, MDB_txn *txn, int32_t month, const char *prefix,
+                       int64_t out[SCHED_RATE_VALUES]);
+/* Adds to the tiers counters at every level of region12. */
+int sched_db_tiers_add(sched_db *db, MDB_txn *txn, const char *region12, Doudi__VisitTier tier,
+                       int64_t count_delta, int64_t demand_delta);
+int sched_db_tiers_get(sched_db *db, MDB_txn *txn, const char *prefix,
+                       int64_t out[SCHED_TIERS_VALUES]);
+
+/* A township's workers and alert marks (database townships). */
+typedef struct sched_township {
+    int32_t understaffed_month; /* month of the last UNDERSTAFFED alert */
+    int32_t forecast_month;     /* month of the last FORECAST_MISS alert */
+    int32_t visits_month;       /* the month visits_done counts */
+    int32_t reserved;
+    int64_t capacity;           /* monthly visits of its active workers */
+    int64_t workers;            /* active workers */
+    int64_t visits_done;        /* counted visits its workers made in visits_month */
+} sched_township;
+
+/* township9: the first 9 digits of a region (zeros when absent). */
+int sched_db_township_get(sched_db *db, MDB_txn *txn, const char *region12, sched_township *out);
+int sched_db_township_put(sched_db *db, MDB_txn *txn, const char *region12,
+                          const sched_township *t);
+
+/* A named int64 in meta (*value = dflt when absent). */
+int sched_db_meta_get(sched_db *db, MDB_txn *txn, const char *name, int64_t dflt,
+                      int64_t *value);
+int sched_db_meta_put(sched_db *db, MDB_txn *txn, const char *name, int64_t value);
+
+/* Whether s is exactly 12 ASCII digits. */
+bool sched_region_valid(const char *s);
+/* The prefix of region12 of a level (0 province .. 4 village) into out. */
+void sched_region_prefix(const char *region12, int level, char out[13]);
+/* The region code of a township as an office: 9 digits + "000". */
+void sched_township_code(const char *region12, char out[13]);
+
+#endif
