@@ -1,17 +1,21 @@
 #!/bin/sh
 # The main job with the embedded defaults, from a fresh Debian 12 machine:
-# installs what is missing, builds, starts doudi-intake and
-# doudi-eligibility with no configuration file, publishes
-# deploy/sample-events.jsonl through doudictl, prints what was accepted,
-# duplicated and rejected, what eligibility decided, and where the metrics
-# are. The daemons keep running afterwards so they can be explored; the next
-# run of this script stops them (or: kill $(cat doudi-data/*.pid)).
+# installs what is missing, builds, starts the whole chain (doudi-intake,
+# doudi-eligibility, doudi-scheduler, doudi-alerts) with no configuration
+# file, publishes deploy/sample-events.jsonl and a generated county-month
+# through doudictl, waits until every daemon has consumed everything, and
+# prints what a civil-affairs office reads: what was accepted and refused,
+# what eligibility decided, the month's visit rate per township, the alerts
+# by kind and level, and where everything is. The daemons keep running
+# afterwards so they can be explored; the next run of this script stops them
+# (or: kill $(cat doudi-data/*.pid)).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/deploy/setup.sh"
 echo "== building in build/"
 "$here/deploy/build.sh" "$here/build"
 bin="$here/build/bin"
+daemons="intake eligibility scheduler alerts"
 
 cd "$here"
 mkdir -p doudi-data
@@ -24,13 +28,18 @@ stop_earlier() {
         while kill -0 "$(cat "$pidfile")" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     fi
 }
-stop_earlier eligibility
-stop_earlier intake
+for d in alerts scheduler eligibility intake; do stop_earlier $d; done
+# Every run starts from empty stores, so the report below is the same each time.
+rm -rf doudi-data/intake doudi-data/eligibility doudi-data/scheduler doudi-data/alerts
+
+metrics_port() {
+    case $1 in intake) echo 9101 ;; eligibility) echo 9102 ;; scheduler) echo 9103 ;; alerts) echo 9104 ;; esac
+}
 
 # Waits (at most 10 s) until a daemon's metrics endpoint answers.
 wait_ready() {
     i=0
-    until "$bin/doudictl" stats --raw -u "http://$2/metrics" >/dev/null 2>&1; do
+    until "$bin/doudictl" stats --raw -u "http://127.0.0.1:$(metrics_port "$1")/metrics" >/dev/null 2>&1; do
         i=$((i + 1))
         if [ $i -gt 100 ] || ! kill -0 "$(cat doudi-data/$1.pid)" 2>/dev/null; then
             echo "doudi-$1 did not come up; its log:" >&2
@@ -41,14 +50,39 @@ wait_ready() {
     done
 }
 
-echo "== starting doudi-intake and doudi-eligibility with their embedded defaults (data in doudi-data/)"
-"$bin/doudi-intake" </dev/null >doudi-data/intake.log 2>&1 &
-echo $! >doudi-data/intake.pid
-wait_ready intake 127.0.0.1:9101
-"$bin/doudi-eligibility" </dev/null >doudi-data/eligibility.log 2>&1 &
-echo $! >doudi-data/eligibility.pid
-wait_ready eligibility 127.0.0.1:9102
+# Waits (at most 120 s) until a daemon has consumed all of its upstream's
+# log: its lag behind the upstream reads 0.
+wait_caught_up() {
+    i=0
+    until "$bin/doudictl" stats -u "http://127.0.0.1:$(metrics_port "$1")/metrics" --raw 2>/dev/null |
+            grep -q "^doudi_consumer_lag_records{upstream=\"$2\"} 0\$"; do
+        i=$((i + 1))
+        if [ $i -gt 1200 ]; then
+            echo "doudi-$1 has not caught up with $2 after 120 s; see doudi-data/$1.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+}
 
+echo "== starting the chain with embedded defaults (data in doudi-data/): $daemons"
+for d in $daemons; do
+    "$bin/doudi-$d" </dev/null >"doudi-data/$d.log" 2>&1 &
+    echo $! >"doudi-data/$d.pid"
+    wait_ready "$d"
+done
+
+# A month of one county (tools/gen_county.py, seeded): people and households,
+# department comparison records, enrolments, applications, risk signals, the
+# community workers' roster, their visit reports, acknowledgements. Then the
+# hand-written sample, whose later events move the event clock past the end
+# of October, so the month closes: every visit still owed becomes overdue.
+echo "== generating and publishing a county-month (county 440106, October 2026)"
+PYTHONPATH="$here/build/proto/python" /usr/bin/python3 tools/gen_county.py \
+    --households 2000 --start 2026-10-01 --out doudi-data/county-month.jsonl
+"$bin/doudictl" publish --show-rejections 5 doudi-data/county-month.jsonl || true
+
+echo
 echo "== publishing deploy/sample-events.jsonl"
 # The sample holds deliberate mistakes, so doudictl exits 1: that is the point.
 "$bin/doudictl" publish deploy/sample-events.jsonl || true
@@ -57,23 +91,37 @@ echo
 echo "== dead letters (refused events, kept with their reason)"
 "$bin/doudictl" deadletter list || true
 
-# eligibility has caught up when its lag behind intake's log is 0 (at most 10 s).
-i=0
-until "$bin/doudictl" stats -u http://127.0.0.1:9102/metrics --raw 2>/dev/null |
-        grep -q '^doudi_consumer_lag_records{upstream="intake"} 0$'; do
-    i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
-done
+echo
+echo "== waiting for every daemon to consume everything"
+wait_caught_up eligibility intake
+wait_caught_up scheduler eligibility
+wait_caught_up alerts scheduler
+echo "all caught up"
+
 echo
 echo "== what eligibility decided"
-"$bin/doudictl" stats -u http://127.0.0.1:9102/metrics --prefix doudi_eligibility_ || true
-if "$bin/doudictl" person --help >/dev/null 2>&1; then
-    echo
-    echo "== a person, and why (doudictl person / explain)"
-    "$bin/doudictl" person 440101193803120223 || true
-    "$bin/doudictl" explain 440101193803120223 tekun || true
-fi
+"$bin/doudictl" stats -u http://127.0.0.1:9102/metrics --prefix doudi_eligibility_decisions_changed_total || true
+"$bin/doudictl" stats -u http://127.0.0.1:9102/metrics --prefix doudi_eligibility_alerts_total || true
 echo
-echo "Metrics:      http://127.0.0.1:9101/metrics (intake), http://127.0.0.1:9102/metrics (eligibility)"
-echo "Logs:         doudictl log tail (intake), doudictl log tail -e tcp://127.0.0.1:7202 (eligibility)"
-echo "Diagnostics:  doudi-data/intake.log, doudi-data/eligibility.log"
+echo "== a person, and why (doudictl person / explain)"
+"$bin/doudictl" person 440101193803120223 || true
+"$bin/doudictl" explain 440101193803120223 tekun || true
+
+echo
+echo "== the month's care-visit rate per township (doudictl visits rate --townships 440106 202610)"
+"$bin/doudictl" visits rate --townships 440106 202610 || true
+
+echo
+echo "== alerts by kind and by level (doudi-alerts)"
+"$bin/doudictl" stats -u http://127.0.0.1:9104/metrics --prefix doudi_alerts_raised_total || true
+"$bin/doudictl" stats -u http://127.0.0.1:9104/metrics --prefix doudi_alerts_active_by_level || true
+echo
+echo "== handling timeliness of the county (doudictl alerts rate 440106 --month 202610)"
+"$bin/doudictl" alerts rate 440106 --month 202610 || true
+
+echo
+echo "Metrics:      http://127.0.0.1:9101/metrics (intake), :9102 (eligibility), :9103 (scheduler), :9104 (alerts)"
+echo "Live alerts:  doudictl alerts tail --region 440106      (Ctrl-C to stop; --from 0 replays everything)"
+echo "Logs:         doudictl log tail (intake); -e tcp://127.0.0.1:7202 (eligibility), :7302 (scheduler), :7403 (alerts)"
+echo "Diagnostics:  doudi-data/*.log"
 echo "The daemons are still running; stop them with: kill \$(cat doudi-data/*.pid)"
