@@ -361,10 +361,16 @@ static int classify(elig_engine *e, Doudi__StoredPerson *sp, const char *region,
     elig_care c;
     elig_classify(&e->opt.params, &p, tekun, today, &c);
     int rc = 0;
-    if (!categories_equal(sp, &c) || within_24h) {
-        rc = emit_care_change(e, sp, region, &c, reason, within_24h);
+    bool moved = c.ncategories > 0 && sp->care_region_code[0] &&
+                 strcmp(sp->care_region_code, region) != 0;
+    if (!categories_equal(sp, &c) || within_24h || moved) {
+        rc = emit_care_change(e, sp, region, &c, moved && categories_equal(sp, &c)
+                                                      ? "moved to another village"
+                                                      : reason,
+                              within_24h);
         if (rc)
             return rc;
+        sp->care_region_code = astrdup(e, region);
         Doudi__CareCategory *cats = dd_arena_alloc(e->arena, (c.ncategories + 1) * sizeof(*cats));
         copy_array(cats, c.categories, c.ncategories * sizeof(*cats));
         sp->categories = cats;

@@ -426,6 +426,34 @@ def test_death_ends_visit_plans(env):
                (el.VISIT_TIER_NONE, [], el.VISIT_TIER_HIGH_RISK), "care after the death")
 
 
+def test_moving_village_moves_the_visit_plan(env):
+    """Same categories and tier in another village: the scheduler must still
+    hear of it (its plan and worker follow the person)."""
+    c = Chain(env)
+    before, after = "440106102021", "440106103001"
+    t = at("2026-06-21 09:00")
+    old = pid("440106", "19400707", 18)   # 85, living alone: high risk
+    fields = dict(daily_living=ADL_OK, living_arrangement=ev.LIVING_ARRANGEMENT_ALONE,
+                  work_ability=3, legal_supporter=ev.LEGAL_SUPPORTER_PRESENT,
+                  own_monthly_income_fen=200_000)
+    c.send(c.person(t, before, old, "hh-move", **fields),
+           c.household(t + 1, before, "hh-move", [old], 200_000))
+    cares = [m for k, m in c.output() if k == "care" and m.person_id == old]
+    h.check(cares and cares[-1].region_code == before, f"first care change: {cares}")
+    c.send(c.person(t + 3_600_000, after, old, "hh-move", **fields),
+           c.household(t + 3_600_001, after, "hh-move", [old], 200_000))
+    cares = [m for k, m in c.output() if k == "care" and m.person_id == old]
+    h.check_eq(len(cares), 1, "care changes after the move")
+    h.check_eq((cares[0].region_code, cares[0].tier, cares[0].previous_tier, cares[0].reason),
+               (after, el.VISIT_TIER_HIGH_RISK, el.VISIT_TIER_HIGH_RISK,
+                "moved to another village"), "the care change of the move")
+    # Reported again where it lives now: nothing new for the scheduler.
+    c.send(c.person(t + 7_200_000, after, old, "hh-move",
+                    **dict(fields, own_monthly_income_fen=210_000)))
+    cares = [m for k, m in c.output() if k == "care" and m.person_id == old]
+    h.check_eq(len(cares), 0, "care changes without a move")
+
+
 def test_dangling_references_go_to_a_village(env):
     c = Chain(env)
     region = "440106001017"
