@@ -212,8 +212,10 @@ static void request_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
         int refused = 1;
         if ((msg.nframes == 2 || delimiter) && dd_zmsg_size(&msg, msg.nframes - 1) <= 65536) {
             size_t last = msg.nframes - 1;
+            uint64_t served = d->service.replay_entries_served;
             alerts_service_handle(&d->service, dd_zmsg_data(&msg, last), dd_zmsg_size(&msg, last),
                                   &reply, &type, &refused);
+            dd_series_inc(d->s[M_REPLAY_ENTRIES], d->service.replay_entries_served - served);
         } else if (msg.nframes >= 2 && msg.nframes <= DD_ZMSG_MAX_FRAMES) {
             Doudi__AlertsReply r = DOUDI__ALERTS_REPLY__INIT;
             r.error_text = "a request is one frame (an encoded doudi.AlertsRequest) of at most "

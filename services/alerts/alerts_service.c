@@ -51,6 +51,7 @@ static const char *replay(alerts_service *s, uint64_t request_id, const Doudi__R
         alerts_buf_free(&body);
         return "the stream cannot be read right now";
     }
+    s->replay_entries_served += r.entries;
     alerts_buf_field_varint(&body, 2, r.scanned_through);
     alerts_buf_field_varint(&body, 3, r.head);
     alerts_buf_field_varint(&body, 4, r.first);

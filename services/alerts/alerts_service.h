@@ -28,6 +28,7 @@ typedef struct alerts_service {
     dd_arena *arena;
     uint32_t replay_max_entries;
     size_t replay_max_bytes;
+    uint64_t replay_entries_served; /* entries sent in replay replies, ever */
 } alerts_service;
 
 /* Which request it was, for the metrics' label. */

@@ -7,6 +7,7 @@
  */
 #include "alerts.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -31,6 +32,7 @@ static const char alerts_help[] =
     "\n"
     "SYNOPSIS\n"
     "    doudictl alerts tail [--region PREFIX] [--from SEQ] [--no-follow]\n"
+    "                         [--silence-timeout MS]\n"
     "    doudictl alerts list [--open | --all] [--region PREFIX]\n"
     "    doudictl alerts ack ID --by WORKER [--resolve] [--office CODE] [--note TEXT]\n"
     "    doudictl alerts silence --region PREFIX [--kind N] --start MS --end MS --by NAME\n"
@@ -46,7 +48,13 @@ static const char alerts_help[] =
     "    kept) by replay, then live. A live entry whose previous entry of the\n"
     "    area was not printed, or a heartbeat ahead of what was printed, means\n"
     "    the live socket dropped something: the gap is filled from the replay\n"
-    "    first, so every entry is printed once, in order.\n"
+    "    first, so every entry is printed once, in order. The daemon sends a\n"
+    "    heartbeat every second; when nothing at all (heartbeats included)\n"
+    "    arrives for --silence-timeout MS (default 3000: three heartbeats), the\n"
+    "    live connection is taken for dead: tail says so on stderr, connects\n"
+    "    again and fills what it missed from the replay. A daemon that restarts\n"
+    "    is followed the same way; one that does not answer a replay within\n"
+    "    four --timeout ends tail with status 3.\n"
     "\n"
     "    list prints alerts (StoredAlert JSON lines): --open (default) those not\n"
     "    resolved, from the region index; --all every alert held.\n"
@@ -69,6 +77,8 @@ static const char alerts_help[] =
     "    -p, --publish ENDPOINT    intake's publish endpoint, for ack\n"
     "                              (default tcp://127.0.0.1:7101)\n"
     "    -t, --timeout MS          wait for an answer (default 5000)\n"
+    "        --silence-timeout MS  tail: no message at all for this long means the\n"
+    "                              live connection is dead (default 3000)\n"
     "    -h, --help                print this manual and exit\n"
     "\n"
     "EXIT STATUS\n"
@@ -85,7 +95,7 @@ static const char alerts_help[] =
 
 typedef struct opts {
     const char *live, *requests, *publish;
-    int64_t timeout_ms;
+    int64_t timeout_ms, silence_ms;
     const char *region, *by, *office, *note, *comment;
     uint64_t from, kind, start, end, month;
     bool from_set, follow, all, resolve;
@@ -194,6 +204,64 @@ static int fill(tail *t, uint64_t until)
     return CTL_EXIT_OK;
 }
 
+/*
+ * The live socket. libzmq's own reconnection covers a daemon that restarts
+ * (the connection breaks, the SUB connects again and resubscribes); ZMTP
+ * heartbeats (PING every heartbeat_ms, answered by the daemon's I/O thread
+ * whatever its loop is doing) cover a connection that died without a
+ * reset. What neither covers is a connection that is up but delivers
+ * nothing, heartbeats included: that is what the silence timeout is for.
+ */
+static void *live_socket(void *ctx, const opts *o)
+{
+    void *sub = zmq_socket(ctx, ZMQ_SUB);
+    if (!sub)
+        return NULL;
+    int zero = 0, one = 1;
+    int ivl = (int)(o->silence_ms / 3 > 100 ? o->silence_ms / 3 : 100);
+    int timeout = (int)o->silence_ms;
+    zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(sub, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(sub, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof(timeout));
+    zmq_setsockopt(sub, ZMQ_TCP_KEEPALIVE, &one, sizeof(one));
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, o->region, strlen(o->region));
+    if (o->region[0])
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, ".", 1);
+    if (zmq_connect(sub, o->live) != 0) {
+        zmq_close(sub);
+        return NULL;
+    }
+    return sub;
+}
+
+/* One live message: prints what follows what was printed, fills a gap. */
+static int on_live(tail *t, zmq_msg_t *topic, zmq_msg_t *body)
+{
+    Doudi__StreamEntry *e =
+        doudi__stream_entry__unpack(NULL, zmq_msg_size(body), zmq_msg_data(body));
+    bool heartbeat = zmq_msg_size(topic) == 1 && *(char *)zmq_msg_data(topic) == '.';
+    int rc = CTL_EXIT_OK;
+    if (!e)
+        return rc;
+    if (heartbeat) {
+        if (e->sequence > t->covered)
+            rc = fill(t, e->sequence);
+    } else if (e->sequence > t->last && e->update) {
+        uint64_t prev = t->index < 0 ? e->sequence - 1
+                        : (size_t)t->index < e->update->n_previous_in_area
+                            ? e->update->previous_in_area[t->index] : 0;
+        if (prev == t->last) {
+            print_json(&e->base);
+            fflush(stdout);
+            t->last = t->covered = e->sequence;
+        } else {
+            rc = fill(t, e->sequence);
+        }
+    }
+    doudi__stream_entry__free_unpacked(e, NULL);
+    return rc;
+}
+
 static int run_tail(const opts *o)
 {
     ctl_zreq *z;
@@ -225,56 +293,63 @@ static int run_tail(const opts *o)
         }
     }
     void *ctx = zmq_ctx_new();
-    void *sub = zmq_socket(ctx, ZMQ_SUB);
-    int zero = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof(zero));
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, o->region, strlen(o->region));
-    if (plen)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, ".", 1);
-    if (zmq_connect(sub, o->live) != 0) {
+    /* Connected before the first fill, so nothing falls between the two. */
+    void *sub = live_socket(ctx, o);
+    if (!sub) {
         rc = ctl_usage("bad endpoint %s", o->live);
         goto done;
     }
     if ((rc = fill(&t, UINT64_MAX)) != 0 || !o->follow)
         goto done;
+    int64_t heard_ns = dd_monotonic_ns();
     for (;;) {
-        zmq_msg_t topic, body;
-        zmq_msg_init(&topic);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&topic, sub, 0) < 0 || !zmq_msg_more(&topic) ||
-            zmq_msg_recv(&body, sub, 0) < 0) {
+        zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, 100);
+        if (n < 0) {
+            if (errno == EINTR)
+                break; /* interrupted: a clean end */
+            ctl_warn("polling the live stream: %s", zmq_strerror(errno));
+            rc = CTL_EXIT_USAGE;
+            break;
+        }
+        if (n == 0) {
+            int64_t silent_ms = (dd_monotonic_ns() - heard_ns) / 1000000;
+            if (silent_ms < o->silence_ms)
+                continue;
+            /* Nothing at all, heartbeats included: the connection is taken
+             * for dead, made again, and what it missed comes by replay. */
+            ctl_warn("nothing from %s for %" PRId64 " ms: connecting again", o->live, silent_ms);
+            zmq_close(sub);
+            if (!(sub = live_socket(ctx, o))) {
+                rc = ctl_usage("bad endpoint %s", o->live);
+                break;
+            }
+            heard_ns = dd_monotonic_ns();
+            if ((rc = fill(&t, UINT64_MAX)) != 0)
+                break;
+            continue;
+        }
+        heard_ns = dd_monotonic_ns();
+        for (int i = 0; i < 1000 && rc == 0; i++) {
+            zmq_msg_t topic, body;
+            zmq_msg_init(&topic);
+            zmq_msg_init(&body);
+            if (zmq_msg_recv(&topic, sub, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&topic);
+                zmq_msg_close(&body);
+                break;
+            }
+            if (zmq_msg_more(&topic) && zmq_msg_recv(&body, sub, ZMQ_DONTWAIT) >= 0)
+                rc = on_live(&t, &topic, &body);
             zmq_msg_close(&topic);
             zmq_msg_close(&body);
-            break; /* interrupted */
         }
-        Doudi__StreamEntry *e =
-            doudi__stream_entry__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
-        bool heartbeat = zmq_msg_size(&topic) == 1 && *(char *)zmq_msg_data(&topic) == '.';
-        zmq_msg_close(&topic);
-        zmq_msg_close(&body);
-        if (!e)
-            continue;
-        if (heartbeat) {
-            if (e->sequence > t.covered)
-                rc = fill(&t, e->sequence);
-        } else if (e->sequence > t.last && e->update) {
-            uint64_t prev = t.index < 0 ? e->sequence - 1
-                            : (size_t)t.index < e->update->n_previous_in_area
-                                ? e->update->previous_in_area[t.index] : 0;
-            if (prev == t.last) {
-                print_json(&e->base);
-                fflush(stdout);
-                t.last = t.covered = e->sequence;
-            } else {
-                rc = fill(&t, e->sequence);
-            }
-        }
-        doudi__stream_entry__free_unpacked(e, NULL);
         if (rc)
             break;
     }
 done:
-    zmq_close(sub);
+    if (sub)
+        zmq_close(sub);
     zmq_ctx_term(ctx);
     ctl_zreq_destroy(&z);
     return rc;
@@ -500,7 +575,8 @@ int ctl_alerts_main(int argc, char **argv)
     }
     const char *sub = argv[1];
     opts o = {.live = "tcp://127.0.0.1:7401", .requests = "tcp://127.0.0.1:7402",
-              .publish = "tcp://127.0.0.1:7101", .timeout_ms = 5000, .region = "",
+              .publish = "tcp://127.0.0.1:7101", .timeout_ms = 5000, .silence_ms = 3000,
+              .region = "",
               .follow = true};
     static const struct option longs[] = {
         {"live", 1, 0, 'l'}, {"requests", 1, 0, 'r'}, {"publish", 1, 0, 'p'},
@@ -509,7 +585,7 @@ int ctl_alerts_main(int argc, char **argv)
         {"by", 1, 0, 'b'}, {"resolve", 0, 0, 'x'}, {"office", 1, 0, 'O'},
         {"note", 1, 0, 'N'}, {"kind", 1, 0, 'k'}, {"start", 1, 0, 's'},
         {"end", 1, 0, 'e'}, {"comment", 1, 0, 'c'}, {"month", 1, 0, 'm'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"silence-timeout", 1, 0, 'S'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     optind = 2;
     int c;
@@ -523,6 +599,11 @@ int ctl_alerts_main(int argc, char **argv)
             if (ctl_option_u64("--timeout", optarg, 1, 3600000, &v))
                 return CTL_EXIT_USAGE;
             o.timeout_ms = (int64_t)v;
+            break;
+        case 'S':
+            if (ctl_option_u64("--silence-timeout", optarg, 100, 3600000, &v))
+                return CTL_EXIT_USAGE;
+            o.silence_ms = (int64_t)v;
             break;
         case 'R': o.region = optarg; break;
         case 'f':
