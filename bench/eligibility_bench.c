@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "diag.h"
 #include "engine.h"
+#include "factcache.h"
 #include "error.h"
 #include "idnum.h"
 #include "log.h"
@@ -100,6 +101,11 @@ static double cpu_seconds(void)
            ru.ru_stime.tv_usec / 1e6;
 }
 
+static void batch_committed(void *engine)
+{
+    elig_engine_batch_committed(engine);
+}
+
 static void batch_aborted(void *engine)
 {
     elig_engine_batch_aborted(engine);
@@ -178,7 +184,7 @@ int main(int argc, char **argv)
         .fact_cache_bytes = fact_cache_mib << 20};
     elig_engine *engine = elig_engine_new(registry, log, standards, &eo);
     /* As in the daemon: a batch retried after the map grew starts clean. */
-    dd_store_participant part = {NULL, batch_aborted, engine};
+    dd_store_participant part = {batch_committed, batch_aborted, engine};
     dd_store_add_participant(store, &part);
 
     batch b = {0};
@@ -354,6 +360,11 @@ int main(int argc, char **argv)
            "(%llu known from the fact cache)\n",
            (unsigned long long)evaluations, (unsigned long long)unchanged,
            (unsigned long long)cached);
+    elig_factcache_stats fc;
+    elig_engine_fact_cache_stats(engine, &fc);
+    printf("          fact cache: %llu entries, %.0f MiB, %llu resets\n",
+           (unsigned long long)fc.entries, (double)fc.bytes / 1048576.0,
+           (unsigned long long)fc.resets);
     printf("          %.2f CPU s (%.0f %% of one core) in %llu commits\n", apply_cpu_s,
            100.0 * apply_cpu_s / apply_s, (unsigned long long)commits);
     free(b.recs);

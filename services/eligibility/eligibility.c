@@ -128,6 +128,7 @@ static void batch_committed(void *arg)
     if (!d->batch_pending)
         return;
     d->batch_pending = false;
+    elig_engine_batch_committed(d->engine);
     const elig_batch_stats *st = elig_engine_last_batch(d->engine);
     char label[64];
     for (size_t k = 0; k < sizeof(st->records) / sizeof(st->records[0]); k++)

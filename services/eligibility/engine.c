@@ -36,6 +36,8 @@ struct elig_engine {
     struct household_ctx *ctxp;
     int64_t next_due_ms;  /* earliest due entry in the open transaction */
     elig_factcache *facts;
+    uint64_t *facts_put;  /* keys put in the cache since the last commit */
+    size_t nfacts_put, facts_put_cap;
     /* Per batch: */
     MDB_txn *txn;
     int64_t now_ms;       /* newest event time applied */
@@ -63,14 +65,23 @@ void elig_engine_destroy(elig_engine **ep)
         return;
     dd_arena_destroy(&(*ep)->arena);
     elig_factcache_destroy(&(*ep)->facts);
+    free((*ep)->facts_put);
     free((*ep)->ctxp);
     free(*ep);
     *ep = NULL;
 }
 
+void elig_engine_batch_committed(elig_engine *e)
+{
+    e->nfacts_put = 0;
+}
+
 void elig_engine_batch_aborted(elig_engine *e)
 {
-    elig_factcache_clear(e->facts);
+    /* What the aborted batch taught the cache may never have been stored. */
+    for (size_t i = 0; i < e->nfacts_put; i++)
+        elig_factcache_forget(e->facts, e->facts_put[i]);
+    e->nfacts_put = 0;
 }
 
 void elig_engine_fact_cache_stats(const elig_engine *e, elig_factcache_stats *out)
@@ -1055,9 +1066,17 @@ static bool facts_known(elig_engine *e, const char *person_id, const uint64_t va
 
 static void remember_facts(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
 {
-    for (unsigned k = 1; k < FACT_KINDS; k++)
-        if (value[k])
-            elig_factcache_put(e->facts, elig_factcache_key(person_id, k), value[k]);
+    for (unsigned k = 1; k < FACT_KINDS; k++) {
+        if (!value[k])
+            continue;
+        uint64_t key = elig_factcache_key(person_id, k);
+        elig_factcache_put(e->facts, key, value[k]);
+        if (e->nfacts_put == e->facts_put_cap) {
+            e->facts_put_cap = e->facts_put_cap ? e->facts_put_cap * 2 : 4096;
+            e->facts_put = dd_realloc(e->facts_put, e->facts_put_cap * sizeof(uint64_t));
+        }
+        e->facts_put[e->nfacts_put++] = key;
+    }
 }
 
 static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)

@@ -83,10 +83,11 @@ void elig_engine_destroy(elig_engine **engine);
 void elig_engine_set_standards(elig_engine *engine, const elig_standards *standards);
 
 /*
- * The batch last applied was aborted, not committed: forgets the in-memory
- * state it may have left (the fact cache). Call from the store's
- * participant abort hook.
+ * The batch last applied was committed, or aborted: the engine keeps or
+ * forgets the in-memory state it left (what it put in the fact cache). Call
+ * them from the store's participant hooks (store.h), after every apply.
  */
+void elig_engine_batch_committed(elig_engine *engine);
 void elig_engine_batch_aborted(elig_engine *engine);
 
 /* The consumer apply function (see consumer.h); arg is the engine. */

@@ -1,9 +1,10 @@
 /*
  * factcache.c: open addressing with linear probing over 16-byte slots.
  *
- * Entries are never deleted one by one (a stale value is overwritten, and
- * the whole table is dropped when it must be), so probing needs no
- * tombstones. Key 0 marks an empty slot; a real key of 0 is stored as 1.
+ * Entries are never deleted one by one (a stale value is overwritten or
+ * set to 0, which no lookup matches, and the whole table is dropped when it
+ * must be), so probing needs no tombstones. Key 0 marks an empty slot; a
+ * real key of 0 is stored as 1.
  */
 #include "factcache.h"
 
@@ -79,7 +80,7 @@ bool elig_factcache_same(const elig_factcache *c, uint64_t key, uint64_t value)
     if (!c->capacity)
         return false;
     const slot *s = &c->slots[find(c->slots, c->capacity, key)];
-    return s->key == key && s->value == value;
+    return s->key == key && s->value == value && value != 0;
 }
 
 static void grow(elig_factcache *c)
@@ -117,6 +118,17 @@ void elig_factcache_put(elig_factcache *c, uint64_t key, uint64_t value)
     s->key = key;
     s->value = value;
     c->entries++;
+}
+
+void elig_factcache_forget(elig_factcache *c, uint64_t key)
+{
+    if (!c->capacity)
+        return;
+    slot *s = &c->slots[find(c->slots, c->capacity, key)];
+    /* The slot stays (probing needs it); no value hash is 0, so no lookup
+     * can match it until it is put again. */
+    if (s->key == key)
+        s->value = 0;
 }
 
 void elig_factcache_clear(elig_factcache *c)

@@ -37,13 +37,16 @@ void elig_factcache_destroy(elig_factcache **cache);
 /* The key of one kind of finding (1..255) about one person. */
 uint64_t elig_factcache_key(const char *person_id, unsigned kind);
 
-/* Whether key is cached with exactly this value hash. */
+/* Whether key is cached with exactly this value hash (never for 0). */
 bool elig_factcache_same(const elig_factcache *cache, uint64_t key, uint64_t value);
 
 /* Records that the registry now holds value for key. */
 void elig_factcache_put(elig_factcache *cache, uint64_t key, uint64_t value);
 
-/* Forgets everything (a batch aborted). */
+/* Forgets what key maps to (its next lookup misses). */
+void elig_factcache_forget(elig_factcache *cache, uint64_t key);
+
+/* Forgets everything. */
 void elig_factcache_clear(elig_factcache *cache);
 
 typedef struct elig_factcache_stats {

@@ -31,6 +31,13 @@ static void test_same_only_after_put(void **state)
     elig_factcache_stats st;
     elig_factcache_stats_get(c, &st);
     assert_int_equal(st.entries, 1);
+    /* Forgotten (a batch aborted): no value matches until put again. */
+    elig_factcache_forget(c, income);
+    assert_false(elig_factcache_same(c, income, 43));
+    assert_false(elig_factcache_same(c, income, 0));
+    elig_factcache_put(c, income, 43);
+    assert_true(elig_factcache_same(c, income, 43));
+    elig_factcache_forget(c, assets); /* never put: nothing happens */
     elig_factcache_clear(c);
     assert_false(elig_factcache_same(c, income, 43));
     elig_factcache_destroy(&c);
