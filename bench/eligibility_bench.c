@@ -351,8 +351,11 @@ int main(int argc, char **argv)
     printf("registry: %llu persons, %llu households, %llu decisions, %.1f MiB used\n",
            (unsigned long long)np, (unsigned long long)nh, (unsigned long long)nd,
            (double)u.used_bytes / 1048576.0);
-    printf("build:    %llu reports in %.1f s = %.0f reports/s\n",
-           (unsigned long long)(households * 4), build_s, (double)(households * 4) / build_s);
+    if (reuse)
+        printf("build:    reused the registry in %s\n", dir);
+    else
+        printf("build:    %llu reports in %.1f s = %.0f reports/s\n",
+               (unsigned long long)(households * 4), build_s, (double)(households * 4) / build_s);
     printf("records:  %llu comparison records (%.1f %% changing, batch %zu) in %.2f s = %.0f records/s\n",
            (unsigned long long)records, changing / 10.0, batch_size, apply_s,
            (double)records / apply_s);

@@ -36,6 +36,9 @@ struct elig_engine {
     struct household_ctx *ctxp;
     int64_t next_due_ms;  /* earliest due entry in the open transaction */
     elig_factcache *facts;
+    /* The person the record being applied just stored (NULL: none); lives
+     * in the arena until the record is done. */
+    Doudi__StoredPerson *just_stored;
     uint64_t *facts_put;  /* keys put in the cache since the last commit */
     size_t nfacts_put, facts_put_cap;
     /* Per batch: */
@@ -681,8 +684,15 @@ static int load_household(elig_engine *e, const char *household_id, household_ct
     bool any_income_known = false;
     for (size_t i = 0; i < n; i++) {
         c->ms[i].dirty = false;
-        rc = elig_registry_get_person(e->registry, e->txn, h->report->member_person_ids[i],
-                                      e->arena, &c->ms[i].stored);
+        const char *member = h->report->member_person_ids[i];
+        if (e->just_stored && strcmp(e->just_stored->report->person_id, member) == 0) {
+            /* Stored a moment ago by this record: no need to read it back. */
+            c->ms[i].stored = e->just_stored;
+            rc = 0;
+        } else {
+            rc = elig_registry_get_person(e->registry, e->txn, member, e->arena,
+                                          &c->ms[i].stored);
+        }
         if (rc == DD_NOTFOUND) {
             c->ms[i].stored = NULL;
             continue;
@@ -1200,6 +1210,7 @@ static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
     sp->sequence = e->seq;
     if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
         return rc;
+    e->just_stored = sp;
     return evaluate_household(e, hh, discharged ? "discharged from hospital" : "department records changed",
                               discharged ? sp->report->person_id : NULL);
 }
@@ -1629,6 +1640,7 @@ int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records,
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = apply_one(e, records[i]);
+        e->just_stored = NULL;
         dd_arena_reset(e->arena);
     }
     if (rc == 0 && e->now_ms != started)
