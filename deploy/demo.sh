@@ -116,6 +116,9 @@ echo "== alerts by kind and by level (doudi-alerts)"
 "$bin/doudictl" stats -u http://127.0.0.1:9104/metrics --prefix doudi_alerts_raised_total || true
 "$bin/doudictl" stats -u http://127.0.0.1:9104/metrics --prefix doudi_alerts_active_by_level || true
 echo
+echo "== the newest entries of township 440106001's alert stream (doudictl alerts tail, cut to 240 characters)"
+"$bin/doudictl" alerts tail --region 440106001 --from 0 --no-follow 2>/dev/null | tail -n 3 | cut -c1-240 || true
+echo
 echo "== handling timeliness of the county (doudictl alerts rate 440106 --month 202610)"
 "$bin/doudictl" alerts rate 440106 --month 202610 || true
 
