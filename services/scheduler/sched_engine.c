@@ -3,17 +3,28 @@
  * sched_engine.h for the picture and the rules).
  *
  * Invariants, true at every commit:
- *   - an active plan has exactly one entry in "due" (and "region_due") at
- *     its next_due_ms, and one in "sparse_due" when its tier is not due
- *     every month; an ended plan has none;
+ *   - an active plan has exactly one entry in "due" that matches it, at
+ *     (next_due_ms, due_indexed_sequence), one in "sparse_due" when its
+ *     tier is not due every month, and one in "township_plans" at (its
+ *     township, started_at_ms); an ended plan has none that matches. "due"
+ *     may also hold entries that match no plan, all at or after the sweep's
+ *     watermark: the sweep drops them as it passes;
  *   - "tiers" counts every active plan once, at each level of its region,
  *     with its demand; a worker's load is the sum of the demands of the
- *     active plans assigned to it, each listed in "worker_plans";
+ *     active plans assigned to it;
+ *   - an active plan's worker works in the plan's township (assignment
+ *     looks no further, and a worker who moves or leaves hands the plans
+ *     on at once), so a worker's plans are found in "township_plans";
  *   - an active plan without a worker is listed in "unassigned";
  *   - every plan changed in a transaction was first brought to the current
  *     month (bring_to_month), so its month flags say what "rates" counted.
- * commit_plan() keeps the first three from the plan's shape before and
+ * commit_plan() keeps the first four from the plan's shape before and
  * after a change; every change goes through it.
+ *
+ * Writes are what a batch costs (limits.md: a random insert into a large
+ * tree is a page written at the commit), so commit_plan() writes an index
+ * entry only when its key changes, the counters are written once per batch
+ * (sched_db_counters_flush), and the index keys append (sched_plandb.h).
  */
 #include "sched_engine.h"
 
@@ -47,6 +58,8 @@ typedef struct plan_shape {
     Doudi__VisitTier tier;
     char region[13];
     int64_t due;
+    uint64_t due_seq;
+    int64_t started;
     bool sparse;
     char worker[65];
     int64_t load;
@@ -244,6 +257,8 @@ static void shape_of(sched_engine *e, const Doudi__VisitPlan *p, plan_shape *s)
     s->tier = p->tier;
     copy_id(s->region, sizeof(s->region), p->region_code);
     s->due = p->next_due_ms;
+    s->due_seq = p->due_indexed_sequence;
+    s->started = p->started_at_ms;
     s->sparse = s->active && !sched_cadence_every_month(&e->opt.cadence, p->tier);
     copy_id(s->worker, sizeof(s->worker), p->worker_id);
     s->load = p->load_millivisits;
@@ -288,17 +303,31 @@ static int commit_plan(sched_engine *e, const plan_shape *b, Doudi__VisitPlan *p
     bool index_changed = a.active != b->active || a.due != b->due || a.sparse != b->sparse ||
                          a.tier != b->tier || region_changed;
     if (index_changed && b->active) {
-        if ((rc = sched_db_due_del(e->db, e->txn, false, b->due, id)) ||
-            (rc = sched_db_region_due_del(e->db, e->txn, b->region, b->due, id)))
+        /* An entry the sweep has yet to pass is left for it to drop (its
+         * plan no longer matches it); one behind the sweep would stay. */
+        if (b->due < e->swept &&
+            (rc = sched_db_due_del(e->db, e->txn, false, b->due, b->due_seq, id)))
             return rc;
-        if (b->sparse && (rc = sched_db_due_del(e->db, e->txn, true, b->due, id)))
+        if (b->sparse && (rc = sched_db_due_del(e->db, e->txn, true, b->due, b->due_seq, id)))
             return rc;
     }
     if (index_changed && a.active) {
-        if ((rc = sched_db_due_put(e->db, e->txn, false, a.due, id, a.region, a.tier)) ||
-            (rc = sched_db_region_due_put(e->db, e->txn, a.region, a.due, id, a.tier)))
+        p->due_indexed_sequence = e->seq;
+        if ((rc = sched_db_due_put(e->db, e->txn, false, a.due, e->seq, id, a.region, a.tier)))
             return rc;
-        if (a.sparse && (rc = sched_db_due_put(e->db, e->txn, true, a.due, id, a.region, a.tier)))
+        if (a.sparse &&
+            (rc = sched_db_due_put(e->db, e->txn, true, a.due, e->seq, id, a.region, a.tier)))
+            return rc;
+    }
+    if (!a.active)
+        p->due_indexed_sequence = 0;
+    bool township_changed = memcmp(a.region, b->region, 9) != 0;
+    if (a.active != b->active || a.started != b->started || township_changed) {
+        if (b->active &&
+            (rc = sched_db_township_plan_del(e->db, e->txn, b->region, b->started, id)))
+            return rc;
+        if (a.active &&
+            (rc = sched_db_township_plan_put(e->db, e->txn, a.region, a.started, id)))
             return rc;
     }
     if (a.active != b->active || a.tier != b->tier || region_changed || a.load != b->load) {
@@ -309,19 +338,10 @@ static int commit_plan(sched_engine *e, const plan_shape *b, Doudi__VisitPlan *p
     }
     bool bc = b->active && b->worker[0], ac = a.active && a.worker[0];
     if (bc != ac || (bc && (strcmp(a.worker, b->worker) != 0 || a.load != b->load))) {
-        char key[140];
-        if (bc) {
-            if ((rc = charge_worker(e, b->worker, -b->load, -1)) ||
-                (rc = sched_db_del(e->db, e->txn, SCHED_DB_WORKER_PLANS, key,
-                                   pair_key(key, b->worker, id, true))))
-                return rc;
-        }
-        if (ac) {
-            if ((rc = charge_worker(e, a.worker, a.load, 1)) ||
-                (rc = sched_db_put(e->db, e->txn, SCHED_DB_WORKER_PLANS, key,
-                                   pair_key(key, a.worker, id, true), "", 0)))
-                return rc;
-        }
+        if (bc && (rc = charge_worker(e, b->worker, -b->load, -1)))
+            return rc;
+        if (ac && (rc = charge_worker(e, a.worker, a.load, 1)))
+            return rc;
     }
     bool bu = b->active && !b->worker[0], au = a.active && !a.worker[0];
     if (bu != au || (bu && region_changed)) {
@@ -501,17 +521,49 @@ static int collect_cb(void *arg, const MDB_val *key, const MDB_val *value)
     return 0;
 }
 
-/* Re-assigns every plan of a worker who left or moved. */
-static int reassign_worker_plans(sched_engine *e, const char *worker_id, const char *reason,
-                                 const char *exclude)
+typedef struct worker_plans_job {
+    sched_engine *e;
+    const char *worker_id;
+    id_list ids;
+    int rc;
+} worker_plans_job;
+
+static int worker_plan_cb(void *arg, const char *person_id)
 {
-    char prefix[66];
-    size_t plen = strlen(worker_id);
-    memcpy(prefix, worker_id, plen);
-    prefix[plen++] = '\0';
-    id_list l = {.skip = plen};
-    int rc = sched_db_scan_prefix(e->db, e->txn, SCHED_DB_WORKER_PLANS, prefix, plen,
-                                  collect_cb, &l);
+    worker_plans_job *j = arg;
+    Doudi__VisitPlan *p;
+    int rc = sched_db_get_plan(j->e->db, j->e->txn, person_id, j->e->arena, &p);
+    if (rc == DD_NOTFOUND)
+        return 0;
+    if (rc) {
+        j->rc = rc;
+        return 1;
+    }
+    if (plan_active(p) && strcmp(p->worker_id, j->worker_id) == 0) {
+        id_list *l = &j->ids;
+        if (l->n == l->cap) {
+            l->cap = l->cap ? l->cap * 2 : 64;
+            l->ids = dd_realloc(l->ids, l->cap * sizeof(*l->ids));
+        }
+        copy_id(l->ids[l->n++], sizeof(l->ids[0]), person_id);
+    }
+    return 0;
+}
+
+/*
+ * Re-assigns every plan of a worker who left or moved; region is where the
+ * worker worked until now (its township holds the worker's plans).
+ */
+static int reassign_worker_plans(sched_engine *e, const char *worker_id, const char *region,
+                                 const char *reason, const char *exclude)
+{
+    if (!sched_region_valid(region))
+        return 0;
+    worker_plans_job j = {.e = e, .worker_id = worker_id};
+    int rc = sched_db_township_plans_scan(e->db, e->txn, region, 9, worker_plan_cb, &j);
+    if (!rc)
+        rc = j.rc;
+    id_list l = j.ids;
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         Doudi__VisitPlan *p;
         rc = load_plan(e, l.ids[i], &p);
@@ -604,7 +656,8 @@ static int apply_roster(sched_engine *e, const Doudi__Envelope *env)
             (rc = township_add(e, w->region_code, -w->monthly_visit_capacity, -1)) ||
             (rc = sched_db_put_worker(e->db, e->txn, w, e->arena)))
             return rc;
-        return reassign_worker_plans(e, r->worker_id, "worker left", r->worker_id);
+        return reassign_worker_plans(e, r->worker_id, w->region_code, "worker left",
+                                     r->worker_id);
     }
     if (!known) {
         w = dd_arena_alloc(e->arena, sizeof(*w));
@@ -613,6 +666,7 @@ static int apply_roster(sched_engine *e, const Doudi__Envelope *env)
         w->region_code = env->region_code;
     }
     bool moved = was_active && strcmp(w->region_code, env->region_code) != 0;
+    const char *old_region = w->region_code;
     if (was_active) {
         if ((rc = township_add(e, w->region_code, -w->monthly_visit_capacity, -1)))
             return rc;
@@ -630,7 +684,8 @@ static int apply_roster(sched_engine *e, const Doudi__Envelope *env)
         (rc = township_add(e, w->region_code, w->monthly_visit_capacity, 1)) ||
         (rc = sched_db_put_worker(e->db, e->txn, w, e->arena)))
         return rc;
-    if (moved && (rc = reassign_worker_plans(e, r->worker_id, "worker moved", NULL)))
+    if (moved &&
+        (rc = reassign_worker_plans(e, r->worker_id, old_region, "worker moved", NULL)))
         return rc;
     return assign_waiting(e, w->region_code);
 }
@@ -661,21 +716,30 @@ typedef struct sweep_job {
     int rc;
 } sweep_job;
 
-static int sweep_cb(void *arg, int64_t due_ms, const char *person_id, const char *region,
-                    Doudi__VisitTier tier)
+/*
+ * One entry the sweep passes: the plan's current due time is overdue now
+ * (once); an entry its plan no longer matches is dropped.
+ */
+static int sweep_cb(void *arg, const sched_due_entry *entry)
 {
-    (void)region;
-    (void)tier;
     sweep_job *j = arg;
     sched_engine *e = j->e;
     Doudi__VisitPlan *p;
-    int rc = load_plan(e, person_id, &p);
+    int rc = load_plan(e, entry->person_id, &p);
     if (rc == DD_NOTFOUND)
-        return 0;
-    if (rc == 0 && plan_active(p) && p->next_due_ms == due_ms && !p->overdue_alerted) {
+        return SCHED_DUE_DELETE;
+    if (rc == 0 && !(plan_active(p) && p->next_due_ms == entry->due_ms &&
+                     p->due_indexed_sequence == entry->sequence)) {
+        dd_arena_reset(e->arena);
+        return SCHED_DUE_DELETE;
+    }
+    if (rc == 0 && !p->overdue_alerted) {
         if ((rc = overdue(e, p)) == 0)
             rc = sched_db_put_plan(e->db, e->txn, p, e->arena);
     }
+    /* The sweep runs before the record is decoded: nothing else lives in
+     * the arena, and a month end passes a million plans. */
+    dd_arena_reset(e->arena);
     if (rc) {
         j->rc = rc;
         return 1;
@@ -725,14 +789,10 @@ static int month_tiers_cb(void *arg, const MDB_val *key, const MDB_val *value)
     return j->rc ? 1 : 0;
 }
 
-static int month_sparse_cb(void *arg, int64_t due_ms, const char *person_id, const char *region,
-                           Doudi__VisitTier tier)
+static int month_sparse_cb(void *arg, const sched_due_entry *entry)
 {
-    (void)due_ms;
-    (void)person_id;
-    (void)tier;
     month_job *j = arg;
-    j->rc = rates_add(j->e, j->e->month, region, 1, 0, 0);
+    j->rc = rates_add(j->e, j->e->month, entry->region, 1, 0, 0);
     return j->rc ? 1 : 0;
 }
 
@@ -746,7 +806,10 @@ static int month_start(sched_engine *e, int32_t month)
 {
     e->month = month;
     month_job j = {e, 0};
-    int rc = sched_db_scan_prefix(e->db, e->txn, SCHED_DB_TIERS, "", 0, month_tiers_cb, &j);
+    /* The scan reads "tiers" as stored: what this batch added goes in first. */
+    int rc = sched_db_counters_flush(e->db, e->txn);
+    if (!rc)
+        rc = sched_db_scan_prefix(e->db, e->txn, SCHED_DB_TIERS, "", 0, month_tiers_cb, &j);
     if (!rc && !j.rc)
         rc = sched_db_due_scan(e->db, e->txn, true, INT64_MIN, sched_month_end_ms(month) + 1,
                                month_sparse_cb, &j);
@@ -836,7 +899,9 @@ static int day_checks(sched_engine *e, int64_t day_start)
     day_job j = {.e = e, .day = sched_day_of_month(day_start),
                  .days_in_month = sched_days_in_month(e->month)};
     j.days_left = j.days_in_month - j.day + 1;
-    int rc = sched_db_scan_prefix(e->db, e->txn, SCHED_DB_TIERS, "", 0, day_township_cb, &j);
+    int rc = sched_db_counters_flush(e->db, e->txn);
+    if (!rc)
+        rc = sched_db_scan_prefix(e->db, e->txn, SCHED_DB_TIERS, "", 0, day_township_cb, &j);
     return rc ? rc : j.rc;
 }
 
@@ -1246,6 +1311,9 @@ static int load_state(sched_engine *e, MDB_txn *txn)
 {
     memset(&e->stats, 0, sizeof(e->stats));
     e->txn = txn;
+    /* Nothing of an earlier transaction survives in memory (it may have
+     * been aborted and be running again after the map grew). */
+    sched_db_counters_drop(e->db);
     for (int i = 0; i < 4; i++) {
         int rc = sched_db_meta_get(e->db, txn, meta_names[i], 0, &e->stored[i]);
         if (rc)
@@ -1258,15 +1326,18 @@ static int load_state(sched_engine *e, MDB_txn *txn)
     return 0;
 }
 
+/* Writes the clock and the pending counters; the transaction is complete. */
 static int store_state(sched_engine *e)
 {
+    int rc = sched_db_counters_flush(e->db, e->txn);
+    sched_db_counters_drop(e->db);
+    if (rc)
+        return rc;
     int64_t now[4] = {e->clock, e->swept, e->day, e->month};
     for (int i = 0; i < 4; i++)
-        if (now[i] != e->stored[i]) {
-            int rc = sched_db_meta_put(e->db, e->txn, meta_names[i], now[i]);
-            if (rc)
-                return rc;
-        }
+        if (now[i] != e->stored[i] &&
+            (rc = sched_db_meta_put(e->db, e->txn, meta_names[i], now[i])))
+            return rc;
     return 0;
 }
 
@@ -1280,6 +1351,7 @@ int sched_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records
     }
     if (rc == 0)
         rc = store_state(e);
+    sched_db_counters_drop(e->db); /* on error: the transaction is aborted */
     e->txn = NULL;
     e->seq = 0;
     return rc;
@@ -1292,6 +1364,7 @@ int sched_engine_advance(sched_engine *e, MDB_txn *txn, int64_t now_ms)
         rc = advance_to(e, now_ms);
     if (!rc)
         rc = store_state(e);
+    sched_db_counters_drop(e->db);
     dd_arena_reset(e->arena);
     e->txn = NULL;
     return rc;

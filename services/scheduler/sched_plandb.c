@@ -1,6 +1,7 @@
 /* sched_plandb.c: the scheduler's databases and key layouts (see sched_plandb.h). */
 #include "sched_plandb.h"
 
+#include "diag.h"
 #include "error.h"
 
 #include <stdlib.h>
@@ -16,27 +17,73 @@ static const struct {
     [SCHED_DB_PLANS] = {"plans", 0},
     [SCHED_DB_DUE] = {"due", 0},
     [SCHED_DB_SPARSE_DUE] = {"sparse_due", 0},
+    [SCHED_DB_TOWNSHIP_PLANS] = {"township_plans", 0},
     [SCHED_DB_WORKERS] = {"workers", 0},
     [SCHED_DB_WORKER_REGIONS] = {"worker_regions", 0},
-    [SCHED_DB_WORKER_PLANS] = {"worker_plans", 0},
     [SCHED_DB_UNASSIGNED] = {"unassigned", 0},
     [SCHED_DB_RATES] = {"rates", 0},
     [SCHED_DB_TIERS] = {"tiers", 0},
     [SCHED_DB_TOWNSHIPS] = {"townships", 0},
     [SCHED_DB_UNMATCHED] = {"unmatched", MDB_INTEGERKEY},
     [SCHED_DB_META] = {"meta", 0},
-    [SCHED_DB_REGION_DUE] = {"region_due", 0},
 };
+
+/*
+ * A counter of "rates" or "tiers" as the transaction sees it: loaded on
+ * first use, added to in memory, written by the flush when dirty. Open
+ * addressing, linear probing; the table only grows until it is dropped.
+ */
+#define COUNTER_KEY_MAX 16
+typedef struct counter {
+    uint8_t used, dirty, which, klen;
+    uint8_t key[COUNTER_KEY_MAX];
+    int64_t values[SCHED_TIERS_VALUES];
+} counter;
 
 struct sched_db {
     MDB_dbi dbi[SCHED_DB_COUNT];
+    counter *counters;
+    size_t ncounters, counters_cap;
 };
+
+/*
+ * Databases of the first layout, whose keys this code would misread: plans
+ * by worker and visits due by region, replaced by township_plans, and due
+ * keys without the sequence.
+ */
+static const char *const first_layout[] = {"worker_plans", "region_due"};
+
+static int check_layout(dd_store *store)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < sizeof(first_layout) / sizeof(first_layout[0]) && !rc; i++) {
+        MDB_dbi dbi;
+        int found = mdb_dbi_open(txn, first_layout[i], 0, &dbi);
+        if (found == 0) {
+            dd_error("the data directory holds the scheduler's first database layout "
+                     "(database %s): start with an empty data_dir and let the scheduler "
+                     "consume eligibility's log again",
+                     first_layout[i]);
+            rc = DD_ECORRUPT;
+        } else if (found != MDB_NOTFOUND) {
+            rc = found;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
 
 int sched_db_open(dd_store *store, sched_db **out)
 {
+    int rc = check_layout(store);
+    if (rc)
+        return rc;
     sched_db *db = dd_calloc(1, sizeof(*db));
     for (int i = 0; i < SCHED_DB_COUNT; i++) {
-        int rc = dd_store_dbi(store, db_defs[i].name, db_defs[i].flags, &db->dbi[i]);
+        rc = dd_store_dbi(store, db_defs[i].name, db_defs[i].flags, &db->dbi[i]);
         if (rc) {
             free(db);
             return rc;
@@ -50,6 +97,7 @@ void sched_db_close(sched_db **db)
 {
     if (!db || !*db)
         return;
+    free((*db)->counters);
     free(*db);
     *db = NULL;
 }
@@ -147,33 +195,48 @@ int sched_db_put_worker(sched_db *db, MDB_txn *txn, const Doudi__RosterWorker *w
 
 /* ---- the due indexes ---------------------------------------------------------- */
 
-#define DUE_KEY_MAX (8 + 64)
+#define DUE_HEAD 16
+#define DUE_KEY_MAX (DUE_HEAD + 64)
 
-static size_t due_key(uint8_t *key, int64_t due_ms, const char *person_id)
+static void put_be64(uint8_t *out, uint64_t u)
 {
-    uint64_t u = (uint64_t)due_ms ^ (1ULL << 63); /* order negatives first */
     for (int i = 0; i < 8; i++)
-        key[i] = (uint8_t)(u >> (56 - 8 * i));
-    size_t n = strlen(person_id);
-    if (n > DUE_KEY_MAX - 8)
-        n = DUE_KEY_MAX - 8;
-    memcpy(key + 8, person_id, n);
-    return 8 + n;
+        out[i] = (uint8_t)(u >> (56 - 8 * i));
 }
 
-static int64_t due_of_key(const uint8_t *key)
+static uint64_t get_be64(const uint8_t *in)
 {
     uint64_t u = 0;
     for (int i = 0; i < 8; i++)
-        u = (u << 8) | key[i];
-    return (int64_t)(u ^ (1ULL << 63));
+        u = (u << 8) | in[i];
+    return u;
 }
 
-int sched_db_due_put(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms,
+/* Signed ms in an order-preserving unsigned form (negatives first). */
+static void put_ms(uint8_t *out, int64_t ms) { put_be64(out, (uint64_t)ms ^ (1ULL << 63)); }
+static int64_t get_ms(const uint8_t *in) { return (int64_t)(get_be64(in) ^ (1ULL << 63)); }
+
+static size_t append_id(uint8_t *key, size_t at, const char *id)
+{
+    size_t n = strlen(id);
+    if (n > 64)
+        n = 64;
+    memcpy(key + at, id, n);
+    return at + n;
+}
+
+static size_t due_key(uint8_t *key, int64_t due_ms, uint64_t sequence, const char *person_id)
+{
+    put_ms(key, due_ms);
+    put_be64(key + 8, sequence);
+    return append_id(key, DUE_HEAD, person_id);
+}
+
+int sched_db_due_put(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms, uint64_t sequence,
                      const char *person_id, const char *region, Doudi__VisitTier tier)
 {
     uint8_t key[DUE_KEY_MAX], value[13];
-    size_t klen = due_key(key, due_ms, person_id);
+    size_t klen = due_key(key, due_ms, sequence, person_id);
     memset(value, '0', 12);
     size_t rl = strlen(region);
     memcpy(value, region, rl < 12 ? rl : 12);
@@ -182,11 +245,11 @@ int sched_db_due_put(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms,
                         sizeof(value));
 }
 
-int sched_db_due_del(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms,
+int sched_db_due_del(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms, uint64_t sequence,
                      const char *person_id)
 {
     uint8_t key[DUE_KEY_MAX];
-    size_t klen = due_key(key, due_ms, person_id);
+    size_t klen = due_key(key, due_ms, sequence, person_id);
     return sched_db_del(db, txn, sparse ? SCHED_DB_SPARSE_DUE : SCHED_DB_DUE, key, klen);
 }
 
@@ -198,23 +261,29 @@ int sched_db_due_scan(sched_db *db, MDB_txn *txn, bool sparse, int64_t from_ms,
     if (rc)
         return rc;
     uint8_t start[8];
-    due_key(start, from_ms, "");
+    put_ms(start, from_ms);
     MDB_val k = {8, start}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
-        if (k.mv_size < 8 || k.mv_size > DUE_KEY_MAX || v.mv_size != 13) {
+        if (k.mv_size <= DUE_HEAD || k.mv_size > DUE_KEY_MAX || v.mv_size != 13) {
             rc = DD_ECORRUPT;
             break;
         }
-        int64_t due = due_of_key(k.mv_data);
+        int64_t due = get_ms(k.mv_data);
         if (due >= until_ms)
             break;
-        char person[DUE_KEY_MAX], region[13];
-        memcpy(person, (const uint8_t *)k.mv_data + 8, k.mv_size - 8);
-        person[k.mv_size - 8] = '\0';
+        char person[65], region[13];
+        memcpy(person, (const uint8_t *)k.mv_data + DUE_HEAD, k.mv_size - DUE_HEAD);
+        person[k.mv_size - DUE_HEAD] = '\0';
         memcpy(region, v.mv_data, 12);
         region[12] = '\0';
-        rc = fn(arg, due, person, region, (Doudi__VisitTier)((const uint8_t *)v.mv_data)[12]);
+        sched_due_entry entry = {due, get_be64((const uint8_t *)k.mv_data + 8), person, region,
+                                 (Doudi__VisitTier)((const uint8_t *)v.mv_data)[12]};
+        rc = fn(arg, &entry);
+        if (rc == SCHED_DUE_DELETE) {
+            /* The cursor moves to the next entry; MDB_NEXT then returns it. */
+            rc = mdb_cursor_del(cur, 0);
+        }
         if (rc)
             break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -223,74 +292,194 @@ int sched_db_due_scan(sched_db *db, MDB_txn *txn, bool sparse, int64_t from_ms,
     return rc == MDB_NOTFOUND || rc == 1 ? 0 : rc;
 }
 
-static size_t region_due_key(uint8_t *key, const char *region, int64_t due_ms,
-                             const char *person_id)
+/* ---- plans by township ------------------------------------------------------------ */
+
+#define TOWNSHIP_HEAD (9 + 8)
+
+static size_t township_plan_key(uint8_t *key, const char *region12, int64_t started_ms,
+                                const char *person_id)
 {
-    memset(key, '0', 12);
-    size_t rl = strlen(region);
-    memcpy(key, region, rl < 12 ? rl : 12);
-    return 12 + due_key(key + 12, due_ms, person_id);
+    memset(key, '0', 9);
+    size_t rl = strlen(region12);
+    memcpy(key, region12, rl < 9 ? rl : 9);
+    put_ms(key + 9, started_ms);
+    return append_id(key, TOWNSHIP_HEAD, person_id);
 }
 
-int sched_db_region_due_put(sched_db *db, MDB_txn *txn, const char *region, int64_t due_ms,
-                            const char *person_id, Doudi__VisitTier tier)
+int sched_db_township_plan_put(sched_db *db, MDB_txn *txn, const char *region12,
+                               int64_t started_ms, const char *person_id)
 {
-    uint8_t key[12 + DUE_KEY_MAX], value = (uint8_t)tier;
-    size_t klen = region_due_key(key, region, due_ms, person_id);
-    return sched_db_put(db, txn, SCHED_DB_REGION_DUE, key, klen, &value, 1);
+    uint8_t key[TOWNSHIP_HEAD + 64];
+    size_t klen = township_plan_key(key, region12, started_ms, person_id);
+    return sched_db_put(db, txn, SCHED_DB_TOWNSHIP_PLANS, key, klen, "", 0);
 }
 
-int sched_db_region_due_del(sched_db *db, MDB_txn *txn, const char *region, int64_t due_ms,
-                            const char *person_id)
+int sched_db_township_plan_del(sched_db *db, MDB_txn *txn, const char *region12,
+                               int64_t started_ms, const char *person_id)
 {
-    uint8_t key[12 + DUE_KEY_MAX];
-    size_t klen = region_due_key(key, region, due_ms, person_id);
-    return sched_db_del(db, txn, SCHED_DB_REGION_DUE, key, klen);
+    uint8_t key[TOWNSHIP_HEAD + 64];
+    size_t klen = township_plan_key(key, region12, started_ms, person_id);
+    return sched_db_del(db, txn, SCHED_DB_TOWNSHIP_PLANS, key, klen);
 }
 
-int sched_db_region_due_key(const MDB_val *key, char region[13], int64_t *due_ms,
-                            char person_id[65])
+typedef struct township_scan {
+    sched_db_person_fn fn;
+    void *arg;
+    int rc;
+} township_scan;
+
+static int township_scan_cb(void *arg, const MDB_val *key, const MDB_val *value)
 {
-    if (key->mv_size < 20 || key->mv_size > 20 + 64)
-        return DD_ECORRUPT;
-    const uint8_t *k = key->mv_data;
-    memcpy(region, k, 12);
-    region[12] = '\0';
-    *due_ms = due_of_key(k + 12);
-    memcpy(person_id, k + 20, key->mv_size - 20);
-    person_id[key->mv_size - 20] = '\0';
-    return 0;
+    (void)value;
+    township_scan *j = arg;
+    if (key->mv_size <= TOWNSHIP_HEAD || key->mv_size > TOWNSHIP_HEAD + 64) {
+        j->rc = DD_ECORRUPT;
+        return 1;
+    }
+    char person[65];
+    memcpy(person, (const uint8_t *)key->mv_data + TOWNSHIP_HEAD, key->mv_size - TOWNSHIP_HEAD);
+    person[key->mv_size - TOWNSHIP_HEAD] = '\0';
+    int rc = j->fn(j->arg, person);
+    if (rc && rc != 1)
+        j->rc = rc;
+    return rc ? 1 : 0;
+}
+
+int sched_db_township_plans_scan(sched_db *db, MDB_txn *txn, const char *prefix, size_t plen,
+                                 sched_db_person_fn fn, void *arg)
+{
+    township_scan j = {fn, arg, 0};
+    int rc = sched_db_scan_prefix(db, txn, SCHED_DB_TOWNSHIP_PLANS, prefix, plen > 9 ? 9 : plen,
+                                  township_scan_cb, &j);
+    return rc ? rc : j.rc;
 }
 
 /* ---- counters by level ---------------------------------------------------------- */
 
+static uint64_t counter_hash(uint8_t which, const uint8_t *key, size_t klen)
+{
+    uint64_t h = 1469598103934665603ULL ^ which; /* FNV-1a */
+    for (size_t i = 0; i < klen; i++)
+        h = (h ^ key[i]) * 1099511628211ULL;
+    /* Keys differ in their last digits: mix them into the low bits too. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static counter *counter_slot(sched_db *db, uint8_t which, const uint8_t *key, size_t klen)
+{
+    size_t mask = db->counters_cap - 1;
+    for (size_t i = (size_t)counter_hash(which, key, klen) & mask;; i = (i + 1) & mask) {
+        counter *c = &db->counters[i];
+        if (!c->used || (c->which == which && c->klen == klen && memcmp(c->key, key, klen) == 0))
+            return c;
+    }
+}
+
+static void counters_grow(sched_db *db)
+{
+    counter *old = db->counters;
+    size_t old_cap = db->counters_cap;
+    db->counters_cap = old_cap ? old_cap * 2 : 4096;
+    db->counters = dd_calloc(db->counters_cap, sizeof(counter));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].used)
+            *counter_slot(db, old[i].which, old[i].key, old[i].klen) = old[i];
+    free(old);
+}
+
+static size_t counter_width(sched_dbi which)
+{
+    return which == SCHED_DB_RATES ? SCHED_RATE_VALUES : SCHED_TIERS_VALUES;
+}
+
+/* The counter of key in which, loaded from txn on first use. */
+static int counter_get(sched_db *db, MDB_txn *txn, sched_dbi which, const uint8_t *key,
+                       size_t klen, counter **out)
+{
+    if (klen > COUNTER_KEY_MAX)
+        return DD_ETOOBIG;
+    if (2 * (db->ncounters + 1) > db->counters_cap)
+        counters_grow(db);
+    counter *c = counter_slot(db, (uint8_t)which, key, klen);
+    if (!c->used) {
+        size_t n = counter_width(which);
+        MDB_val v;
+        int rc = sched_db_get(db, txn, which, key, klen, &v);
+        if (rc == 0 && v.mv_size != n * sizeof(int64_t))
+            return DD_ECORRUPT;
+        if (rc && rc != DD_NOTFOUND)
+            return rc;
+        memset(c, 0, sizeof(*c));
+        if (rc == 0)
+            memcpy(c->values, v.mv_data, v.mv_size);
+        c->used = 1;
+        c->which = (uint8_t)which;
+        c->klen = (uint8_t)klen;
+        memcpy(c->key, key, klen);
+        db->ncounters++;
+    }
+    *out = c;
+    return 0;
+}
+
 static int add_values(sched_db *db, MDB_txn *txn, sched_dbi which, const void *key, size_t klen,
                       const int64_t *delta, size_t n)
 {
-    int64_t values[SCHED_TIERS_VALUES] = {0};
-    MDB_val v;
-    int rc = sched_db_get(db, txn, which, key, klen, &v);
-    if (rc == 0) {
-        if (v.mv_size != n * sizeof(int64_t))
-            return DD_ECORRUPT;
-        memcpy(values, v.mv_data, v.mv_size);
-    } else if (rc != DD_NOTFOUND) {
+    counter *c;
+    int rc = counter_get(db, txn, which, key, klen, &c);
+    if (rc)
         return rc;
-    }
-    bool zero = true;
+    bool changed = false;
     for (size_t i = 0; i < n; i++) {
-        values[i] += delta[i];
-        zero &= values[i] == 0;
+        c->values[i] += delta[i];
+        changed |= delta[i] != 0;
     }
-    /* Counters that come back to zero are deleted so scans stay short. */
-    if (zero)
-        return sched_db_del(db, txn, which, key, klen);
-    return sched_db_put(db, txn, which, key, klen, values, n * sizeof(int64_t));
+    c->dirty |= changed;
+    return 0;
 }
 
+int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
+{
+    for (size_t i = 0; i < db->counters_cap; i++) {
+        counter *c = &db->counters[i];
+        if (!c->used || !c->dirty)
+            continue;
+        size_t n = counter_width(c->which);
+        bool zero = true;
+        for (size_t k = 0; k < n; k++)
+            zero &= c->values[k] == 0;
+        /* Counters that come back to zero are deleted so scans stay short. */
+        int rc = zero ? sched_db_del(db, txn, c->which, c->key, c->klen)
+                      : sched_db_put(db, txn, c->which, c->key, c->klen, c->values,
+                                     n * sizeof(int64_t));
+        if (rc)
+            return rc;
+        c->dirty = 0;
+    }
+    return 0;
+}
+
+void sched_db_counters_drop(sched_db *db)
+{
+    if (db->ncounters)
+        memset(db->counters, 0, db->counters_cap * sizeof(counter));
+    db->ncounters = 0;
+}
+
+/* A counter's value: the transaction's pending one if any, else the stored one. */
 static int get_values(sched_db *db, MDB_txn *txn, sched_dbi which, const void *key, size_t klen,
                       int64_t *out, size_t n)
 {
+    if (klen <= COUNTER_KEY_MAX && db->ncounters) {
+        counter *c = counter_slot(db, (uint8_t)which, key, klen);
+        if (c->used) {
+            memcpy(out, c->values, n * sizeof(int64_t));
+            return 0;
+        }
+    }
     memset(out, 0, n * sizeof(int64_t));
     MDB_val v;
     int rc = sched_db_get(db, txn, which, key, klen, &v);

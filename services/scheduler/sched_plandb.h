@@ -8,17 +8,17 @@
  *
  *   database        key                                  value
  *   plans           person id                            VisitPlan
- *   due             due ms (8 bytes, big endian) + id    region (12) + tier (1)
+ *   due             due ms (8, big endian) + sequence (8) region (12) + tier (1)
+ *                   + person id
  *   sparse_due      the same, for plans of tiers not due every month
+ *   township_plans  township (9) + plan start ms (8) + id  -
  *   workers         worker id                            RosterWorker
  *   worker_regions  region (12) + worker id              -
- *   worker_plans    worker id + NUL + person id          -
  *   unassigned      region (12) + person id              -
  *   rates           month (4, big endian) + region prefix  due, visited, overdue (3 x int64)
  *   tiers           region prefix                        active plans by tier (5 x int64),
  *                                                        demand in millivisits (int64)
  *   townships       township (9 digits)                  sched_township (capacity, alert marks)
- *   region_due      region (12) + due ms (8) + person id  tier (1)
  *   unmatched       upstream sequence (MDB_INTEGERKEY)   UnmatchedVisitReport
  *   meta            name                                 int64
  *
@@ -28,6 +28,29 @@
  * levels of the ladder: province (2), city (4), county (6), township (9),
  * village (12); rates and tiers are kept for each level, so a region's rate
  * is one read.
+ *
+ * Keys are laid out so that the writes of a batch land on few pages: at
+ * this size every random insert into a large tree dirties a page of its own
+ * and costs a page write at the commit (limits.md). A due entry's key holds
+ * the upstream sequence that wrote it (VisitPlan.due_indexed_sequence), so
+ * the entries written for one due time are appended at the end of its
+ * range. An entry of "due" that no longer matches its plan (the due time
+ * changed before the sweep reached it) is left in place for the sweep to
+ * drop as it passes (sched_engine.c), which saves a random delete per
+ * visit; whoever reads "due" checks the entry against the plan.
+ * township_plans (every active plan, by township and start time)
+ * grows at the end of each township's range. It is the one index of plans
+ * by place: a worker's plans are those of the worker's township that name
+ * the worker (assignment never leaves the township), and a region's due
+ * list is read from it.
+ *
+ * Counters (rates and tiers) are added to in memory during a write
+ * transaction and written once each by sched_db_counters_flush(), which the
+ * engine calls before it scans them and before its transaction commits;
+ * sched_db_counters_drop() forgets what was not flushed. Inside the write
+ * transaction sched_db_rates_get / sched_db_tiers_get see the pending
+ * additions; outside it nothing is pending (the engine flushes or drops
+ * before it returns), so a read transaction reads what is committed.
  *
  * Values returned through MDB_val are owned by LMDB and valid until the
  * transaction ends or the next write to the same database; decoded
@@ -51,16 +74,15 @@ typedef enum {
     SCHED_DB_PLANS,
     SCHED_DB_DUE,
     SCHED_DB_SPARSE_DUE,
+    SCHED_DB_TOWNSHIP_PLANS,
     SCHED_DB_WORKERS,
     SCHED_DB_WORKER_REGIONS,
-    SCHED_DB_WORKER_PLANS,
     SCHED_DB_UNASSIGNED,
     SCHED_DB_RATES,
     SCHED_DB_TIERS,
     SCHED_DB_TOWNSHIPS,
     SCHED_DB_UNMATCHED,
     SCHED_DB_META,
-    SCHED_DB_REGION_DUE,
     SCHED_DB_COUNT
 } sched_dbi;
 
@@ -78,7 +100,11 @@ enum { SCHED_RATE_DUE = 0, SCHED_RATE_VISITED = 1, SCHED_RATE_OVERDUE = 2, SCHED
 
 typedef struct sched_db sched_db;
 
-/* Opens (creating) every database in store. */
+/*
+ * Opens (creating) every database in store. DD_ECORRUPT (and an error on
+ * stderr) when store holds the first layout of these databases, whose keys
+ * differ: such a directory is rebuilt by consuming eligibility's log again.
+ */
 int sched_db_open(dd_store *store, sched_db **out);
 void sched_db_close(sched_db **db);
 MDB_dbi sched_db_dbi(const sched_db *db, sched_dbi which);
@@ -109,44 +135,75 @@ int sched_db_get_worker(sched_db *db, MDB_txn *txn, const char *worker_id, dd_ar
 int sched_db_put_worker(sched_db *db, MDB_txn *txn, const Doudi__RosterWorker *w,
                         dd_arena *arena);
 
-/* The due indexes (sparse: the index of plans not due every month). */
-int sched_db_due_put(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms,
+/*
+ * The due indexes (sparse: the index of plans not due every month). An
+ * entry is found again by its due time, the sequence it was written with
+ * and the person.
+ */
+int sched_db_due_put(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms, uint64_t sequence,
                      const char *person_id, const char *region, Doudi__VisitTier tier);
-int sched_db_due_del(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms,
+int sched_db_due_del(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms, uint64_t sequence,
                      const char *person_id);
-/* The per-region due index (doudictl visits due). */
-int sched_db_region_due_put(sched_db *db, MDB_txn *txn, const char *region, int64_t due_ms,
-                            const char *person_id, Doudi__VisitTier tier);
-int sched_db_region_due_del(sched_db *db, MDB_txn *txn, const char *region, int64_t due_ms,
-                            const char *person_id);
-/* Decodes a region_due key: its region (13 bytes), due and person (65 bytes). */
-int sched_db_region_due_key(const MDB_val *key, char region[13], int64_t *due_ms,
-                            char person_id[65]);
+
+/* One entry of a due index, as a scan sees it (copies valid during the call). */
+typedef struct sched_due_entry {
+    int64_t due_ms;
+    uint64_t sequence;
+    const char *person_id;
+    const char *region;
+    Doudi__VisitTier tier;
+} sched_due_entry;
+
+/* What a due scan's fn may return besides 0, 1 and errors: drop this entry. */
+#define SCHED_DUE_DELETE 2
 
 /*
  * Calls fn for every entry with from_ms <= due < until_ms, earliest first
- * (stops like sched_db_scan_prefix). person_id and region are
- * NUL-terminated copies valid during the call.
+ * (stops like sched_db_scan_prefix; SCHED_DUE_DELETE deletes the entry and
+ * goes on).
  */
-typedef int (*sched_db_due_fn)(void *arg, int64_t due_ms, const char *person_id,
-                               const char *region, Doudi__VisitTier tier);
+typedef int (*sched_db_due_fn)(void *arg, const sched_due_entry *entry);
 int sched_db_due_scan(sched_db *db, MDB_txn *txn, bool sparse, int64_t from_ms,
                       int64_t until_ms, sched_db_due_fn fn, void *arg);
 
-/* Adds deltas to the rates of month at every level of region12. */
+/* The township_plans entry of an active plan (region12: its village). */
+int sched_db_township_plan_put(sched_db *db, MDB_txn *txn, const char *region12,
+                               int64_t started_ms, const char *person_id);
+int sched_db_township_plan_del(sched_db *db, MDB_txn *txn, const char *region12,
+                               int64_t started_ms, const char *person_id);
+/*
+ * Calls fn with the person id (a NUL-terminated copy) of every active plan
+ * whose region starts with prefix[0..plen-1] — for plen > 9, of every
+ * plan of the township: the caller filters by village — in township and
+ * start order, stopping like sched_db_scan_prefix.
+ */
+typedef int (*sched_db_person_fn)(void *arg, const char *person_id);
+int sched_db_township_plans_scan(sched_db *db, MDB_txn *txn, const char *prefix, size_t plen,
+                                 sched_db_person_fn fn, void *arg);
+
+/* Adds deltas to the rates of month at every level of region12 (pending). */
 int sched_db_rates_add(sched_db *db, MDB_txn *txn, int32_t month, const char *region12,
                        const int64_t delta[SCHED_RATE_VALUES]);
-/* Adds deltas to the rates of month of one region prefix only. */
+/* Adds deltas to the rates of month of one region prefix only (pending). */
 int sched_db_rates_add_prefix(sched_db *db, MDB_txn *txn, int32_t month, const char *prefix,
                               size_t plen, const int64_t delta[SCHED_RATE_VALUES]);
-/* The rates of one region prefix (zeros when none). */
+/* The rates of one region prefix (zeros when none), pending additions included. */
 int sched_db_rates_get(sched_db *db, MDB_txn *txn, int32_t month, const char *prefix,
                        int64_t out[SCHED_RATE_VALUES]);
-/* Adds to the tiers counters at every level of region12. */
+/* Adds to the tiers counters at every level of region12 (pending). */
 int sched_db_tiers_add(sched_db *db, MDB_txn *txn, const char *region12, Doudi__VisitTier tier,
                        int64_t count_delta, int64_t demand_delta);
 int sched_db_tiers_get(sched_db *db, MDB_txn *txn, const char *prefix,
                        int64_t out[SCHED_TIERS_VALUES]);
+/*
+ * Writes every counter changed since the last flush into txn, once each
+ * (a counter back at zero is deleted so scans stay short). Returns 0 or an
+ * LMDB code; after an error the transaction must be aborted (and the
+ * counters dropped).
+ */
+int sched_db_counters_flush(sched_db *db, MDB_txn *txn);
+/* Forgets every pending and cached counter (the transaction ends). */
+void sched_db_counters_drop(sched_db *db);
 
 /* A township's workers and alert marks (database townships). */
 typedef struct sched_township {

@@ -175,7 +175,6 @@ typedef struct list_job {
     due_entry *items;
     size_t n, cap;
     int64_t horizon;
-    size_t skip;
 } list_job;
 
 static void list_add(list_job *j, int64_t due, const char *person)
@@ -197,57 +196,14 @@ static int cmp_due(const void *a, const void *b)
     return strcmp(x->person, y->person);
 }
 
-static int region_due_cb(void *arg, const MDB_val *key, const MDB_val *value)
+/* Sorts the entries by due time and loads the first `limit` plans. */
+static int fill_plans(sched_db *db, MDB_txn *txn, dd_arena *arena, list_job *j, uint32_t limit,
+                      Doudi__SchedulerQueryReply *r)
 {
-    (void)value;
-    list_job *j = arg;
-    char region[13], person[65];
-    int64_t due;
-    if (sched_db_region_due_key(key, region, &due, person) == 0 && due <= j->horizon)
-        list_add(j, due, person);
-    return 0;
-}
-
-static int worker_plans_cb(void *arg, const MDB_val *key, const MDB_val *value)
-{
-    (void)value;
-    list_job *j = arg;
-    if (key->mv_size <= j->skip || key->mv_size - j->skip > 64)
-        return 0;
-    char person[65];
-    memcpy(person, (const char *)key->mv_data + j->skip, key->mv_size - j->skip);
-    person[key->mv_size - j->skip] = '\0';
-    list_add(j, 0, person);
-    return 0;
-}
-
-/* Loads the listed plans, sorts them by due time, keeps `limit`. */
-static int fill_plans(sched_db *db, MDB_txn *txn, dd_arena *arena, list_job *j, bool load_due,
-                      uint32_t limit, Doudi__SchedulerQueryReply *r)
-{
-    Doudi__VisitPlan **plans = dd_arena_alloc(arena, (j->n + 1) * sizeof(void *));
-    size_t n = 0;
-    if (load_due) {
-        for (size_t i = 0; i < j->n; i++) {
-            Doudi__VisitPlan *p;
-            int rc = sched_db_get_plan(db, txn, j->items[i].person, arena, &p);
-            if (rc == DD_NOTFOUND)
-                continue;
-            if (rc)
-                return rc;
-            j->items[i].due = p->next_due_ms;
-            plans[n++] = p;
-        }
-        /* Sort the plans by the same key as the entries. */
-        for (size_t i = 0; i < n; i++) {
-            j->items[i].due = plans[i]->next_due_ms;
-            snprintf(j->items[i].person, sizeof(j->items[i].person), "%s", plans[i]->person_id);
-        }
-        j->n = n;
-    }
     qsort(j->items, j->n, sizeof(*j->items), cmp_due);
     size_t keep = j->n < limit ? j->n : limit;
-    n = 0;
+    Doudi__VisitPlan **plans = dd_arena_alloc(arena, (keep + 1) * sizeof(void *));
+    size_t n = 0;
     for (size_t i = 0; i < keep; i++) {
         Doudi__VisitPlan *p;
         int rc = sched_db_get_plan(db, txn, j->items[i].person, arena, &p);
@@ -260,6 +216,69 @@ static int fill_plans(sched_db *db, MDB_txn *txn, dd_arena *arena, list_job *j, 
     r->plans = plans;
     r->n_plans = n;
     r->total = j->n;
+    return 0;
+}
+
+/* Which plans of a township scan a list keeps. */
+typedef struct plan_filter {
+    sched_db *db;
+    MDB_txn *txn;
+    dd_arena *arena;
+    list_job *list;
+    const char *worker_id; /* the worker's plans, or */
+    const char *prefix;    /* the region's plans due by the horizon */
+    size_t plen;
+    int rc;
+} plan_filter;
+
+static int township_plan_cb(void *arg, const char *person_id)
+{
+    plan_filter *f = arg;
+    Doudi__VisitPlan *p;
+    int rc = sched_db_get_plan(f->db, f->txn, person_id, f->arena, &p);
+    if (rc == DD_NOTFOUND)
+        return 0;
+    if (rc) {
+        f->rc = rc;
+        return 1;
+    }
+    bool keep = f->worker_id ? strcmp(p->worker_id, f->worker_id) == 0
+                             : strncmp(p->region_code, f->prefix, f->plen) == 0 &&
+                                   p->next_due_ms <= f->list->horizon;
+    if (keep)
+        list_add(f->list, p->next_due_ms, person_id);
+    dd_arena_reset(f->arena);
+    return 0;
+}
+
+typedef struct due_filter {
+    sched_db *db;
+    MDB_txn *txn;
+    dd_arena *arena;
+    list_job *list;
+    const char *prefix;
+    size_t plen;
+    int rc;
+} due_filter;
+
+static int due_index_cb(void *arg, const sched_due_entry *entry)
+{
+    due_filter *f = arg;
+    if (strncmp(entry->region, f->prefix, f->plen) != 0)
+        return 0;
+    /* The index may hold entries the sweep has not dropped yet. */
+    Doudi__VisitPlan *p;
+    int rc = sched_db_get_plan(f->db, f->txn, entry->person_id, f->arena, &p);
+    if (rc == DD_NOTFOUND)
+        return 0;
+    if (rc) {
+        f->rc = rc;
+        return 1;
+    }
+    if (p->end == DOUDI__PLAN_END__PLAN_END_NONE && p->next_due_ms == entry->due_ms &&
+        p->due_indexed_sequence == entry->sequence)
+        list_add(f->list, entry->due_ms, entry->person_id);
+    dd_arena_reset(f->arena);
     return 0;
 }
 
@@ -279,14 +298,17 @@ static int answer_worker(sched_db *db, MDB_txn *txn, dd_arena *arena, uint32_t l
     if (rc)
         return rc;
     r->worker = w;
-    char prefix[66];
-    size_t plen = strlen(worker_id);
-    memcpy(prefix, worker_id, plen);
-    prefix[plen++] = '\0';
-    list_job j = {.skip = plen};
-    rc = sched_db_scan_prefix(db, txn, SCHED_DB_WORKER_PLANS, prefix, plen, worker_plans_cb, &j);
+    /* A worker's plans are all in the worker's township (sched_engine.c). */
+    list_job j = {0};
+    if (sched_region_valid(w->region_code)) {
+        dd_arena *scratch = dd_arena_new(0);
+        plan_filter f = {db, txn, scratch, &j, worker_id, NULL, 0, 0};
+        rc = sched_db_township_plans_scan(db, txn, w->region_code, 9, township_plan_cb, &f);
+        rc = rc ? rc : f.rc;
+        dd_arena_destroy(&scratch);
+    }
     if (!rc)
-        rc = fill_plans(db, txn, arena, &j, true, limit, r);
+        rc = fill_plans(db, txn, arena, &j, limit, r);
     free(j.items);
     return rc;
 }
@@ -301,9 +323,24 @@ static int answer_due(sched_db *db, MDB_txn *txn, dd_arena *arena, int64_t now_m
         return 0;
     }
     list_job j = {.horizon = sched_day_start_ms(now_ms) + SCHED_DAY_MS - 1};
-    int rc = sched_db_scan_prefix(db, txn, SCHED_DB_REGION_DUE, prefix, plen, region_due_cb, &j);
+    int rc;
+    if (plen >= 9) {
+        /* A township or a village: its plans, from the township's list. */
+        dd_arena *scratch = dd_arena_new(0);
+        plan_filter f = {db, txn, scratch, &j, NULL, prefix, plen, 0};
+        rc = sched_db_township_plans_scan(db, txn, prefix, plen, township_plan_cb, &f);
+        rc = rc ? rc : f.rc;
+        dd_arena_destroy(&scratch);
+    } else {
+        /* A county or larger: what is due by the horizon, filtered by place. */
+        dd_arena *scratch = dd_arena_new(0);
+        due_filter f = {db, txn, scratch, &j, prefix, plen, 0};
+        rc = sched_db_due_scan(db, txn, false, INT64_MIN, j.horizon + 1, due_index_cb, &f);
+        rc = rc ? rc : f.rc;
+        dd_arena_destroy(&scratch);
+    }
     if (!rc)
-        rc = fill_plans(db, txn, arena, &j, false, limit, r);
+        rc = fill_plans(db, txn, arena, &j, limit, r);
     free(j.items);
     return rc;
 }

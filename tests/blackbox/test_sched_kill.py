@@ -22,8 +22,8 @@ Once both have caught up, test_kill_minus_nine_during_the_month proves:
   - B's cursor never went back across a kill;
   - both logs hold the same records (sequence, kind, stamp, payload bytes);
   - after a SIGTERM, `mdb_dump` of every database (plans, the due indexes,
-    workers and their indexes, rates, tiers, townships, unmatched reports,
-    meta, cursors, the log) is identical;
+    plans by township, workers and their index, rates, tiers, townships,
+    unmatched reports, meta, cursors, the log) is identical;
   - the month produced what it should: plans of three tiers, assignments,
     overdue, danger and unmatched-report alerts, eligibility's alerts passed
     on with the worker, acknowledgements passed on one for one, and rates
@@ -44,8 +44,8 @@ HOUSEHOLDS = int(os.environ.get("DOUDI_SCHED_HOUSEHOLDS", "1500"))
 KILLS = int(os.environ.get("DOUDI_SCHED_KILLS", "6"))
 SEED = int(os.environ.get("DOUDI_SCHED_SEED", "7"))
 KILL_SEED = os.environ.get("DOUDI_SCHED_KILL_SEED") or str(time.time_ns())
-DATABASES = ("plans", "due", "sparse_due", "region_due", "workers", "worker_regions",
-             "worker_plans", "unassigned", "rates", "tiers", "townships", "unmatched", "meta",
+DATABASES = ("plans", "due", "sparse_due", "township_plans", "workers", "worker_regions",
+             "unassigned", "rates", "tiers", "townships", "unmatched", "meta",
              "cursors", "log", "log_consumers")
 
 

@@ -101,6 +101,20 @@ def test_skipped_visits_give_exact_rates(env):
     rc, out, err = sh.doudictl("visits", "due", "440106", "-e", sched.query_endpoint)
     h.check_eq(rc, 0, f"doudictl visits due status ({err})")
     h.check(month.high_risk[:6] in out, f"doudictl visits due lists nobody:\n{out}")
+    # The due lists of a county (read from the due index) and of its
+    # townships and villages (read from the plans by township) agree.
+    county = sched.query(due_region_code="440106", limit=100000)
+    h.check(not county.error_text and county.total > 0, f"due in 440106: {county}")
+    h.check_eq(county.total, len(county.plans), "due in 440106: plans listed")
+    for region in (v0, v0[:9], month.villages[-1], month.villages[-1][:9] + "000"):
+        prefix = region[:9] if region.endswith("000") else region
+        want = [p.person_id for p in county.plans if p.region_code.startswith(prefix)]
+        listed = sched.query(due_region_code=region, limit=100000)
+        h.check(not listed.error_text, f"due in {region}: {listed.error_text}")
+        h.check_eq([p.person_id for p in listed.plans], want, f"due in {region}")
+        dues = [p.next_due_ms for p in listed.plans]
+        h.check_eq(dues, sorted(dues), f"due in {region}: in due order")
+    h.check(any(p.region_code == v0 for p in county.plans), "nobody due in the first village")
     print(f"month {month.yyyymm}: {len(month.events)} events, rates {got['440106']}, "
           f"{len(overdue)} overdue alerts, {len(records)} records in the scheduler's log",
           flush=True)

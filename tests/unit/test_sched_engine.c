@@ -256,6 +256,17 @@ static void rate(fixture *f, int32_t month, const char *prefix, int64_t due, int
                  (long long)v[0], (long long)v[1], (long long)due, (long long)visited);
 }
 
+/* Entries in one of the scheduler's databases. */
+static size_t entries(fixture *f, sched_dbi which)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(txn, sched_db_dbi(f->db, which), &st), 0);
+    mdb_txn_abort(txn);
+    return st.ms_entries;
+}
+
 /* Counts the log's records of kind (and, for alerts, of alert kind). */
 static int count_log(fixture *f, uint32_t kind, int alert_kind, const char *reason)
 {
@@ -386,6 +397,26 @@ static void within_24_hours_and_overdue_once(void **state)
     assert_int_equal(plan(f, "p")->next_due_ms, sh(2026, 4, 10, 10, 0));
     assert_int_equal(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_DANGER_FOUND, NULL), 1);
     rate(f, 202604, V1, 1, 1);
+    /* The entry of the end of April is left for the sweep (an overdue
+     * entry behind it was deleted at once): two entries, one plan. */
+    assert_int_equal(entries(f, SCHED_DB_DUE), 2);
+    assert_int_equal(entries(f, SCHED_DB_TOWNSHIP_PLANS), 1);
+    /* Visited weekly into May: the sweep drops what it passes, alerts nothing. */
+    visit(f, sh(2026, 4, 9, 10, 0), "p", "a", VISITED, false);
+    visit(f, sh(2026, 4, 15, 10, 0), "p", "a", VISITED, false);
+    visit(f, sh(2026, 4, 21, 10, 0), "p", "a", VISITED, false);
+    visit(f, sh(2026, 4, 27, 10, 0), "p", "a", VISITED, false);
+    tick(f, sh(2026, 5, 2, 9, 0));
+    flush(f, 2);
+    assert_int_equal(entries(f, SCHED_DB_DUE), 1);
+    assert_int_equal(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, NULL), 1);
+    /* Death: no entry matches any more, and the sweep drops the last one. */
+    care(f, sh(2026, 5, 3, 9, 0), "p", V1, NONE, 0, false, true);
+    tick(f, sh(2026, 5, 20, 9, 0));
+    flush(f, 0);
+    assert_int_equal(entries(f, SCHED_DB_DUE), 0);
+    assert_int_equal(entries(f, SCHED_DB_TOWNSHIP_PLANS), 0);
+    assert_int_equal(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, NULL), 1);
 }
 
 static void months_leap_day_and_endings(void **state)
@@ -458,6 +489,58 @@ static void understaffed_and_forecast_once_a_month(void **state)
     assert_string_equal(plan(f, "p2")->worker_id, "b");
 }
 
+/*
+ * A worker who moves to another township hands every plan on at once (a
+ * worker's plans are found in the old township's list), and the plans
+ * themselves never leave their township.
+ */
+static void worker_moving_away_hands_plans_on(void **state)
+{
+    fixture *f = *state;
+    int64_t t = sh(2026, 4, 2, 9, 0);
+    roster(f, t, "a", V1, JOINED, ASSISTANT, 10);
+    roster(f, t + 1, "t", V2, JOINED, ASSISTANT, 1);
+    care(f, t + 10, "p1", V1, KEY, ALONE, false, false);
+    care(f, t + 11, "p2", V1, HIGH, ALONE, false, false);
+    care(f, t + 12, "p3", V1, KEY, ALONE, false, false);
+    flush(f, 0);
+    assert_string_equal(plan(f, "p3")->worker_id, "a");
+    assert_int_equal(worker(f, "a")->plans, 3);
+    /* a moves to another township: t (room for one monthly plan) takes
+     * what fits, the rest waits. */
+    roster(f, t + 100, "a", V3, DOUDI__ROSTER_ACTION__ROSTER_ACTION_UPDATED, ASSISTANT, 10);
+    flush(f, 0);
+    assert_int_equal(worker(f, "a")->plans, 0);
+    assert_int_equal(worker(f, "a")->load_millivisits, 0);
+    int with_t = 0, waiting = 0;
+    const char *ids[] = {"p1", "p2", "p3"};
+    for (int i = 0; i < 3; i++) {
+        const char *w = plan(f, ids[i])->worker_id;
+        with_t += strcmp(w, "t") == 0;
+        waiting += w[0] == '\0';
+    }
+    assert_int_equal(with_t, 1);
+    assert_int_equal(waiting, 2);
+    assert_int_equal(worker(f, "t")->plans, 1);
+    assert_int_equal(count_log(f, 200, 0, "worker moved"), 3);
+    /* Capacity in the township again: the waiting plans are assigned. */
+    roster(f, t + 200, "b", V1, JOINED, ASSISTANT, 20);
+    flush(f, 0);
+    assert_int_equal(worker(f, "b")->plans, 2);
+    assert_int_equal(count_log(f, 200, 0, "capacity"), 2);
+}
+
+/* A data directory of the first layout (other keys) is refused, not misread. */
+static void first_layout_refused(void **state)
+{
+    fixture *f = *state;
+    MDB_dbi old;
+    assert_int_equal(dd_store_dbi(f->store, "worker_plans", 0, &old), 0);
+    sched_db *db = NULL;
+    assert_int_equal(sched_db_open(f->store, &db), DD_ECORRUPT);
+    assert_null(db);
+}
+
 /* The same records in batches of 1 and in one batch: the same log and plans. */
 static void batch_boundaries_change_nothing(void **state)
 {
@@ -517,6 +600,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(within_24_hours_and_overdue_once, setup, teardown),
         cmocka_unit_test_setup_teardown(months_leap_day_and_endings, setup, teardown),
         cmocka_unit_test_setup_teardown(understaffed_and_forecast_once_a_month, setup, teardown),
+        cmocka_unit_test_setup_teardown(worker_moving_away_hands_plans_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(first_layout_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_boundaries_change_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
