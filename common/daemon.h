@@ -6,7 +6,8 @@
  * the libev default loop, and the signals: SIGTERM and SIGINT call stop
  * (finish the batch in progress, commit, break the loop, exit 0), SIGHUP
  * loads the file again and calls reload. A daemon supplies its help text,
- * its key table and four functions; its main() is one call.
+ * its key table and four functions; its main() is one call, or one
+ * DD_DAEMON_MAIN line.
  *
  * Exit status: 0 after a clean stop, 1 configuration error, 2 usage error,
  * 3 start-up failed (the reason was logged).
@@ -36,5 +37,55 @@ typedef struct dd_daemon_spec {
 
 /* Runs the daemon; returns the process exit status. */
 int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv);
+
+/*
+ * The main() of a daemon whose module has the usual four functions on its
+ * own type T:
+ *
+ *   int  new_fn(struct ev_loop *loop, dd_config *config, T **out);
+ *   int  reload_fn(T *daemon, dd_config *config);
+ *   void stop_fn(T *daemon);
+ *   void destroy_fn(T **daemon);
+ *
+ * It defines the four dd_daemon_spec adapters and main(), which calls
+ * dd_daemon_main with program, help and the key table settings[nsettings].
+ */
+#define DD_DAEMON_MAIN(program_, help_, settings_, nsettings_, T, new_fn, reload_fn, stop_fn, \
+                       destroy_fn)                                                            \
+    static int dd__daemon_start(struct ev_loop *loop, dd_config *config, void **daemon)      \
+    {                                                                                         \
+        T *made = NULL;                                                                       \
+        int rc = new_fn(loop, config, &made);                                                 \
+        *daemon = made;                                                                       \
+        return rc;                                                                            \
+    }                                                                                         \
+    static int dd__daemon_reload(void *daemon, dd_config *config)                             \
+    {                                                                                         \
+        return reload_fn(daemon, config);                                                     \
+    }                                                                                         \
+    static void dd__daemon_stop(void *daemon)                                                 \
+    {                                                                                         \
+        stop_fn(daemon);                                                                      \
+    }                                                                                         \
+    static void dd__daemon_destroy(void **daemon)                                             \
+    {                                                                                         \
+        T *d = *daemon;                                                                       \
+        destroy_fn(&d);                                                                       \
+        *daemon = d;                                                                          \
+    }                                                                                         \
+    int main(int argc, char **argv)                                                           \
+    {                                                                                         \
+        static const dd_daemon_spec spec = {                                                  \
+            .program = program_,                                                              \
+            .help = help_,                                                                    \
+            .settings = settings_,                                                            \
+            .nsettings = nsettings_,                                                          \
+            .start = dd__daemon_start,                                                        \
+            .reload = dd__daemon_reload,                                                      \
+            .stop = dd__daemon_stop,                                                          \
+            .destroy = dd__daemon_destroy,                                                    \
+        };                                                                                    \
+        return dd_daemon_main(&spec, argc, argv);                                             \
+    }
 
 #endif

@@ -1,13 +1,13 @@
 /*
- * alerts.c: wiring doudi-alerts together: store, book, stream, engine,
- * consumer, live XPUB, request ROUTER, metrics, maintenance (see alerts.h).
+ * alerts.c: what doudi-alerts adds to the common stage (common/stage.h):
+ * book, stream, engine, live XPUB, request ROUTER, their metrics, the
+ * replay index trim and the wall-clock sweep (see alerts.h).
  */
 #include "alerts.h"
 
 #include "alloc.h"
 #include "alerts_book.h"
 #include "clock.h"
-#include "consumer.h"
 #include "diag.h"
 #include "alerts_engine.h"
 #include "error.h"
@@ -15,12 +15,10 @@
 #include "idnum.h"
 #include "alerts_ladder.h"
 #include "alerts_live.h"
-#include "log.h"
-#include "metrics.h"
 #include "alerts_service.h"
 #include "alerts_settings.h"
 #include "store.h"
-#include "store_metrics.h"
+#include "stage.h"
 #include "alerts_stream.h"
 
 #include "doudi/event.pb-c.h"
@@ -88,45 +86,20 @@ static const dd_metric_def alerts_metric_defs[] = {ALERTS_METRICS(DD_METRIC_DEF)
 
 struct alerts_daemon {
     struct ev_loop *loop;
-    dd_config *config;
-    void *zctx;
-    dd_store *store;
-    dd_store_metrics *store_metrics;
-    dd_log *log;
+    dd_stage *stage;
     alerts_book *book;
     alerts_stream *stream;
     alerts_engine *engine;
     alerts_live *live;
-    dd_consumer *consumer;
     alerts_service service;
     void *request_sock;
     dd_evzmq request_w;
-    ev_timer maintenance, sweep;
-    int64_t last_trim_ns, last_reader_check_ns, trim_ns, reader_check_ns;
-    const char **consumer_names;
-    size_t nconsumer_names;
+    ev_timer sweep;
     bool wall_clock;
 
-    dd_metrics *metrics;
-    dd_metrics_http *http;
     dd_metric *m[ALERTS_METRIC_COUNT];
     dd_series *s[ALERTS_METRIC_COUNT];
 };
-
-static const char *enum_label(const ProtobufCEnumDescriptor *d, int value, const char *prefix,
-                              char *buf, size_t len)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
-    const char *name = v ? v->name : "unknown";
-    size_t plen = strlen(prefix);
-    if (strncmp(name, prefix, plen) == 0)
-        name += plen;
-    size_t i = 0;
-    for (; name[i] && i + 1 < len; i++)
-        buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-    buf[i] = '\0';
-    return buf;
-}
 
 /* ---- metrics after each commit ----------------------------------------------- */
 
@@ -136,21 +109,23 @@ static void update_counts(alerts_daemon *d)
     char label[64];
     for (int st = 1; st < 8; st++)
         if (protobuf_c_enum_descriptor_get_value(&doudi__alert_state__descriptor, st))
-            dd_series_set(dd_metric_series(d->m[M_HELD],
-                                           enum_label(&doudi__alert_state__descriptor, st,
-                                                      "ALERT_STATE_", label, sizeof(label))),
+            dd_series_set(dd_metric_series(d->m[M_HELD], dd_stage_enum_label(
+                                                             &doudi__alert_state__descriptor, st,
+                                                             "ALERT_STATE_", label, sizeof(label))),
                           (double)c->by_state[st]);
     for (int k = 1; k < ALERTS_KINDS; k++)
         if (protobuf_c_enum_descriptor_get_value(&doudi__alert_kind__descriptor, k))
-            dd_series_set(dd_metric_series(d->m[M_ACTIVE_KIND],
-                                           enum_label(&doudi__alert_kind__descriptor, k,
-                                                      "ALERT_KIND_", label, sizeof(label))),
-                          (double)c->active_by_kind[k]);
+            dd_series_set(
+                dd_metric_series(d->m[M_ACTIVE_KIND],
+                                 dd_stage_enum_label(&doudi__alert_kind__descriptor, k,
+                                                     "ALERT_KIND_", label, sizeof(label))),
+                (double)c->active_by_kind[k]);
     for (int sv = 1; sv < 4; sv++)
-        dd_series_set(dd_metric_series(d->m[M_ACTIVE_SEVERITY],
-                                       enum_label(&doudi__alert_severity__descriptor, sv,
-                                                  "ALERT_SEVERITY_", label, sizeof(label))),
-                      (double)c->active_by_severity[sv]);
+        dd_series_set(
+            dd_metric_series(d->m[M_ACTIVE_SEVERITY],
+                             dd_stage_enum_label(&doudi__alert_severity__descriptor, sv,
+                                                 "ALERT_SEVERITY_", label, sizeof(label))),
+            (double)c->active_by_severity[sv]);
     for (int l = 1; l <= ALERTS_LEVELS; l++)
         dd_series_set(dd_metric_series(d->m[M_ACTIVE_LEVEL], alerts_level_name(l)),
                       (double)c->active_by_level[l]);
@@ -167,10 +142,11 @@ static void committed(void *arg)
     dd_series_inc(d->s[M_RECORDS], st.records);
     for (int k = 1; k < ALERTS_KINDS; k++)
         if (st.raised[k])
-            dd_series_inc(dd_metric_series(d->m[M_RAISED],
-                                           enum_label(&doudi__alert_kind__descriptor, k,
-                                                      "ALERT_KIND_", label, sizeof(label))),
-                          st.raised[k]);
+            dd_series_inc(
+                dd_metric_series(d->m[M_RAISED],
+                                 dd_stage_enum_label(&doudi__alert_kind__descriptor, k,
+                                                     "ALERT_KIND_", label, sizeof(label))),
+                st.raised[k]);
     dd_series_inc(d->s[M_MERGED], st.merged);
     for (int l = 2; l <= ALERTS_LEVELS; l++)
         if (st.escalations[l])
@@ -254,40 +230,34 @@ static void timeliness_of(void *arg, const char *prefix, uint64_t due, uint64_t 
         dd_series_set(dd_metric_series(d->m[M_TIMELINESS], prefix), (double)in_time / (double)due);
 }
 
-static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
+static void update_gauges(void *arg)
 {
-    (void)loop;
-    (void)revents;
-    alerts_daemon *d = t->data;
-    int64_t now_ns = dd_monotonic_ns();
+    alerts_daemon *d = arg;
     int64_t clock_ms = alerts_engine_clock(d->engine);
-    if (now_ns - d->last_trim_ns >= d->trim_ns - d->trim_ns / 10) {
-        d->last_trim_ns = now_ns;
-        uint64_t trimmed = 0;
-        int rc = dd_log_trim(d->log, clock_ms, &trimmed);
-        if (rc)
-            dd_warn("stream trim failed: %s", dd_strerror(rc));
-        size_t deleted = 0;
-        if (rc == 0 && (rc = alerts_stream_trim_index(d->stream, 50000, &deleted)) != 0)
-            dd_warn("replay index trim failed: %s", dd_strerror(rc));
-    }
-    if (now_ns - d->last_reader_check_ns >= d->reader_check_ns) {
-        d->last_reader_check_ns = now_ns;
-        int cleared = 0;
-        dd_store_reader_check(d->store, &cleared);
-        if (cleared)
-            dd_warn("cleared %d stale LMDB reader slot(s)", cleared);
-    }
     if (clock_ms > 0) {
         MDB_txn *txn;
-        if (mdb_txn_begin(dd_store_env(d->store), NULL, MDB_RDONLY, &txn) == 0) {
+        if (mdb_txn_begin(dd_store_env(dd_stage_store(d->stage)), NULL, MDB_RDONLY, &txn) == 0) {
             alerts_book_rate_each(d->book, txn, 4, dd_date_yyyymmdd_shanghai(clock_ms) / 100,
                                   timeliness_of, d);
             mdb_txn_abort(txn);
         }
     }
-    dd_store_metrics_update(d->store_metrics);
-    dd_log_update_metrics(d->log);
+}
+
+static int64_t event_clock_ms(void *arg)
+{
+    alerts_daemon *d = arg;
+    return alerts_engine_clock(d->engine);
+}
+
+/* The stream's replay index follows the stream it indexes. */
+static void after_trim(void *arg)
+{
+    alerts_daemon *d = arg;
+    size_t deleted = 0;
+    int rc = alerts_stream_trim_index(d->stream, 50000, &deleted);
+    if (rc)
+        dd_warn("replay index trim failed: %s", dd_strerror(rc));
 }
 
 typedef struct sweep_ctx {
@@ -310,7 +280,7 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
     sweep_ctx c = {d, dd_wall_ms()};
     if (c.now_ms <= alerts_engine_clock(d->engine))
         return;
-    int rc = dd_store_write(d->store, sweep_fn, &c);
+    int rc = dd_store_write(dd_stage_store(d->stage), sweep_fn, &c);
     if (rc) {
         dd_series_inc(d->s[M_SWEEP_ERRORS], 1);
         dd_warn("deadline sweep failed: %s", dd_strerror(rc));
@@ -356,7 +326,7 @@ static void read_options(const dd_config *c, alerts_engine_options *o)
 static int load_engine(alerts_daemon *d)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(dd_store_env(d->store), NULL, MDB_RDONLY, &txn);
+    int rc = mdb_txn_begin(dd_store_env(dd_stage_store(d->stage)), NULL, MDB_RDONLY, &txn);
     if (rc)
         return rc;
     rc = alerts_engine_load(d->engine, txn);
@@ -364,70 +334,115 @@ static int load_engine(alerts_daemon *d)
     return rc;
 }
 
+static int apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n)
+{
+    alerts_daemon *d = arg;
+    return alerts_engine_apply(d->engine, txn, records, n);
+}
+
+static void close_sockets(void *arg)
+{
+    alerts_daemon *d = arg;
+    if (d->request_sock) {
+        dd_evzmq_stop(d->loop, &d->request_w);
+        zmq_close(d->request_sock);
+    }
+    alerts_live_destroy(&d->live);
+}
+
+static void close_state(void *arg)
+{
+    alerts_daemon *d = arg;
+    alerts_engine_destroy(&d->engine);
+    alerts_stream_close(&d->stream);
+    alerts_book_close(&d->book);
+}
+
+static const uint32_t upstream_kinds[] = {
+    DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT,
+    DOUDI__RECORD_KIND__RECORD_KIND_ALERT_ACKNOWLEDGEMENT,
+    DOUDI__SCHEDULER_RECORD_KIND__SCHEDULER_RECORD_KIND_PLAN_CHANGE,
+};
+
+static const dd_stage_spec alerts_stage = {
+    .settings = alerts_settings,
+    .nsettings = ALERTS_SETTING_COUNT,
+    .keys =
+        {
+            .data_dir = A_DATA_DIR,
+            .map_size = A_MAP_SIZE,
+            .max_map_size = A_MAX_MAP_SIZE,
+            .reader_check_interval = A_READER_CHECK_INTERVAL,
+            .log_level = A_LOG_LEVEL,
+            .metrics_listen = A_METRICS_LISTEN,
+            .log_endpoint = A_LOG_ENDPOINT,
+            .log_retention = A_LOG_RETENTION,
+            .log_consumers = A_LOG_CONSUMERS,
+            .log_trim_interval = A_LOG_TRIM_INTERVAL,
+            .log_fetch_max_records = A_LOG_FETCH_MAX_RECORDS,
+            .log_fetch_max_bytes = DD_STAGE_NO_KEY,
+            .log_fetch_max_wait = DD_STAGE_NO_KEY,
+            .consumer_name = A_CONSUMER_NAME,
+            .upstream_endpoint = A_UPSTREAM_ENDPOINT,
+            .fetch_records = A_FETCH_RECORDS,
+            .fetch_wait = A_FETCH_WAIT,
+            .upstream_name = A_UPSTREAM_NAME,
+            .query_endpoint = DD_STAGE_NO_KEY,
+        },
+    .kinds = upstream_kinds,
+    .nkinds = sizeof(upstream_kinds) / sizeof(upstream_kinds[0]),
+    .max_dbs = 24,
+    .log_endpoint_optional = true,
+    .log_noun = "stream",
+    .apply = apply,
+    .event_clock_ms = event_clock_ms,
+    .after_trim = after_trim,
+    .update_gauges = update_gauges,
+    .close_sockets = close_sockets,
+    .close_state = close_state,
+};
+
 int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **out)
 {
     alerts_daemon *d = dd_calloc(1, sizeof(*d));
     d->loop = loop;
-    d->config = config;
-    d->metrics = dd_metrics_new();
-    int rc = dd_metrics_register(d->metrics, alerts_metric_defs, ALERTS_METRIC_COUNT, d->m);
+    d->stage = dd_stage_new(loop, config, &alerts_stage, d);
+    int rc = dd_stage_register_metrics(d->stage, alerts_metric_defs, ALERTS_METRIC_COUNT, d->m,
+                                       d->s);
     if (rc)
         goto fail;
-    for (int i = 0; i < ALERTS_METRIC_COUNT; i++)
-        if (!alerts_metric_defs[i].label)
-            d->s[i] = dd_metric_series(d->m[i], NULL);
-    dd_diag_level level;
-    if (dd_diag_level_parse(dd_config_string(config, A_LOG_LEVEL), &level) == 0)
-        dd_diag_set_level(level);
     d->wall_clock = dd_config_enum(config, A_CLOCK_SOURCE) == 1;
-
-    dd_store_options so = {
-        .map_bytes = dd_config_size(config, A_MAP_SIZE),
-        .max_map_bytes = dd_config_size(config, A_MAX_MAP_SIZE),
-        .max_dbs = 24,
-    };
-    if ((rc = dd_store_open(dd_config_string(config, A_DATA_DIR), &so, &d->store)) != 0)
+    if ((rc = dd_stage_open_store(d->stage)) != 0)
         goto fail;
-    d->store_metrics = dd_store_metrics_new(d->store, d->metrics);
-    d->consumer_names =
-        dd_config_split_list(dd_config_string(config, A_LOG_CONSUMERS), &d->nconsumer_names);
-    dd_log_options lo = {
-        .max_records = (uint32_t)dd_config_int(config, A_LOG_FETCH_MAX_RECORDS),
-        .retention_ms = dd_config_duration_ms(config, A_LOG_RETENTION),
-        .required_consumers = d->consumer_names,
-        .nrequired = d->nconsumer_names,
-    };
-    if ((rc = dd_log_open(d->store, &lo, d->metrics, &d->log)) != 0 ||
-        (rc = alerts_stream_open(d->store, d->log, &d->stream)) != 0 ||
-        (rc = alerts_book_open(d->store, &d->book)) != 0)
+    dd_store *store = dd_stage_store(d->stage);
+    dd_log *log = dd_stage_log(d->stage);
+    if ((rc = alerts_stream_open(store, log, &d->stream)) != 0 ||
+        (rc = alerts_book_open(store, &d->book)) != 0)
         goto fail;
     alerts_engine_options eo;
     read_options(config, &eo);
-    d->engine = alerts_engine_new(d->store, d->book, d->stream, &eo);
+    d->engine = alerts_engine_new(store, d->book, d->stream, &eo);
     dd_store_participant part = {committed, aborted, d};
-    dd_store_add_participant(d->store, &part);
+    dd_store_add_participant(store, &part);
     if ((rc = load_engine(d)) != 0)
         goto fail;
     update_counts(d);
 
-    d->zctx = zmq_ctx_new();
+    void *zctx = dd_stage_zctx(d->stage);
     alerts_live_options lvo = {
         .endpoint = dd_config_string(config, A_LIVE_ENDPOINT),
         .send_hwm = (int)dd_config_int(config, A_LIVE_HWM),
         .heartbeat_s = (double)dd_config_duration_ms(config, A_HEARTBEAT) / 1000.0,
         .head = stream_head,
-        .head_arg = d->log,
+        .head_arg = log,
     };
-    if ((rc = alerts_live_new(loop, d->zctx, &lvo, d->s[M_DELIVERIES], d->m[M_SUBSCRIPTIONS],
+    if ((rc = alerts_live_new(loop, zctx, &lvo, d->s[M_DELIVERIES], d->m[M_SUBSCRIPTIONS],
                               &d->live)) != 0)
         goto fail;
     alerts_stream_set_publisher(d->stream, alerts_live_publish, d->live);
 
-    const char *log_ep = dd_config_string(config, A_LOG_ENDPOINT);
-    if (log_ep[0] && (rc = dd_log_serve(d->log, loop, d->zctx, log_ep)) != 0)
-        goto fail;
     d->service = (alerts_service){
-        .store = d->store,
+        .store = store,
         .book = d->book,
         .stream = d->stream,
         .engine = d->engine,
@@ -435,7 +450,7 @@ int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **o
         .replay_max_entries = (uint32_t)dd_config_int(config, A_REPLAY_MAX),
         .replay_max_bytes = 8u << 20,
     };
-    d->request_sock = dd_zsock_new(d->zctx, ZMQ_ROUTER, 1 << 20, 0);
+    d->request_sock = dd_zsock_new(zctx, ZMQ_ROUTER, 1 << 20, 0);
     if (!d->request_sock ||
         (rc = dd_zsock_bind(d->request_sock, dd_config_string(config, A_REQUEST_ENDPOINT))) != 0) {
         rc = rc ? rc : -EINVAL;
@@ -444,48 +459,22 @@ int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **o
     dd_evzmq_init(&d->request_w, d->request_sock, EV_READ, request_cb, d);
     dd_evzmq_start(loop, &d->request_w);
 
-    static const uint32_t kinds[] = {
-        DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT,
-        DOUDI__RECORD_KIND__RECORD_KIND_ALERT_ACKNOWLEDGEMENT,
-        DOUDI__SCHEDULER_RECORD_KIND__SCHEDULER_RECORD_KIND_PLAN_CHANGE,
-    };
-    dd_consumer_options co = {
-        .name = dd_config_string(config, A_CONSUMER_NAME),
-        .upstream = dd_config_string(config, A_UPSTREAM_NAME),
-        .endpoint = dd_config_string(config, A_UPSTREAM_ENDPOINT),
-        .max_records = (uint32_t)dd_config_int(config, A_FETCH_RECORDS),
-        .wait_ms = (uint32_t)dd_config_duration_ms(config, A_FETCH_WAIT),
-        .kinds = kinds,
-        .nkinds = sizeof(kinds) / sizeof(kinds[0]),
-    };
-    if ((rc = dd_consumer_new(d->store, loop, d->zctx, &co, alerts_engine_apply, d->engine,
-                              d->metrics, &d->consumer)) != 0)
+    if ((rc = dd_stage_start(d->stage)) != 0)
         goto fail;
-
-    const char *listen = dd_config_string(config, A_METRICS_LISTEN);
-    if (listen[0] && (rc = dd_metrics_http_start(d->metrics, listen, &d->http)) != 0) {
-        dd_error("cannot serve metrics on %s: %s", listen, dd_strerror(rc));
-        goto fail;
-    }
-    d->trim_ns = dd_config_duration_ms(config, A_LOG_TRIM_INTERVAL) * 1000000;
-    d->reader_check_ns = dd_config_duration_ms(config, A_READER_CHECK_INTERVAL) * 1000000;
-    ev_init(&d->maintenance, maintenance_cb);
-    d->maintenance.repeat = (double)d->trim_ns / 1e9 < 1.0 ? (double)d->trim_ns / 1e9 : 1.0;
-    d->maintenance.data = d;
-    ev_timer_again(loop, &d->maintenance);
     if (d->wall_clock) {
         double every = (double)dd_config_duration_ms(config, A_SWEEP_INTERVAL) / 1000.0;
         ev_timer_init(&d->sweep, sweep_cb, every, every);
         d->sweep.data = d;
         ev_timer_start(loop, &d->sweep);
     }
-    d->last_trim_ns = d->last_reader_check_ns = dd_monotonic_ns();
-    if ((rc = dd_consumer_start(d->consumer)) != 0)
-        goto fail;
+    const char *log_ep = dd_config_string(config, A_LOG_ENDPOINT);
+    const char *listen = dd_config_string(config, A_METRICS_LISTEN);
     dd_info("alerts ready: consuming %s (%s) from sequence %llu; live %s, requests %s, log %s, "
             "metrics %s; clock %s",
-            co.endpoint, co.upstream, (unsigned long long)dd_consumer_cursor(d->consumer),
-            lvo.endpoint, dd_config_string(config, A_REQUEST_ENDPOINT), log_ep[0] ? log_ep : "(off)",
+            dd_config_string(config, A_UPSTREAM_ENDPOINT),
+            dd_config_string(config, A_UPSTREAM_NAME),
+            (unsigned long long)dd_consumer_cursor(dd_stage_consumer(d->stage)), lvo.endpoint,
+            dd_config_string(config, A_REQUEST_ENDPOINT), log_ep[0] ? log_ep : "(off)",
             listen[0] ? listen : "(off)", d->wall_clock ? "wall" : "event");
     *out = d;
     return 0;
@@ -496,27 +485,14 @@ fail:
 
 int alerts_daemon_reload(alerts_daemon *d, dd_config *config)
 {
-    for (size_t key = 0; key < ALERTS_SETTING_COUNT; key++)
-        if (!alerts_settings[key].reloadable && !dd_config_same(d->config, config, key))
-            dd_warn("SIGHUP: [%s] %s changed, but it takes effect only after a restart; the "
-                    "running value is kept",
-                    alerts_settings[key].section, alerts_settings[key].name);
-    dd_diag_level level;
-    if (dd_diag_level_parse(dd_config_string(config, A_LOG_LEVEL), &level) == 0)
-        dd_diag_set_level(level);
-    dd_log_set_retention(d->log, dd_config_duration_ms(config, A_LOG_RETENTION));
-    d->trim_ns = dd_config_duration_ms(config, A_LOG_TRIM_INTERVAL) * 1000000;
-    dd_config_destroy(&d->config);
-    d->config = config;
+    dd_stage_reload(d->stage, config);
     dd_info("configuration reloaded");
     return 0;
 }
 
 void alerts_daemon_stop(alerts_daemon *d)
 {
-    dd_consumer_stop(d->consumer);
-    dd_log_release_parked(d->log);
-    ev_break(d->loop, EVBREAK_ALL);
+    dd_stage_stop(d->stage);
 }
 
 void alerts_daemon_destroy(alerts_daemon **dp)
@@ -524,29 +500,10 @@ void alerts_daemon_destroy(alerts_daemon **dp)
     if (!dp || !*dp)
         return;
     alerts_daemon *d = *dp;
-    dd_metrics_http_stop(&d->http);
-    if (d->loop) {
-        ev_timer_stop(d->loop, &d->maintenance);
+    if (d->loop)
         ev_timer_stop(d->loop, &d->sweep);
-    }
-    dd_consumer_destroy(&d->consumer);
-    if (d->request_sock) {
-        dd_evzmq_stop(d->loop, &d->request_w);
-        zmq_close(d->request_sock);
-    }
-    alerts_live_destroy(&d->live);
-    dd_log_close(&d->log);
-    if (d->zctx)
-        zmq_ctx_term(d->zctx);
-    alerts_engine_destroy(&d->engine);
-    alerts_stream_close(&d->stream);
-    alerts_book_close(&d->book);
-    dd_store_metrics_destroy(&d->store_metrics);
-    dd_store_close(&d->store);
-    dd_metrics_destroy(&d->metrics);
+    dd_stage_destroy(&d->stage);
     dd_arena_destroy(&d->service.arena);
-    dd_config_destroy(&d->config);
-    free(d->consumer_names);
     free(d);
     *dp = NULL;
 }

@@ -1,7 +1,8 @@
 /*
  * alerts.h: doudi-alerts as a whole: its store, the consumer of the
  * upstream log, the engine, the stream with its live XPUB and the request
- * endpoint, metrics and maintenance. main.c hands it to common/daemon.c.
+ * endpoint, metrics and maintenance. The parts every consuming daemon
+ * shares are common/stage.h's; main.c hands it to common/daemon.c.
  */
 #ifndef ALERTS_ALERTS_H
 #define ALERTS_ALERTS_H

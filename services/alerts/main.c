@@ -70,37 +70,6 @@ static const char help[] =
 "\n"
 "CONFIGURATION KEYS\n";
 
-static int start(struct ev_loop *loop, dd_config *config, void **daemon)
-{
-    return alerts_daemon_new(loop, config, (alerts_daemon **)daemon);
-}
-
-static int reload(void *daemon, dd_config *config)
-{
-    return alerts_daemon_reload(daemon, config);
-}
-
-static void stop(void *daemon)
-{
-    alerts_daemon_stop(daemon);
-}
-
-static void destroy(void **daemon)
-{
-    alerts_daemon_destroy((alerts_daemon **)daemon);
-}
-
-int main(int argc, char **argv)
-{
-    static const dd_daemon_spec spec = {
-        .program = "doudi-alerts",
-        .help = help,
-        .settings = alerts_settings,
-        .nsettings = ALERTS_SETTING_COUNT,
-        .start = start,
-        .reload = reload,
-        .stop = stop,
-        .destroy = destroy,
-    };
-    return dd_daemon_main(&spec, argc, argv);
-}
+DD_DAEMON_MAIN("doudi-alerts", help, alerts_settings, ALERTS_SETTING_COUNT, alerts_daemon,
+               alerts_daemon_new, alerts_daemon_reload,
+               alerts_daemon_stop, alerts_daemon_destroy)

@@ -44,37 +44,6 @@ static const char help[] =
 "\n"
 "CONFIGURATION KEYS\n";
 
-static int start(struct ev_loop *loop, dd_config *config, void **daemon)
-{
-    return elig_daemon_new(loop, config, (elig_daemon **)daemon);
-}
-
-static int reload(void *daemon, dd_config *config)
-{
-    return elig_daemon_reload(daemon, config);
-}
-
-static void stop(void *daemon)
-{
-    elig_daemon_stop(daemon);
-}
-
-static void destroy(void **daemon)
-{
-    elig_daemon_destroy((elig_daemon **)daemon);
-}
-
-int main(int argc, char **argv)
-{
-    static const dd_daemon_spec spec = {
-        .program = "doudi-eligibility",
-        .help = help,
-        .settings = elig_settings,
-        .nsettings = ELIG_SETTING_COUNT,
-        .start = start,
-        .reload = reload,
-        .stop = stop,
-        .destroy = destroy,
-    };
-    return dd_daemon_main(&spec, argc, argv);
-}
+DD_DAEMON_MAIN("doudi-eligibility", help, elig_settings, ELIG_SETTING_COUNT, elig_daemon,
+               elig_daemon_new, elig_daemon_reload,
+               elig_daemon_stop, elig_daemon_destroy)

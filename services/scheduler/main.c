@@ -63,37 +63,6 @@ static const char help[] =
 "\n"
 "CONFIGURATION KEYS\n";
 
-static int start(struct ev_loop *loop, dd_config *config, void **daemon)
-{
-    return sched_daemon_new(loop, config, (sched_daemon **)daemon);
-}
-
-static int reload(void *daemon, dd_config *config)
-{
-    return sched_daemon_reload(daemon, config);
-}
-
-static void stop(void *daemon)
-{
-    sched_daemon_stop(daemon);
-}
-
-static void destroy(void **daemon)
-{
-    sched_daemon_destroy((sched_daemon **)daemon);
-}
-
-int main(int argc, char **argv)
-{
-    static const dd_daemon_spec spec = {
-        .program = "doudi-scheduler",
-        .help = help,
-        .settings = sched_settings,
-        .nsettings = SCHED_SETTING_COUNT,
-        .start = start,
-        .reload = reload,
-        .stop = stop,
-        .destroy = destroy,
-    };
-    return dd_daemon_main(&spec, argc, argv);
-}
+DD_DAEMON_MAIN("doudi-scheduler", help, sched_settings, SCHED_SETTING_COUNT, sched_daemon,
+               sched_daemon_new, sched_daemon_reload,
+               sched_daemon_stop, sched_daemon_destroy)

@@ -1,31 +1,28 @@
 /*
- * sched_daemon.c: wiring doudi-scheduler together: store, databases, engine,
- * consumer, output log, queries, metrics, maintenance (see sched_daemon.h).
+ * sched_daemon.c: what doudi-scheduler adds to the common stage
+ * (common/stage.h): its databases and engine, the apply function and its
+ * metrics, the plan queries, the gauges and the wall-clock sweep (see
+ * sched_daemon.h).
  */
 #include "sched_daemon.h"
 
 #include "alloc.h"
 #include "sched_calendar.h"
 #include "clock.h"
-#include "consumer.h"
 #include "diag.h"
 #include "sched_engine.h"
 #include "error.h"
-#include "evzmq.h"
-#include "log.h"
-#include "metrics.h"
 #include "sched_plandb.h"
 #include "sched_query.h"
 #include "sched_settings.h"
 #include "store.h"
-#include "store_metrics.h"
+#include "stage.h"
 
 #include "doudi/scheduler.pb-c.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #define SCHED_METRICS(X)                                                                       \
     X(M_RECORDS, "doudi_scheduler_records_total", DD_METRIC_COUNTER,                           \
@@ -72,45 +69,15 @@ static const dd_metric_def sched_metric_defs[] = {SCHED_METRICS(DD_METRIC_DEF)};
 
 struct sched_daemon {
     struct ev_loop *loop;
-    dd_config *config;
-    void *zctx;
-    dd_store *store;
-    dd_store_metrics *store_metrics;
-    dd_log *log;
+    dd_stage *stage;
     sched_db *db;
     sched_engine *engine;
-    dd_consumer *consumer;
-    void *query_sock;
-    dd_evzmq query_w;
-    ev_timer maintenance;
     ev_timer wall_sweep;
-    int64_t last_trim_ns, last_reader_check_ns;
-    int64_t trim_ns, reader_check_ns;
-    dd_arena *arena;
     bool batch_pending;
-    const char **consumer_names;
-    size_t nconsumer_names;
 
-    dd_metrics *metrics;
-    dd_metrics_http *http;
     dd_metric *m[SCHED_METRIC_COUNT];
     dd_series *s[SCHED_METRIC_COUNT];
 };
-
-static const char *enum_label(const ProtobufCEnumDescriptor *d, int value, const char *prefix,
-                              char *buf, size_t len)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
-    const char *name = v ? v->name : "unknown";
-    size_t plen = strlen(prefix);
-    if (strncmp(name, prefix, plen) == 0)
-        name += plen;
-    size_t i = 0;
-    for (; name[i] && i + 1 < len; i++)
-        buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-    buf[i] = '\0';
-    return buf;
-}
 
 static void inc_label(sched_daemon *d, int m, const char *label, uint64_t by)
 {
@@ -145,8 +112,8 @@ static void batch_committed(void *arg)
     for (size_t k = 1; k < sizeof(st->alerts_raised) / sizeof(st->alerts_raised[0]); k++)
         if (st->alerts_raised[k])
             inc_label(d, M_ALERTS,
-                      enum_label(&doudi__alert_kind__descriptor, (int)k, "ALERT_KIND_", label,
-                                 sizeof(label)),
+                      dd_stage_enum_label(&doudi__alert_kind__descriptor, (int)k, "ALERT_KIND_",
+                                          label, sizeof(label)),
                       st->alerts_raised[k]);
     inc_label(d, M_PLAN_EVENTS, "started", st->plans_started);
     inc_label(d, M_PLAN_EVENTS, "ended", st->plans_ended);
@@ -189,7 +156,7 @@ static void wall_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     sched_daemon *d = t->data;
     wall_job j = {d, dd_wall_ms()};
-    int rc = dd_store_write(d->store, wall_fn, &j);
+    int rc = dd_store_write(dd_stage_store(d->stage), wall_fn, &j);
     if (rc) {
         dd_series_inc(d->s[M_WALL_SWEEP_ERRORS], 1);
         dd_warn("wall-clock sweep failed: %s", dd_strerror(rc));
@@ -198,52 +165,31 @@ static void wall_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- queries ---------------------------------------------------------------------- */
 
-static void query_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
+static bool answer(void *arg, dd_arena *arena, const uint8_t *request, size_t len,
+                   uint8_t **out, size_t *out_len)
 {
-    (void)loop;
-    (void)revents;
-    sched_daemon *d = w->data;
-    for (int i = 0; i < 64; i++) {
-        dd_zmsg msg;
-        if (dd_zmsg_recv(d->query_sock, &msg) != 0)
-            break;
-        bool delimiter = msg.nframes == 3 && dd_zmsg_size(&msg, 1) == 0;
-        if ((msg.nframes == 2 || delimiter) && dd_zmsg_size(&msg, 0) <= 256) {
-            size_t last = msg.nframes - 1;
-            ProtobufCAllocator a = dd_arena_protobuf_allocator(d->arena);
-            Doudi__SchedulerQueryRequest *q = doudi__scheduler_query_request__unpack(
-                &a, dd_zmsg_size(&msg, last), dd_zmsg_data(&msg, last));
-            Doudi__SchedulerQueryReply reply = DOUDI__SCHEDULER_QUERY_REPLY__INIT;
-            MDB_txn *txn = NULL;
-            if (q && mdb_txn_begin(dd_store_env(d->store), NULL, MDB_RDONLY, &txn) != 0) {
-                txn = NULL;
-                reply.request_id = q->request_id;
-                reply.error_text = "the scheduler's state cannot be read right now";
-            } else if (q) {
-                sched_query_answer(d->db, txn, d->arena, sched_engine_clock(d->engine, txn),
-                                   sched_engine_month(d->engine, txn), q, &reply);
-            } else {
-                reply.error_text =
-                    "the message is not an encoded doudi.SchedulerQueryRequest (scheduler.proto)";
-            }
-            dd_series_inc(dd_metric_series(d->m[M_QUERIES], reply.error_text[0] ? "error" : "ok"),
-                          1);
-            size_t len = doudi__scheduler_query_reply__get_packed_size(&reply);
-            uint8_t *buf = dd_arena_alloc(d->arena, len ? len : 1);
-            doudi__scheduler_query_reply__pack(&reply, buf);
-            if (txn)
-                mdb_txn_abort(txn);
-            const void *data[3] = {dd_zmsg_data(&msg, 0), "", buf};
-            size_t sizes[3] = {dd_zmsg_size(&msg, 0), 0, len};
-            if (!delimiter) {
-                data[1] = buf;
-                sizes[1] = len;
-            }
-            dd_zsend_frames(d->query_sock, data, sizes, delimiter ? 3 : 2);
-        }
-        dd_zmsg_close(&msg);
-        dd_arena_reset(d->arena);
+    sched_daemon *d = arg;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
+    Doudi__SchedulerQueryRequest *q = doudi__scheduler_query_request__unpack(&a, len, request);
+    Doudi__SchedulerQueryReply reply = DOUDI__SCHEDULER_QUERY_REPLY__INIT;
+    MDB_txn *txn = NULL;
+    if (q && mdb_txn_begin(dd_store_env(dd_stage_store(d->stage)), NULL, MDB_RDONLY, &txn) != 0) {
+        txn = NULL;
+        reply.request_id = q->request_id;
+        reply.error_text = "the scheduler's state cannot be read right now";
+    } else if (q) {
+        sched_query_answer(d->db, txn, arena, sched_engine_clock(d->engine, txn),
+                           sched_engine_month(d->engine, txn), q, &reply);
+    } else {
+        reply.error_text =
+            "the message is not an encoded doudi.SchedulerQueryRequest (scheduler.proto)";
     }
+    *out_len = doudi__scheduler_query_reply__get_packed_size(&reply);
+    *out = dd_arena_alloc(arena, *out_len ? *out_len : 1);
+    doudi__scheduler_query_reply__pack(&reply, *out);
+    if (txn)
+        mdb_txn_abort(txn);
+    return reply.error_text[0] != '\0';
 }
 
 /* ---- maintenance ------------------------------------------------------------------ */
@@ -288,17 +234,19 @@ static int gauge_rates_cb(void *arg, const MDB_val *key, const MDB_val *value)
     return 0;
 }
 
-static void update_gauges(sched_daemon *d)
+static void update_gauges(void *arg)
 {
+    sched_daemon *d = arg;
     MDB_txn *txn;
-    if (mdb_txn_begin(dd_store_env(d->store), NULL, MDB_RDONLY, &txn) == 0) {
+    if (mdb_txn_begin(dd_store_env(dd_stage_store(d->stage)), NULL, MDB_RDONLY, &txn) == 0) {
         gauge_job j = {.d = d};
         sched_query_levels(d->db, txn, SCHED_DB_TIERS, "", 0, 2, gauge_tiers_cb, &j);
         char label[32];
-        for (int t = DOUDI__VISIT_TIER__VISIT_TIER_GENERAL; t <= DOUDI__VISIT_TIER__VISIT_TIER_HIGH_RISK; t++)
-            dd_series_set(dd_metric_series(d->m[M_PLANS],
-                                           enum_label(&doudi__visit_tier__descriptor, t,
-                                                      "VISIT_TIER_", label, sizeof(label))),
+        for (int t = DOUDI__VISIT_TIER__VISIT_TIER_GENERAL;
+             t <= DOUDI__VISIT_TIER__VISIT_TIER_HIGH_RISK; t++)
+            dd_series_set(dd_metric_series(d->m[M_PLANS], dd_stage_enum_label(
+                                                              &doudi__visit_tier__descriptor, t,
+                                                              "VISIT_TIER_", label, sizeof(label))),
                           (double)j.tiers[t]);
         int32_t month = sched_engine_month(d->engine, txn);
         if (month) {
@@ -313,37 +261,19 @@ static void update_gauges(sched_daemon *d)
         dd_series_set(d->s[M_CLOCK], (double)sched_engine_clock(d->engine, txn) / 1000.0);
         mdb_txn_abort(txn);
     }
-    dd_store_metrics_update(d->store_metrics);
-    dd_log_update_metrics(d->log);
 }
 
-static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
+/* The engine's clock: output records carry event time. */
+static int64_t event_clock_ms(void *arg)
 {
-    (void)loop;
-    (void)revents;
-    sched_daemon *d = t->data;
-    int64_t now_ns = dd_monotonic_ns();
-    if (now_ns - d->last_trim_ns >= d->trim_ns - d->trim_ns / 10) {
-        d->last_trim_ns = now_ns;
-        /* Output records carry event time: trim on the same clock. */
-        MDB_txn *txn;
-        int64_t now_ms = 0;
-        if (mdb_txn_begin(dd_store_env(d->store), NULL, MDB_RDONLY, &txn) == 0) {
-            now_ms = sched_engine_clock(d->engine, txn);
-            mdb_txn_abort(txn);
-        }
-        int rc = dd_log_trim(d->log, now_ms, NULL);
-        if (rc)
-            dd_warn("log trim failed: %s", dd_strerror(rc));
+    sched_daemon *d = arg;
+    MDB_txn *txn;
+    int64_t now_ms = 0;
+    if (mdb_txn_begin(dd_store_env(dd_stage_store(d->stage)), NULL, MDB_RDONLY, &txn) == 0) {
+        now_ms = sched_engine_clock(d->engine, txn);
+        mdb_txn_abort(txn);
     }
-    if (now_ns - d->last_reader_check_ns >= d->reader_check_ns) {
-        d->last_reader_check_ns = now_ns;
-        int cleared = 0;
-        dd_store_reader_check(d->store, &cleared);
-        if (cleared)
-            dd_warn("cleared %d stale LMDB reader slot(s)", cleared);
-    }
-    update_gauges(d);
+    return now_ms;
 }
 
 /* ---- set-up ----------------------------------------------------------------------- */
@@ -367,88 +297,75 @@ static void read_options(dd_config *c, sched_options *o)
     o->unmatched_handle_ms = dd_config_duration_ms(c, S_UNMATCHED_HANDLE);
 }
 
+static void close_state(void *arg)
+{
+    sched_daemon *d = arg;
+    sched_engine_destroy(&d->engine);
+    sched_db_close(&d->db);
+}
+
+/* Only the kinds the scheduler uses; decisions (100) are skipped at the source. */
+static const uint32_t upstream_kinds[] = {16, 17, 18, 101, 102};
+
+static const dd_stage_spec sched_stage = {
+    .settings = sched_settings,
+    .nsettings = SCHED_SETTING_COUNT,
+    .keys =
+        {
+            .data_dir = S_DATA_DIR,
+            .map_size = S_MAP_SIZE,
+            .max_map_size = S_MAX_MAP_SIZE,
+            .reader_check_interval = S_READER_CHECK_INTERVAL,
+            .log_level = S_LOG_LEVEL,
+            .metrics_listen = S_METRICS_LISTEN,
+            .log_endpoint = S_LOG_ENDPOINT,
+            .log_retention = S_LOG_RETENTION,
+            .log_consumers = S_LOG_CONSUMERS,
+            .log_trim_interval = S_LOG_TRIM_INTERVAL,
+            .log_fetch_max_records = S_LOG_FETCH_MAX_RECORDS,
+            .log_fetch_max_bytes = S_LOG_FETCH_MAX_BYTES,
+            .log_fetch_max_wait = S_LOG_FETCH_MAX_WAIT,
+            .consumer_name = S_CONSUMER_NAME,
+            .upstream_endpoint = S_UPSTREAM_ENDPOINT,
+            .fetch_records = S_FETCH_RECORDS,
+            .fetch_wait = S_FETCH_WAIT,
+            .upstream_name = DD_STAGE_NO_KEY,
+            .query_endpoint = S_QUERY_ENDPOINT,
+        },
+    .upstream = "eligibility",
+    .kinds = upstream_kinds,
+    .nkinds = sizeof(upstream_kinds) / sizeof(upstream_kinds[0]),
+    .max_dbs = 32,
+    .log_noun = "log",
+    .answer = answer,
+    .query_metric = "doudi_scheduler_queries_total",
+    .apply = apply,
+    .event_clock_ms = event_clock_ms,
+    .update_gauges = update_gauges,
+    .close_state = close_state,
+};
+
 int sched_daemon_new(struct ev_loop *loop, dd_config *config, sched_daemon **out)
 {
     sched_daemon *d = dd_calloc(1, sizeof(*d));
     d->loop = loop;
-    d->config = config;
-    d->arena = dd_arena_new(1 << 20);
-    d->metrics = dd_metrics_new();
-    int rc = dd_metrics_register(d->metrics, sched_metric_defs, SCHED_METRIC_COUNT, d->m);
+    d->stage = dd_stage_new(loop, config, &sched_stage, d);
+    int rc = dd_stage_register_metrics(d->stage, sched_metric_defs, SCHED_METRIC_COUNT, d->m,
+                                       d->s);
     if (rc)
         goto fail;
-    for (int i = 0; i < SCHED_METRIC_COUNT; i++)
-        if (!sched_metric_defs[i].label)
-            d->s[i] = dd_metric_series(d->m[i], NULL);
-    dd_diag_level level;
-    if (dd_diag_level_parse(dd_config_string(config, S_LOG_LEVEL), &level) == 0)
-        dd_diag_set_level(level);
-
-    dd_store_options so = {
-        .map_bytes = dd_config_size(config, S_MAP_SIZE),
-        .max_map_bytes = dd_config_size(config, S_MAX_MAP_SIZE),
-        .max_dbs = 32,
-    };
-    if ((rc = dd_store_open(dd_config_string(config, S_DATA_DIR), &so, &d->store)) != 0)
+    if ((rc = dd_stage_open_store(d->stage)) != 0)
         goto fail;
-    d->store_metrics = dd_store_metrics_new(d->store, d->metrics);
-    d->consumer_names =
-        dd_config_split_list(dd_config_string(config, S_LOG_CONSUMERS), &d->nconsumer_names);
-    dd_log_options lo = {
-        .max_records = (uint32_t)dd_config_int(config, S_LOG_FETCH_MAX_RECORDS),
-        .max_bytes = (uint32_t)dd_config_size(config, S_LOG_FETCH_MAX_BYTES),
-        .max_wait_ms = (uint32_t)dd_config_duration_ms(config, S_LOG_FETCH_MAX_WAIT),
-        .retention_ms = dd_config_duration_ms(config, S_LOG_RETENTION),
-        .required_consumers = d->consumer_names,
-        .nrequired = d->nconsumer_names,
-    };
-    if ((rc = dd_log_open(d->store, &lo, d->metrics, &d->log)) != 0)
-        goto fail;
-    if ((rc = sched_db_open(d->store, &d->db)) != 0)
+    dd_store *store = dd_stage_store(d->stage);
+    if ((rc = sched_db_open(store, &d->db)) != 0)
         goto fail;
     sched_options opt;
     read_options(config, &opt);
-    d->engine = sched_engine_new(d->db, d->log, &opt);
+    d->engine = sched_engine_new(d->db, dd_stage_log(d->stage), &opt);
     dd_store_participant part = {batch_committed, batch_aborted, d};
-    dd_store_add_participant(d->store, &part);
-
-    d->zctx = zmq_ctx_new();
-    if ((rc = dd_log_serve(d->log, loop, d->zctx, dd_config_string(config, S_LOG_ENDPOINT))) != 0)
+    dd_store_add_participant(store, &part);
+    if ((rc = dd_stage_start(d->stage)) != 0)
         goto fail;
-    d->query_sock = dd_zsock_new(d->zctx, ZMQ_ROUTER, 1 << 20, 0);
-    if (!d->query_sock ||
-        (rc = dd_zsock_bind(d->query_sock, dd_config_string(config, S_QUERY_ENDPOINT))) != 0) {
-        rc = rc ? rc : -EINVAL;
-        goto fail;
-    }
-    dd_evzmq_init(&d->query_w, d->query_sock, EV_READ, query_cb, d);
-    dd_evzmq_start(loop, &d->query_w);
-
-    /* Only the kinds the scheduler uses; decisions (100) are skipped at the source. */
-    static const uint32_t kinds[] = {16, 17, 18, 101, 102};
-    dd_consumer_options co = {
-        .name = dd_config_string(config, S_CONSUMER_NAME),
-        .upstream = "eligibility",
-        .endpoint = dd_config_string(config, S_UPSTREAM_ENDPOINT),
-        .max_records = (uint32_t)dd_config_int(config, S_FETCH_RECORDS),
-        .wait_ms = (uint32_t)dd_config_duration_ms(config, S_FETCH_WAIT),
-        .kinds = kinds,
-        .nkinds = sizeof(kinds) / sizeof(kinds[0]),
-    };
-    if ((rc = dd_consumer_new(d->store, loop, d->zctx, &co, apply, d, d->metrics, &d->consumer)) != 0)
-        goto fail;
-
-    const char *listen = dd_config_string(config, S_METRICS_LISTEN);
-    if (listen[0] && (rc = dd_metrics_http_start(d->metrics, listen, &d->http)) != 0) {
-        dd_error("cannot serve metrics on %s: %s", listen, dd_strerror(rc));
-        goto fail;
-    }
-    d->trim_ns = dd_config_duration_ms(config, S_LOG_TRIM_INTERVAL) * 1000000;
-    d->reader_check_ns = dd_config_duration_ms(config, S_READER_CHECK_INTERVAL) * 1000000;
-    ev_init(&d->maintenance, maintenance_cb);
-    d->maintenance.repeat = (double)d->trim_ns / 1e9 < 1.0 ? (double)d->trim_ns / 1e9 : 1.0;
-    d->maintenance.data = d;
-    ev_timer_again(loop, &d->maintenance);
     ev_init(&d->wall_sweep, wall_sweep_cb);
     d->wall_sweep.data = d;
     bool wall = strcmp(dd_config_string(config, S_CLOCK), "wall") == 0;
@@ -456,13 +373,12 @@ int sched_daemon_new(struct ev_loop *loop, dd_config *config, sched_daemon **out
         d->wall_sweep.repeat = (double)dd_config_duration_ms(config, S_WALL_SWEEP_INTERVAL) / 1e3;
         ev_timer_again(loop, &d->wall_sweep);
     }
-    d->last_trim_ns = d->last_reader_check_ns = dd_monotonic_ns();
-    update_gauges(d);
-    if ((rc = dd_consumer_start(d->consumer)) != 0)
-        goto fail;
+    dd_stage_update_gauges(d->stage);
+    const char *listen = dd_config_string(config, S_METRICS_LISTEN);
     dd_info("scheduler ready (%s clock): consuming %s; log %s, queries %s, metrics %s",
-            wall ? "wall" : "event", co.endpoint, dd_config_string(config, S_LOG_ENDPOINT),
-            dd_config_string(config, S_QUERY_ENDPOINT), listen[0] ? listen : "(off)");
+            wall ? "wall" : "event", dd_config_string(config, S_UPSTREAM_ENDPOINT),
+            dd_config_string(config, S_LOG_ENDPOINT), dd_config_string(config, S_QUERY_ENDPOINT),
+            listen[0] ? listen : "(off)");
     *out = d;
     return 0;
 fail:
@@ -472,27 +388,14 @@ fail:
 
 int sched_daemon_reload(sched_daemon *d, dd_config *config)
 {
-    for (size_t key = 0; key < SCHED_SETTING_COUNT; key++)
-        if (!sched_settings[key].reloadable && !dd_config_same(d->config, config, key))
-            dd_warn("SIGHUP: [%s] %s changed, but it takes effect only after a restart; the "
-                    "running value is kept",
-                    sched_settings[key].section, sched_settings[key].name);
-    dd_diag_level level;
-    if (dd_diag_level_parse(dd_config_string(config, S_LOG_LEVEL), &level) == 0)
-        dd_diag_set_level(level);
-    dd_log_set_retention(d->log, dd_config_duration_ms(config, S_LOG_RETENTION));
-    d->trim_ns = dd_config_duration_ms(config, S_LOG_TRIM_INTERVAL) * 1000000;
-    dd_config_destroy(&d->config);
-    d->config = config;
+    dd_stage_reload(d->stage, config);
     dd_info("configuration reloaded");
     return 0;
 }
 
 void sched_daemon_stop(sched_daemon *d)
 {
-    dd_consumer_stop(d->consumer);
-    dd_log_release_parked(d->log);
-    ev_break(d->loop, EVBREAK_ALL);
+    dd_stage_stop(d->stage);
 }
 
 void sched_daemon_destroy(sched_daemon **dp)
@@ -500,27 +403,9 @@ void sched_daemon_destroy(sched_daemon **dp)
     if (!dp || !*dp)
         return;
     sched_daemon *d = *dp;
-    dd_metrics_http_stop(&d->http);
-    if (d->loop) {
-        ev_timer_stop(d->loop, &d->maintenance);
+    if (d->loop)
         ev_timer_stop(d->loop, &d->wall_sweep);
-    }
-    dd_consumer_destroy(&d->consumer);
-    if (d->query_sock) {
-        dd_evzmq_stop(d->loop, &d->query_w);
-        zmq_close(d->query_sock);
-    }
-    dd_log_close(&d->log);
-    if (d->zctx)
-        zmq_ctx_term(d->zctx);
-    sched_engine_destroy(&d->engine);
-    sched_db_close(&d->db);
-    dd_store_metrics_destroy(&d->store_metrics);
-    dd_store_close(&d->store);
-    dd_metrics_destroy(&d->metrics);
-    dd_arena_destroy(&d->arena);
-    dd_config_destroy(&d->config);
-    free(d->consumer_names);
+    dd_stage_destroy(&d->stage);
     free(d);
     *dp = NULL;
 }

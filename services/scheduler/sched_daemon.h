@@ -9,6 +9,7 @@
  * maintenance timer (trimming, stale readers, gauges) and, with clock =
  * wall, a timer that sweeps on the wall clock in a transaction of its own.
  * Metrics are served by libmicrohttpd's thread, which never touches LMDB.
+ * The parts every consuming daemon shares are common/stage.h's.
  */
 #ifndef SCHED_SCHEDULER_H
 #define SCHED_SCHEDULER_H
