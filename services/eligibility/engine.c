@@ -31,6 +31,7 @@ struct elig_engine {
     const elig_standards *standards;
     elig_engine_options opt;
     dd_arena *arena;
+    dd_arena *due_arena;  /* in use while due entries are handled */
     elig_batch_stats stats;
     elig_decision decisions[ELIG_PROGRAMS]; /* scratch: large, so not on the stack */
     struct household_ctx *ctxp;
@@ -58,6 +59,7 @@ elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
     e->standards = standards;
     e->opt = *options;
     e->arena = dd_arena_new(1 << 20);
+    e->due_arena = dd_arena_new(64 << 10);
     e->facts = elig_factcache_new(options->fact_cache_bytes);
     return e;
 }
@@ -67,6 +69,7 @@ void elig_engine_destroy(elig_engine **ep)
     if (!ep || !*ep)
         return;
     dd_arena_destroy(&(*ep)->arena);
+    dd_arena_destroy(&(*ep)->due_arena);
     elig_factcache_destroy(&(*ep)->facts);
     free((*ep)->facts_put);
     free((*ep)->ctxp);
@@ -202,11 +205,15 @@ static int add_due(elig_engine *e, int64_t due_ms, char type, const char *id)
     return elig_registry_add_due(e->registry, e->txn, due_ms, type, id);
 }
 
-/* Gets a person, or a new placeholder (stored and scheduled) when absent;
- * a placeholder belongs to the region of the event that referenced it, so
- * that its dangling-reference alert has a village to go to. */
+/*
+ * Gets a person, or a new placeholder when absent; a placeholder belongs to
+ * the region of the event that referenced it, so that its dangling-reference
+ * alert has a village to go to. The alert is scheduled only for a reference
+ * (own_report false): a record created for its own report is filled at once,
+ * and a province's registry must not leave millions of checks behind.
+ */
 static int person_or_placeholder(elig_engine *e, const char *person_id, const char *region,
-                                 Doudi__StoredPerson **out, bool *created)
+                                 bool own_report, Doudi__StoredPerson **out, bool *created)
 {
     *created = false;
     int rc = elig_registry_get_person(e->registry, e->txn, person_id, e->arena, out);
@@ -218,14 +225,13 @@ static int person_or_placeholder(elig_engine *e, const char *person_id, const ch
     (*out)->first_referenced_at_ms = e->now_ms;
     (*out)->sequence = e->seq;
     *created = true;
-    rc = add_due(e, e->now_ms + e->opt.dangling_wait_ms, 'P',
-                               person_id);
-    return rc;
+    return own_report ? 0 : add_due(e, e->now_ms + e->opt.dangling_wait_ms, 'P', person_id);
 }
 
+/* The household counterpart of person_or_placeholder. */
 static int household_or_placeholder(elig_engine *e, const char *household_id,
-                                    const char *region, Doudi__StoredHousehold **out,
-                                    bool *created)
+                                    const char *region, bool own_report,
+                                    Doudi__StoredHousehold **out, bool *created)
 {
     *created = false;
     int rc = elig_registry_get_household(e->registry, e->txn, household_id, e->arena, out);
@@ -237,8 +243,17 @@ static int household_or_placeholder(elig_engine *e, const char *household_id,
     (*out)->region_code = astrdup(e, region);
     (*out)->sequence = e->seq;
     *created = true;
-    return add_due(e, e->now_ms + e->opt.dangling_wait_ms, 'H',
-                                 household_id);
+    return own_report ? 0 : add_due(e, e->now_ms + e->opt.dangling_wait_ms, 'H', household_id);
+}
+
+/* A placeholder was filled by its report: its dangling check is moot. (If
+ * dangling_wait changed since it was scheduled, the check stays and finds
+ * the record filled.) */
+static int cancel_dangling_check(elig_engine *e, int64_t first_referenced_at_ms, char type,
+                                 const char *id)
+{
+    return elig_registry_cancel_due(e->registry, e->txn,
+                                    first_referenced_at_ms + e->opt.dangling_wait_ms, type, id);
 }
 
 static bool has_member(const Doudi__StoredHousehold *h, const char *person_id)
@@ -886,7 +901,7 @@ static int place_in_household(elig_engine *e, const char *person_id, const char 
     }
     Doudi__StoredHousehold *h;
     bool created;
-    rc = household_or_placeholder(e, new_household, region, &h, &created);
+    rc = household_or_placeholder(e, new_household, region, false, &h, &created);
     if (rc)
         return rc;
     if (!has_member(h, person_id) || created) {
@@ -904,7 +919,7 @@ static int apply_person(elig_engine *e, const Doudi__Envelope *env)
     const Doudi__PersonReported *r = env->person_reported;
     Doudi__StoredPerson *sp;
     bool created;
-    int rc = person_or_placeholder(e, r->person_id, env->region_code, &sp, &created);
+    int rc = person_or_placeholder(e, r->person_id, env->region_code, true, &sp, &created);
     if (rc)
         return rc;
     const char *old_household = sp->placeholder ? "" : sp->report->household_id;
@@ -914,6 +929,9 @@ static int apply_person(elig_engine *e, const Doudi__Envelope *env)
         e->stats.records_unchanged++;
         return 0;
     }
+    if (was_placeholder && !created &&
+        (rc = cancel_dangling_check(e, sp->first_referenced_at_ms, 'P', r->person_id)) != 0)
+        return rc;
     char *old_household_copy = astrdup(e, old_household);
     bool died_now = r->died_at_ms && !sp->report->died_at_ms;
     sp->report = (Doudi__PersonReported *)r;
@@ -946,7 +964,7 @@ static int apply_household(elig_engine *e, const Doudi__Envelope *env)
     const Doudi__HouseholdReported *r = env->household_reported;
     Doudi__StoredHousehold *h;
     bool created;
-    int rc = household_or_placeholder(e, r->household_id, env->region_code, &h, &created);
+    int rc = household_or_placeholder(e, r->household_id, env->region_code, true, &h, &created);
     if (rc)
         return rc;
     if (!created && !h->placeholder && strcmp(h->region_code, env->region_code) == 0 &&
@@ -973,6 +991,9 @@ static int apply_household(elig_engine *e, const Doudi__Envelope *env)
             return rc;
         }
     }
+    if (h->placeholder && !created &&
+        (rc = cancel_dangling_check(e, h->first_referenced_at_ms, 'H', r->household_id)) != 0)
+        return rc;
     h->report = (Doudi__HouseholdReported *)r;
     h->region_code = env->region_code;
     h->reported_at_ms = env->occurred_at_ms;
@@ -985,7 +1006,7 @@ static int apply_household(elig_engine *e, const Doudi__Envelope *env)
         const char *id = r->member_person_ids[i];
         Doudi__StoredPerson *sp;
         bool pcreated;
-        if ((rc = person_or_placeholder(e, id, env->region_code, &sp, &pcreated)) != 0)
+        if ((rc = person_or_placeholder(e, id, env->region_code, false, &sp, &pcreated)) != 0)
             return rc;
         const char *old = sp->report->household_id;
         if (pcreated || strcmp(old, r->household_id) != 0) {
@@ -1271,8 +1292,8 @@ static int apply_risk(elig_engine *e, const Doudi__Envelope *env)
             if (!sp) {
                 /* Not registered: the aid still stands; remember the deadline. */
                 bool created;
-                if ((rc = person_or_placeholder(e, r->subject_person_id, env->region_code, &sp,
-                                                 &created)) != 0)
+                if ((rc = person_or_placeholder(e, r->subject_person_id, env->region_code, false,
+                                                &sp, &created)) != 0)
                     return rc;
                 /* Where the decision was stored, so a query finds it. */
                 sp->report->household_id = r->household_id;
@@ -1308,7 +1329,8 @@ static int apply_application(elig_engine *e, const Doudi__Envelope *env)
     int rc = elig_registry_get_person(e->registry, e->txn, a->applicant_person_id, e->arena, &sp);
     if (rc == DD_NOTFOUND) {
         bool created;
-        rc = person_or_placeholder(e, a->applicant_person_id, env->region_code, &sp, &created);
+        rc = person_or_placeholder(e, a->applicant_person_id, env->region_code, false, &sp,
+                                   &created);
     }
     if (rc)
         return rc;
@@ -1365,7 +1387,7 @@ static int apply_enrolment(elig_engine *e, const Doudi__Envelope *env)
     const Doudi__EnrolmentChange *c = env->enrolment_change;
     Doudi__StoredPerson *sp;
     bool created;
-    int rc = person_or_placeholder(e, c->person_id, env->region_code, &sp, &created);
+    int rc = person_or_placeholder(e, c->person_id, env->region_code, false, &sp, &created);
     if (rc)
         return rc;
     bool enrolled = c->action == DOUDI__ENROLMENT_ACTION__ENROLMENT_ACTION_ENROLLED ||
@@ -1438,6 +1460,7 @@ static int due_fn(void *arg, MDB_txn *txn, char type, const char *id)
 {
     (void)txn;
     elig_engine *e = arg;
+    dd_arena_reset(e->arena); /* the due arena: the last entry is done */
     char text[300];
     if (type == 'P' || type == 'H') {
         if (type == 'P') {
@@ -1601,7 +1624,13 @@ static int apply_one(elig_engine *e, const Doudi__LogRecord *rec)
         e->now_ms = env->occurred_at_ms;
     /* Most records find nothing due: look only when the earliest is. */
     if (e->now_ms > e->next_due_ms) {
+        /* Entries come due in bursts (a day's quick aid); each gets its
+         * own arena, emptied before the next, while env stays intact. */
+        dd_arena *record_arena = e->arena;
+        e->arena = e->due_arena;
         int rc = elig_registry_take_due(e->registry, e->txn, e->now_ms, due_fn, e);
+        dd_arena_reset(e->due_arena);
+        e->arena = record_arena;
         if (rc)
             return rc;
         e->next_due_ms = elig_registry_first_due(e->registry, e->txn);

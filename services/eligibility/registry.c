@@ -177,6 +177,15 @@ int elig_registry_add_due(elig_registry *r, MDB_txn *txn, int64_t at_ms, char ty
     return mdb_put(txn, r->due, &k, &v, 0);
 }
 
+int elig_registry_cancel_due(elig_registry *r, MDB_txn *txn, int64_t at_ms, char type,
+                             const char *id)
+{
+    char key[80];
+    MDB_val k = {due_key(key, at_ms, type, id), key};
+    int rc = mdb_del(txn, r->due, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int elig_registry_take_due(elig_registry *r, MDB_txn *txn, int64_t cutoff_ms,
                                 int (*fn)(void *arg, MDB_txn *txn, char type, const char *id),
                                 void *arg)

@@ -61,6 +61,9 @@ int elig_registry_delete_decisions(elig_registry *r, MDB_txn *txn, const char *h
 /* Schedules a look at (type, id) at event time due_ms. */
 int elig_registry_add_due(elig_registry *r, MDB_txn *txn, int64_t due_ms, char type,
                           const char *id);
+/* Cancels what add_due scheduled with the same arguments (none: no-op). */
+int elig_registry_cancel_due(elig_registry *r, MDB_txn *txn, int64_t due_ms, char type,
+                             const char *id);
 /*
  * Calls fn for each entry due before cutoff_ms, soonest first, removing it
  * from the index first. fn returns 0 to go on.

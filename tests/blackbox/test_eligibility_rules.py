@@ -482,6 +482,29 @@ def test_dangling_references_go_to_a_village(env):
     h.check_eq(by_subject["hh-never"].region_code, "440106001018", "region of the household")
 
 
+def test_dangling_checks_only_for_what_is_missing(env):
+    """Records created by their own report schedule no dangling check, and a
+    placeholder filled in time cancels its own: a province's registry must
+    not leave millions of checks to come due at once."""
+    c = Chain(env)
+    region = "440106001017"
+    t = at("2026-06-16 10:00")
+    a, b, missing = (pid("440106", "19850808", 14), pid("440106", "19870707", 15),
+                     pid("440106", "20200202", 16))
+    c.send(c.person(t, region, a, "hh-due", work_ability=1, own_monthly_income_fen=300_000),
+           c.household(t + 1, region, "hh-due", [a, b, missing], 300_000),
+           c.person(t + 2, region, b, "hh-due", work_ability=1, own_monthly_income_fen=100_000))
+    c.elig.stop()
+    dump = h.mdb_dump(c.elig.data_dir, "due")
+    # mdb_dump -p prints each key and value on a line of its own after the
+    # header, which ends with HEADER=END.
+    body = [line for line in dump.split("HEADER=END", 1)[1].splitlines()
+            if line.strip() and line.strip() != "DATA=END"]
+    keys = body[0::2]
+    h.check_eq(len(keys), 1, f"due entries (only the missing member's check): {keys}")
+    h.check(keys[0].endswith("P" + missing), f"the due entry is not the missing member's: {keys}")
+
+
 def test_decisions_of_the_deceased(env):
     c = Chain(env)
     region = "440106103002"
