@@ -1,13 +1,11 @@
 /* regquery.c: the registry query and the output its three commands share (see regquery.h). */
 #include "regquery.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #include "alloc.h"
 #include "clock.h"
@@ -15,8 +13,7 @@
 #include "error.h"
 #include "format.h"
 #include "idnum.h"
-#include "pbjson.h"
-#include "zreq.h"
+#include "query.h"
 
 /* Where values start in "  Label   value" lines. */
 #define FIELD_COLUMN 22
@@ -78,32 +75,6 @@ int ctl_regquery_person_operand(const char *text, char out[19])
     return CTL_EXIT_OK;
 }
 
-struct query_wait {
-    uint64_t id;
-    Doudi__QueryReply *reply;
-};
-
-static bool match_query_reply(void *ctx, const uint8_t *data, size_t len)
-{
-    struct query_wait *w = ctx;
-    Doudi__QueryReply *reply = doudi__query_reply__unpack(NULL, len, data);
-    if (!reply) {
-        ctl_warn("ignoring a reply that is not a QueryReply (%zu bytes)", len);
-        return false;
-    }
-    /*
-     * A request the daemon cannot decode is answered with request_id 0 and
-     * an error_text. Each attempt has a socket of its own with one request
-     * on it, so such an answer is to ours.
-     */
-    if (reply->request_id != w->id && (reply->request_id != 0 || !reply->error_text[0])) {
-        doudi__query_reply__free_unpacked(reply, NULL);
-        return false;
-    }
-    w->reply = reply;
-    return true;
-}
-
 /* Whether every record the reply holds has the parts the commands print. */
 static bool reply_well_formed(const Doudi__QueryReply *r)
 {
@@ -123,52 +94,21 @@ static bool reply_well_formed(const Doudi__QueryReply *r)
 int ctl_regquery_call(const ctl_regquery_options *o, Doudi__QueryRequest *req,
                       Doudi__QueryReply **out)
 {
-    ctl_zreq *z;
-    int rc = ctl_zreq_new(o->endpoint, (int64_t)o->max_message_bytes, &z);
-    if (rc != 0)
-        return ctl_usage("cannot use endpoint '%s': %s", o->endpoint, zmq_strerror(-rc));
-    req->request_id = ctl_zreq_next_id();
-    size_t len = doudi__query_request__get_packed_size(req);
-    uint8_t *buf = dd_malloc(len ? len : 1);
-    doudi__query_request__pack(req, buf);
-    ctl_zreq_policy policy = { .timeout_ms = (int64_t)o->timeout_ms,
-                               .resend = true,
-                               .max_wait_ms = (int64_t)o->max_wait_s * 1000 };
-    struct query_wait w = { .id = req->request_id };
-    rc = ctl_zreq_call(z, buf, len, &policy, match_query_reply, &w);
-    free(buf);
-    if (rc == DD_AGAIN || rc == -ENOTCONN) {
-        ctl_zreq_destroy(&z);
-        return CTL_EXIT_GAVE_UP;
-    }
-    if (rc != 0) {
-        ctl_warn("%s: %s", ctl_zreq_endpoint(z), zmq_strerror(-rc));
-        ctl_zreq_destroy(&z);
+    ctl_query_target t = { .daemon = "doudi-eligibility",
+                           .endpoint = o->endpoint,
+                           .max_message_bytes = (int64_t)o->max_message_bytes,
+                           .timeout_ms = (int64_t)o->timeout_ms,
+                           .max_wait_ms = (int64_t)o->max_wait_s * 1000,
+                           .json = o->json };
+    ProtobufCMessage *reply;
+    int rc = ctl_query_ask(&t, &req->base, &doudi__query_reply__descriptor, &reply);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    if (!reply_well_formed((Doudi__QueryReply *)reply)) {
+        protobuf_c_message_free_unpacked(reply, NULL);
         return CTL_EXIT_USAGE;
     }
-    ctl_zreq_destroy(&z);
-
-    Doudi__QueryReply *reply = w.reply;
-    if (o->json) {
-        char *text = dd_pbjson_format(&reply->base);
-        puts(text);
-        free(text);
-    }
-    if (reply->request_id != req->request_id) {
-        ctl_warn("doudi-eligibility could not read the query: %s", reply->error_text);
-        doudi__query_reply__free_unpacked(reply, NULL);
-        return CTL_EXIT_USAGE;
-    }
-    if (reply->error_text[0]) {
-        ctl_warn("%s", reply->error_text);
-        doudi__query_reply__free_unpacked(reply, NULL);
-        return CTL_EXIT_FAILED;
-    }
-    if (!reply_well_formed(reply)) {
-        doudi__query_reply__free_unpacked(reply, NULL);
-        return CTL_EXIT_USAGE;
-    }
-    *out = reply;
+    *out = (Doudi__QueryReply *)reply;
     return CTL_EXIT_OK;
 }
 

@@ -1,17 +1,14 @@
 /* schedquery.c: the scheduler query and the output its commands share (see schedquery.h). */
 #include "schedquery.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #include "alloc.h"
 #include "ctl.h"
 #include "error.h"
-#include "pbjson.h"
-#include "zreq.h"
+#include "query.h"
 
 int ctl_schedquery_parse(int argc, char **argv, const char *help, ctl_schedquery_options *o,
                          int *first, bool *done)
@@ -53,73 +50,20 @@ int ctl_schedquery_parse(int argc, char **argv, const char *help, ctl_schedquery
     return rc;
 }
 
-struct sched_wait {
-    uint64_t id;
-    Doudi__SchedulerQueryReply *reply;
-};
-
-static bool match_reply(void *ctx, const uint8_t *data, size_t len)
-{
-    struct sched_wait *w = ctx;
-    Doudi__SchedulerQueryReply *reply = doudi__scheduler_query_reply__unpack(NULL, len, data);
-    if (!reply) {
-        ctl_warn("ignoring a reply that is not a SchedulerQueryReply (%zu bytes)", len);
-        return false;
-    }
-    /* Undecodable requests are answered with id 0 and a reason: ours (one per socket). */
-    if (reply->request_id != w->id && (reply->request_id != 0 || !reply->error_text[0])) {
-        doudi__scheduler_query_reply__free_unpacked(reply, NULL);
-        return false;
-    }
-    w->reply = reply;
-    return true;
-}
-
 int ctl_schedquery_call(const ctl_schedquery_options *o, Doudi__SchedulerQueryRequest *req,
                         Doudi__SchedulerQueryReply **out)
 {
-    ctl_zreq *z;
-    int rc = ctl_zreq_new(o->endpoint, 64LL << 20, &z);
-    if (rc != 0)
-        return ctl_usage("cannot use endpoint '%s': %s", o->endpoint, zmq_strerror(-rc));
-    req->request_id = ctl_zreq_next_id();
-    size_t len = doudi__scheduler_query_request__get_packed_size(req);
-    uint8_t *buf = dd_malloc(len ? len : 1);
-    doudi__scheduler_query_request__pack(req, buf);
-    ctl_zreq_policy policy = { .timeout_ms = (int64_t)o->timeout_ms,
-                               .resend = true,
-                               .max_wait_ms = (int64_t)o->max_wait_s * 1000 };
-    struct sched_wait w = { .id = req->request_id };
-    rc = ctl_zreq_call(z, buf, len, &policy, match_reply, &w);
-    free(buf);
-    if (rc == DD_AGAIN || rc == -ENOTCONN) {
-        ctl_zreq_destroy(&z);
-        return CTL_EXIT_GAVE_UP;
-    }
-    if (rc != 0) {
-        ctl_warn("%s: %s", ctl_zreq_endpoint(z), zmq_strerror(-rc));
-        ctl_zreq_destroy(&z);
-        return CTL_EXIT_USAGE;
-    }
-    ctl_zreq_destroy(&z);
-    Doudi__SchedulerQueryReply *reply = w.reply;
-    if (o->json) {
-        char *text = dd_pbjson_format(&reply->base);
-        puts(text);
-        free(text);
-    }
-    if (reply->request_id != req->request_id) {
-        ctl_warn("doudi-scheduler could not read the query: %s", reply->error_text);
-        doudi__scheduler_query_reply__free_unpacked(reply, NULL);
-        return CTL_EXIT_USAGE;
-    }
-    if (reply->error_text[0]) {
-        ctl_warn("%s", reply->error_text);
-        doudi__scheduler_query_reply__free_unpacked(reply, NULL);
-        return CTL_EXIT_FAILED;
-    }
-    *out = reply;
-    return CTL_EXIT_OK;
+    ctl_query_target t = { .daemon = "doudi-scheduler",
+                           .endpoint = o->endpoint,
+                           .max_message_bytes = 64LL << 20,
+                           .timeout_ms = (int64_t)o->timeout_ms,
+                           .max_wait_ms = (int64_t)o->max_wait_s * 1000,
+                           .json = o->json };
+    ProtobufCMessage *reply;
+    int rc = ctl_query_ask(&t, &req->base, &doudi__scheduler_query_reply__descriptor, &reply);
+    if (rc == CTL_EXIT_OK)
+        *out = (Doudi__SchedulerQueryReply *)reply;
+    return rc;
 }
 
 const char *ctl_tier_text(int tier)
