@@ -22,6 +22,24 @@
 /* doudi-eligibility's query endpoint when started without a configuration file. */
 #define CTL_REGQUERY_ENDPOINT "tcp://127.0.0.1:7203"
 
+/* The options text of person, household and explain that follows their
+ * own: the waiting options and -h, with the blank line after them. */
+#define CTL_REGQUERY_WAIT_OPTIONS_HELP                                                    \
+    "    -t, --timeout-ms MS\n"                                                           \
+    "        Send the query again when unanswered for MS milliseconds.\n"                 \
+    "        Default: 5000.\n"                                                            \
+    "\n"                                                                                  \
+    "    --max-wait-s S\n"                                                                \
+    "        Give up (exit status 3) when still unanswered after S seconds; 0\n"          \
+    "        waits for ever. Default: 30.\n"                                              \
+    "\n"                                                                                  \
+    "    --max-message-bytes BYTES\n"                                                     \
+    "        The largest reply accepted (suffixes K, M, G). Default: 64M.\n"              \
+    "\n"                                                                                  \
+    "    -h, --help\n"                                                                    \
+    "        Print this manual and exit.\n"                                               \
+    "\n"
+
 typedef struct ctl_regquery_options {
     const char *endpoint;
     uint64_t timeout_ms;
