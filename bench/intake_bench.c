@@ -34,6 +34,7 @@
 #include "alloc.h"
 
 #include "doudi/event.pb-c.h"
+#include "doudi/log.pb-c.h"
 #include "doudi/publish.pb-c.h"
 
 #include <arpa/inet.h>
@@ -89,6 +90,9 @@ typedef struct options {
     const char *json;       /* results file, or NULL */
     bool quick, keep;
     unsigned targets;       /* bit per target_kind, and TARGET_LMDB */
+    size_t fetch_records;   /* records per fetch when intake's log is read back; 0: no fetch */
+    uint32_t fetch_kinds[MAX_LIST];
+    size_t nfetch_kinds;
 } options;
 
 static options opt = {
@@ -98,6 +102,7 @@ static options opt = {
     .events = 400000,
     .timeout_s = 30,
     .targets = ~0u,
+    .fetch_records = 50000,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -254,14 +259,14 @@ static bool write_file(const char *path, const char *text)
     return fclose(f) == 0 && ok;
 }
 
-/* CPU time (user + system) of a process so far, in seconds; -1 if unknown. */
-static double process_cpu_s(pid_t pid)
+/* User and system CPU time of a process so far, in seconds; false if unknown. */
+static bool process_cpu_split(pid_t pid, double *user_s, double *sys_s)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return -1;
+        return false;
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
@@ -269,11 +274,20 @@ static double process_cpu_s(pid_t pid)
      * utime 14, stime 15. */
     char *p = strrchr(buf, ')');
     if (!p)
-        return -1;
+        return false;
     unsigned long utime = 0, stime = 0;
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+        return false;
+    *user_s = (double)utime / (double)sysconf(_SC_CLK_TCK);
+    *sys_s = (double)stime / (double)sysconf(_SC_CLK_TCK);
+    return true;
+}
+
+/* CPU time (user + system) of a process so far, in seconds; -1 if unknown. */
+static double process_cpu_s(pid_t pid)
+{
+    double user, sys;
+    return process_cpu_split(pid, &user, &sys) ? user + sys : -1;
 }
 
 /* CPU time all processors spent busy so far (not idle, not waiting for I/O). */
@@ -473,6 +487,7 @@ typedef struct workload {
     request_buf *req;           /* [portal * (nreq + 1) + i]; i = 0 is the warm-up */
     size_t total_events;        /* warm-up included: the highest sequence */
     size_t measured_events;
+    size_t person_events, visit_events; /* of total_events, by body */
     double mean_event_bytes;
     size_t min_event_bytes, max_event_bytes;
     double mean_request_bytes;
@@ -509,6 +524,11 @@ static void build_workload(workload *w, size_t portals, size_t batch, uint32_t r
         for (size_t i = 0; i <= w->nreq; i++) {
             size_t off = 0;
             for (size_t k = 0; k < batch; k++) {
+                /* make_event alternates the bodies by the portal's counter. */
+                if (e.counter % 2 == 0)
+                    w->person_events++;
+                else
+                    w->visit_events++;
                 size_t len = make_event(&e, scratch + off);
                 events[k].data = scratch + off;
                 events[k].len = len;
@@ -910,7 +930,7 @@ typedef struct intake_proc {
     pid_t pid;
     char config[PATH_MAX], stderr_path[PATH_MAX];
     int publish_port, metrics_port;
-    char endpoint[64];
+    char endpoint[64], log_endpoint[64];
 } intake_proc;
 
 /* Four distinct loopback ports that were free a moment ago. */
@@ -991,6 +1011,7 @@ static void intake_start(intake_proc *ip, const char *dir, void *zctx)
         ip->publish_port = ports[0];
         ip->metrics_port = ports[3];
         snprintf(ip->endpoint, sizeof(ip->endpoint), "tcp://127.0.0.1:%d", ports[0]);
+        snprintf(ip->log_endpoint, sizeof(ip->log_endpoint), "tcp://127.0.0.1:%d", ports[1]);
         char *ini = dd_asprintf(
             "# written by intake_bench; every other key has its default (fsync on)\n"
             "[intake]\n"
@@ -1134,6 +1155,8 @@ typedef struct result {
     double intake_cpu_pct, bench_cpu_pct;                    /* of one core; NAN: n/a */
     double other_cpu_pct;    /* every other process on the machine, of one core */
     double cpu_us_per_event; /* intake's (or lmdb's) CPU time per event */
+    double user_us_per_event; /* the user-space part of it (intake only) */
+    size_t kinds;            /* fetch rows: kinds named in the FetchRequests (0: all) */
     double events_per_commit, requests_per_commit, commit_ms; /* intake's metrics; NAN: n/a */
     double vs_rt_reply, vs_echo, vs_lmdb;                    /* intake rows only */
     double mean_event_bytes, mean_request_bytes;
@@ -1159,6 +1182,7 @@ static result *new_result(const char *target, size_t portals, size_t batch)
     r->batch = batch;
     double nan = __builtin_nan("");
     r->intake_cpu_pct = r->bench_cpu_pct = r->other_cpu_pct = r->cpu_us_per_event = nan;
+    r->user_us_per_event = nan;
     r->events_per_commit = r->requests_per_commit = r->commit_ms = nan;
     r->vs_rt_reply = r->vs_echo = r->vs_lmdb = nan;
     r->mean_event_bytes = r->mean_request_bytes = nan;
@@ -1184,6 +1208,155 @@ static void latency_stats(result *r, double *lat, size_t n)
     r->p99_ms = percentile(lat, n, 99);
     r->max_ms = n ? lat[n - 1] : 0;
     r->mean_ms = n ? sum / (double)n : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading the log back: what a downstream daemon's fetches cost intake      */
+/* ------------------------------------------------------------------------ */
+
+static bool fetch_kind_wanted(uint32_t kind)
+{
+    if (opt.nfetch_kinds == 0)
+        return true;
+    for (size_t i = 0; i < opt.nfetch_kinds; i++)
+        if (opt.fetch_kinds[i] == kind)
+            return true;
+    return false;
+}
+
+/*
+ * Pulls intake's whole log, as eligibility does (FetchRequests of
+ * opt.fetch_records, the kinds of --fetch-kinds, a consumer name, no long
+ * poll), while nothing else is published, and adds a "fetch" row: records
+ * per second, intake's CPU per record received, the time of one fetch. Every
+ * reply is decoded and checked: the same bytes protobuf-c would encode,
+ * status OK, sequences increasing (contiguous without a kinds filter), only
+ * the kinds asked for, progress on every fetch, and at the end every record
+ * of those kinds exactly once.
+ */
+static void run_fetch(intake_proc *ip, const workload *w, void *zctx)
+{
+    void *sock = zmq_socket(zctx, ZMQ_DEALER);
+    int linger = 0, timeout = opt.timeout_s * 1000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    if (zmq_connect(sock, ip->log_endpoint) != 0)
+        fail("connect %s: %s", ip->log_endpoint, zmq_strerror(errno));
+    size_t expected = 0;
+    if (fetch_kind_wanted(DOUDI__ENVELOPE__BODY_PERSON_REPORTED))
+        expected += w->person_events;
+    if (fetch_kind_wanted(DOUDI__ENVELOPE__BODY_VISIT_REPORT))
+        expected += w->visit_events;
+
+    size_t lat_cap = w->total_events / opt.fetch_records + 16, nlat = 0;
+    double *lat = dd_malloc(lat_cap * sizeof(double));
+    uint64_t after = 0, last_seq = 0, request_id = 0;
+    size_t records = 0;
+    double bytes = 0;
+    double user0 = 0, sys0 = 0, user1 = 0, sys1 = 0;
+    bool cpu_ok = process_cpu_split(ip->pid, &user0, &sys0);
+    double bench_cpu0 = process_cpu_s(getpid());
+    double busy0 = system_busy_s();
+    int64_t t0 = now_ns();
+    for (;;) {
+        Doudi__FetchRequest req = DOUDI__FETCH_REQUEST__INIT;
+        req.request_id = ++request_id;
+        req.after_sequence = after;
+        req.max_records = (uint32_t)opt.fetch_records;
+        req.consumer = "intake-bench";
+        req.kinds = opt.fetch_kinds;
+        req.n_kinds = opt.nfetch_kinds;
+        uint8_t buf[256];
+        size_t len = doudi__fetch_request__pack(&req, buf);
+        int64_t start = now_ns();
+        if (zmq_send(sock, buf, len, 0) < 0)
+            fail("fetch: send: %s", zmq_strerror(errno));
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, 0) < 0) {
+            show_child_stderr(ip);
+            fail("fetch after %" PRIu64 ": no reply within %d s", after, opt.timeout_s);
+        }
+        if (nlat < lat_cap)
+            lat[nlat++] = (double)(now_ns() - start) / 1e6;
+        bytes += (double)zmq_msg_size(&msg);
+        Doudi__FetchReply *rep =
+            doudi__fetch_reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        if (!rep)
+            fail("fetch after %" PRIu64 ": the reply is not a FetchReply", after);
+        if (rep->request_id != req.request_id || rep->status != DOUDI__FETCH_STATUS__FETCH_STATUS_OK)
+            fail("fetch after %" PRIu64 ": request id %" PRIu64 " (sent %" PRIu64 "), status %d: %s",
+                 after, rep->request_id, req.request_id, (int)rep->status,
+                 rep->error_text ? rep->error_text : "");
+        /* The reply must be exactly what protobuf-c would have encoded. */
+        size_t again = doudi__fetch_reply__get_packed_size(rep);
+        if (again != zmq_msg_size(&msg))
+            fail("fetch after %" PRIu64 ": %zu bytes received, protobuf-c encodes them in %zu",
+                 after, zmq_msg_size(&msg), again);
+        uint8_t *repacked = dd_malloc(again ? again : 1);
+        doudi__fetch_reply__pack(rep, repacked);
+        if (memcmp(repacked, zmq_msg_data(&msg), again) != 0)
+            fail("fetch after %" PRIu64 ": the reply's bytes differ from protobuf-c's encoding",
+                 after);
+        free(repacked);
+        if (rep->head_sequence != w->total_events)
+            fail("fetch: the log's head is %" PRIu64 ", expected %zu", rep->head_sequence,
+                 w->total_events);
+        for (size_t i = 0; i < rep->n_records; i++) {
+            const Doudi__LogRecord *rec = rep->records[i];
+            bool in_order = opt.nfetch_kinds ? rec->sequence > last_seq
+                                             : rec->sequence == last_seq + 1;
+            if (!in_order || rec->sequence > rep->scanned_through_sequence)
+                fail("fetch after %" PRIu64 ": record %" PRIu64 " after %" PRIu64
+                     " (scanned through %" PRIu64 ")",
+                     after, rec->sequence, last_seq, rep->scanned_through_sequence);
+            if (!fetch_kind_wanted(rec->kind) || rec->payload.len == 0)
+                fail("fetch: record %" PRIu64 " of kind %u, %zu bytes", rec->sequence, rec->kind,
+                     rec->payload.len);
+            last_seq = rec->sequence;
+        }
+        records += rep->n_records;
+        if (rep->scanned_through_sequence <= after)
+            fail("fetch after %" PRIu64 ": no progress", after);
+        after = rep->scanned_through_sequence;
+        doudi__fetch_reply__free_unpacked(rep, NULL);
+        zmq_msg_close(&msg);
+        if (after >= w->total_events)
+            break;
+    }
+    int64_t t1 = now_ns();
+    cpu_ok = process_cpu_split(ip->pid, &user1, &sys1) && cpu_ok;
+    double bench_cpu1 = process_cpu_s(getpid());
+    double busy1 = system_busy_s();
+    zmq_close(sock);
+    if (records != expected)
+        fail("fetch: %zu records received, expected %zu", records, expected);
+
+    result *r = new_result("fetch", w->portals, opt.fetch_records);
+    r->kinds = opt.nfetch_kinds;
+    r->events = records;
+    r->requests = nlat;
+    r->seconds = (double)(t1 - t0) / 1e9;
+    r->events_per_s = (double)records / r->seconds;
+    r->requests_per_s = (double)nlat / r->seconds;
+    r->events_per_commit = (double)records / (double)nlat;
+    r->mean_request_bytes = bytes / (double)nlat;
+    latency_stats(r, lat, nlat);
+    double intake_cpu = (user1 + sys1) - (user0 + sys0);
+    if (cpu_ok) {
+        r->intake_cpu_pct = 100.0 * intake_cpu / r->seconds;
+        r->cpu_us_per_event = 1e6 * intake_cpu / (double)records;
+        r->user_us_per_event = 1e6 * (user1 - user0) / (double)records;
+    }
+    if (bench_cpu0 >= 0 && bench_cpu1 >= 0)
+        r->bench_cpu_pct = 100.0 * (bench_cpu1 - bench_cpu0) / r->seconds;
+    if (busy0 >= 0 && busy1 >= 0 && cpu_ok) {
+        r->other_cpu_pct =
+            100.0 * (busy1 - busy0 - (bench_cpu1 - bench_cpu0) - intake_cpu) / r->seconds;
+        if (r->other_cpu_pct < 0)
+            r->other_cpu_pct = 0;
+    }
+    free(lat);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1219,10 +1392,13 @@ static void run_target(target_kind kind, const workload *w, const char *cfg_dir,
     }
     pthread_barrier_wait(&c.warmed);
     intake_counters before = {0};
-    double intake_cpu0 = 0;
+    double intake_cpu0 = 0, intake_user0 = 0, intake_sys0 = 0;
     if (kind == T_INTAKE && !atomic_load(&c.abort)) {
         before = read_counters(ip.metrics_port);
-        intake_cpu0 = process_cpu_s(ip.pid);
+        if (process_cpu_split(ip.pid, &intake_user0, &intake_sys0))
+            intake_cpu0 = intake_user0 + intake_sys0;
+        else
+            intake_cpu0 = -1;
     }
     double bench_cpu0 = process_cpu_s(getpid());
     double busy0 = system_busy_s();
@@ -1248,7 +1424,13 @@ static void run_target(target_kind kind, const workload *w, const char *cfg_dir,
         pthread_join(threads[i], NULL);
     double bench_cpu1 = process_cpu_s(getpid());
     double busy1 = system_busy_s();
-    double intake_cpu1 = kind == T_INTAKE ? process_cpu_s(ip.pid) : 0;
+    double intake_cpu1 = 0, intake_user1 = 0, intake_sys1 = 0;
+    if (kind == T_INTAKE) {
+        if (process_cpu_split(ip.pid, &intake_user1, &intake_sys1))
+            intake_cpu1 = intake_user1 + intake_sys1;
+        else
+            intake_cpu1 = -1;
+    }
     for (size_t i = 0; i < w->portals; i++)
         if (ps[i].error[0]) {
             if (kind == T_INTAKE)
@@ -1312,7 +1494,10 @@ static void run_target(target_kind kind, const workload *w, const char *cfg_dir,
         if (intake_cpu0 >= 0 && intake_cpu1 >= 0) {
             r->intake_cpu_pct = 100.0 * (intake_cpu1 - intake_cpu0) / r->seconds;
             r->cpu_us_per_event = 1e6 * (intake_cpu1 - intake_cpu0) / (double)r->events;
+            r->user_us_per_event = 1e6 * (intake_user1 - intake_user0) / (double)r->events;
         }
+        if (opt.fetch_records)
+            run_fetch(&ip, w, zctx);
         intake_stop(&ip);
         if (!opt.keep)
             remove_tree(cfg_dir);
@@ -1549,31 +1734,39 @@ static void print_table(const machine *m, const char *intake_path)
                LMDB_VALUE_BYTES);
     printf("  started   %s\n\n", started_at);
 
-    printf("%-24s %11s %9s %8s %8s %9s %9s %7s %7s %7s %8s %8s %8s\n", "configuration",
-           "events/s", "CPU us/ev", "p50 ms", "p99 ms", "ev/commit", "commit ms", "CPU in", "CPU b",
-           "CPU oth", "/rt-rep", "/echo", "/lmdb");
-    printf("%-24s %11s %9s %8s %8s %9s %9s %7s %7s %7s %8s %8s %8s\n", "-------------",
-           "--------", "---------", "------", "------", "---------", "---------", "------", "-----",
-           "-------", "-------", "-----", "-----");
+    printf("%-24s %11s %9s %7s %8s %8s %9s %9s %7s %7s %7s %8s %8s %8s\n", "configuration",
+           "events/s", "CPU us/ev", "usr", "p50 ms", "p99 ms", "ev/commit", "commit ms", "CPU in",
+           "CPU b", "CPU oth", "/rt-rep", "/echo", "/lmdb");
+    printf("%-24s %11s %9s %7s %8s %8s %9s %9s %7s %7s %7s %8s %8s %8s\n", "-------------",
+           "--------", "---------", "---", "------", "------", "---------", "---------", "------",
+           "-----", "-------", "-------", "-----", "-----");
     size_t last_portals = 0, last_batch = 0;
     bool last_lmdb = false;
     for (size_t i = 0; i < nresults; i++) {
         const result *r = &results[i];
-        char name[64], evs[32], cpe[16], p50[16], p99[16], cin[16], cb[16], co[16], epc[16],
-            cms[16], v1[16], v2[16], v3[16];
+        char name[64], evs[32], cpe[16], usr[16], p50[16], p99[16], cin[16], cb[16], co[16],
+            epc[16], cms[16], v1[16], v2[16], v3[16];
+        bool fetch = strcmp(r->target, "fetch") == 0;
         if (strcmp(r->target, "lmdb") == 0)
             snprintf(name, sizeof(name), "lmdb append  batch %zu", r->batch);
+        else if (fetch)
+            snprintf(name, sizeof(name), "fetch    %zu%s", r->batch,
+                     r->kinds ? " kinds" : "");
         else
             snprintf(name, sizeof(name), "%-8s %zup x %zu w%zu", r->target, r->portals, r->batch,
                      r->window);
         bool lmdb = strcmp(r->target, "lmdb") == 0;
-        if (i > 0 && (lmdb || (!last_lmdb && (r->portals != last_portals || r->batch != last_batch))))
+        if (i > 0 && !fetch &&
+            (lmdb || (!last_lmdb && (r->portals != last_portals || r->batch != last_batch))))
             printf("\n");
-        last_portals = r->portals;
-        last_batch = r->batch;
+        if (!fetch) {
+            last_portals = r->portals;
+            last_batch = r->batch;
+        }
         last_lmdb = lmdb;
         fmt_count(evs, sizeof(evs), r->events_per_s);
         fmt_num(cpe, sizeof(cpe), r->cpu_us_per_event, 2, "");
+        fmt_num(usr, sizeof(usr), r->user_us_per_event, 2, "");
         fmt_num(p50, sizeof(p50), r->p50_ms, 2, "");
         fmt_num(p99, sizeof(p99), r->p99_ms, 2, "");
         fmt_num(cin, sizeof(cin), r->intake_cpu_pct, 0, "%");
@@ -1584,8 +1777,8 @@ static void print_table(const machine *m, const char *intake_path)
         fmt_num(v1, sizeof(v1), r->vs_rt_reply, 2, "");
         fmt_num(v2, sizeof(v2), r->vs_echo, 2, "");
         fmt_num(v3, sizeof(v3), r->vs_lmdb, 2, "");
-        printf("%-24s %11s %9s %8s %8s %9s %9s %7s %7s %7s %8s %8s %8s\n", name, evs, cpe, p50,
-               p99, epc, cms, cin, cb, co, v1, v2, v3);
+        printf("%-24s %11s %9s %7s %8s %8s %9s %9s %7s %7s %7s %8s %8s %8s\n", name, evs, cpe,
+               usr, p50, p99, epc, cms, cin, cb, co, v1, v2, v3);
     }
 
     const result *best = NULL;
@@ -1595,13 +1788,16 @@ static void print_table(const machine *m, const char *intake_path)
             best = &results[i];
     printf("\n  events/s  events acknowledged ACCEPTED per second (for lmdb: puts committed)\n"
            "  CPU us/ev CPU time of doudi-intake per accepted event (lmdb: of the appends)\n"
+           "  usr       the user-space part of CPU us/ev (the rest is the kernel's)\n"
            "  p50/p99   publish-to-ack latency of one request (lmdb: one commit)\n"
            "  CPU in/b  CPU of the doudi-intake process / of this bench process, %% of one core\n"
            "  CPU oth   CPU every other process on the machine used meanwhile (noise), %% of one core\n"
            "  ev/commit events per group commit, from intake's own metrics\n"
            "  commit ms mean time of one group commit (judge, append, fsync), intake's metrics\n"
            "  /rt-rep, /echo, /lmdb  intake's events/s divided by that baseline's "
-           "(same portals, batch, window; lmdb: same batch)\n");
+           "(same portals, batch, window; lmdb: same batch)\n"
+           "  fetch N   the log just written read back by one consumer, N records per fetch:\n"
+           "            records/s, intake's CPU per record, time of one fetch, records per reply\n");
     if (best) {
         char evs[32];
         fmt_count(evs, sizeof(evs), best->events_per_s);
@@ -1649,6 +1845,8 @@ static void write_json(const char *path, const machine *m, const char *intake_pa
         json_object_set_new(o, "portals", json_integer((json_int_t)r->portals));
         json_object_set_new(o, "batch", json_integer((json_int_t)r->batch));
         json_object_set_new(o, "window", json_integer((json_int_t)r->window));
+        if (strcmp(r->target, "fetch") == 0)
+            json_object_set_new(o, "fetch_kinds", json_integer((json_int_t)r->kinds));
         json_object_set_new(o, "events", json_integer((json_int_t)r->events));
         json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
         json_object_set_new(o, "seconds", json_real(r->seconds));
@@ -1663,6 +1861,7 @@ static void write_json(const char *path, const machine *m, const char *intake_pa
         OPTIONAL("bench_cpu_pct", r->bench_cpu_pct);
         OPTIONAL("other_cpu_pct", r->other_cpu_pct);
         OPTIONAL("cpu_us_per_event", r->cpu_us_per_event);
+        OPTIONAL("user_us_per_event", r->user_us_per_event);
         OPTIONAL("events_per_commit", r->events_per_commit);
         OPTIONAL("requests_per_commit", r->requests_per_commit);
         OPTIONAL("commit_ms_mean", r->commit_ms);
@@ -1706,6 +1905,11 @@ static void usage(FILE *out)
 "  -k, --keep           keep the temporary directories\n"
 "  -T, --targets LIST   what to measure, of lmdb,echo,rt-reply,intake (default\n"
 "                       all; ratios need the baselines)\n"
+"  -f, --fetch N        after each intake configuration, read its whole log\n"
+"                       back in fetches of N records, as eligibility does\n"
+"                       (default 50000; 0: do not)\n"
+"  -K, --fetch-kinds L  name these record kinds in the fetches, e.g. 10 (the\n"
+"                       events are kinds 10 and 16 in equal numbers)\n"
 "  -h, --help           this text\n"
 "\n"
 "Without PATH, doudi-intake is taken from the directory of this binary.\n");
@@ -1764,11 +1968,12 @@ int main(int argc, char **argv)
         {"json", required_argument, NULL, 'j'},    {"timeout", required_argument, NULL, 't'},
         {"keep", no_argument, NULL, 'k'},          {"help", no_argument, NULL, 'h'},
         {"targets", required_argument, NULL, 'T'},
+        {"fetch", required_argument, NULL, 'f'},   {"fetch-kinds", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     bool events_set = false;
     int o;
-    while ((o = getopt_long(argc, argv, "qn:w:p:b:d:j:t:kT:h", longopts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "qn:w:p:b:d:j:t:kT:f:K:h", longopts, NULL)) != -1) {
         switch (o) {
         case 'q': opt.quick = true; break;
         case 'n': opt.events = parse_size(optarg, "event count"); events_set = true; break;
@@ -1780,6 +1985,16 @@ int main(int argc, char **argv)
         case 't': opt.timeout_s = (int)parse_size(optarg, "timeout"); break;
         case 'k': opt.keep = true; break;
         case 'T': opt.targets = parse_targets(optarg); break;
+        case 'f':
+            opt.fetch_records = strcmp(optarg, "0") == 0 ? 0 : parse_size(optarg, "fetch size");
+            break;
+        case 'K': {
+            size_t kinds[MAX_LIST];
+            opt.nfetch_kinds = parse_list(optarg, kinds, "kind");
+            for (size_t i = 0; i < opt.nfetch_kinds; i++)
+                opt.fetch_kinds[i] = (uint32_t)kinds[i];
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -80,6 +80,13 @@ struct dd_log {
     uint64_t next;  /* next sequence to hand out in the open transaction */
     uint64_t first; /* first held; 0 when empty */
     uint64_t appended_pending;
+    /* Appends of one transaction share a cursor left at the log's end, so
+     * MDB_APPEND does not descend the tree again for every record. LMDB
+     * frees it with its transaction; the id tells a later transaction at
+     * the same address apart. */
+    MDB_cursor *append_cursor;
+    MDB_txn *append_txn;
+    size_t append_txn_id;
     dd_log_options opt;
 
     consumer *consumers;
@@ -262,7 +269,18 @@ int dd_log_append(dd_log *log, MDB_txn *txn, uint32_t kind, int64_t appended_at_
     uint64_t s = log->next;
     MDB_val k = dd_store_u64_key(&s);
     MDB_val v = {sizeof(dd_log_header) + len, NULL};
-    int rc = mdb_put(txn, log->records, &k, &v, MDB_APPEND | MDB_RESERVE);
+    size_t txn_id = mdb_txn_id(txn);
+    if (log->append_txn != txn || log->append_txn_id != txn_id || !log->append_cursor) {
+        log->append_cursor = NULL;
+        int rc = mdb_cursor_open(txn, log->records, &log->append_cursor);
+        if (rc) {
+            log->append_cursor = NULL;
+            return rc;
+        }
+        log->append_txn = txn;
+        log->append_txn_id = txn_id;
+    }
+    int rc = mdb_cursor_put(log->append_cursor, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc)
         return rc;
     dd_log_header h = {appended_at_ms, kind, 0};
@@ -311,26 +329,155 @@ static void count(dd_log *log, int metric, const char *label)
         dd_series_inc(dd_metric_series(log->m[metric], label), 1);
 }
 
-static void send_reply(dd_log *log, const uint8_t *rid, size_t rid_len, bool delimiter,
-                       const Doudi__FetchReply *reply)
+static void free_reply_buffer(void *data, void *hint)
 {
-    size_t len = doudi__fetch_reply__get_packed_size(reply);
-    uint8_t *buf = dd_malloc(len ? len : 1);
-    doudi__fetch_reply__pack(reply, buf);
-    const void *data[3] = {rid, "", buf};
-    size_t sizes[3] = {rid_len, 0, len};
-    if (!delimiter) {
-        data[1] = buf;
-        sizes[1] = len;
-    }
-    int rc = dd_zsend_frames(log->router, data, sizes, delimiter ? 3 : 2);
+    (void)hint;
+    free(data);
+}
+
+/*
+ * Sends buf[0..len-1] (from dd_malloc) as the reply to rid and frees it.
+ * A reply can be megabytes of records: ZeroMQ takes the buffer itself
+ * instead of a copy, and frees it once its I/O thread has written it.
+ */
+static void send_buffer(dd_log *log, const uint8_t *rid, size_t rid_len, bool delimiter,
+                        uint8_t *buf, size_t len)
+{
+    int rc = 0;
+    zmq_msg_t body;
+    zmq_msg_init_data(&body, buf, len, free_reply_buffer, NULL);
+    /* A ROUTER refuses a whole message at its first frame, so a failure
+     * never leaves half a message behind. */
+    if (zmq_send(log->router, rid, rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0 ||
+        (delimiter && zmq_send(log->router, "", 0, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0) ||
+        zmq_msg_send(&body, log->router, ZMQ_DONTWAIT) < 0)
+        rc = errno == EAGAIN ? DD_AGAIN : -errno;
+    zmq_msg_close(&body); /* after a send: a no-op; otherwise frees buf */
     if (rc == DD_AGAIN)
         count(log, M_SEND_FAIL, "again");
     else if (rc == -EHOSTUNREACH)
         count(log, M_SEND_FAIL, "unreachable");
     else if (rc)
         count(log, M_SEND_FAIL, "other");
-    free(buf);
+}
+
+static void send_reply(dd_log *log, const uint8_t *rid, size_t rid_len, bool delimiter,
+                       const Doudi__FetchReply *reply)
+{
+    size_t len = doudi__fetch_reply__get_packed_size(reply);
+    uint8_t *buf = dd_malloc(len ? len : 1);
+    doudi__fetch_reply__pack(reply, buf);
+    send_buffer(log, rid, rid_len, delimiter, buf, len);
+}
+
+/* ---- the FetchReply of records, encoded by hand ------------------------- */
+
+/*
+ * A reply of 50,000 records packed by protobuf-c costs a LogRecord struct
+ * per record, two passes over them (sizes, then bytes) and a copy into
+ * ZeroMQ. The layout is fixed by log.proto, so the reply is written
+ * directly from the LMDB values in one copy, in protobuf-c's field order
+ * with proto3's zero fields left out: the same bytes it would produce.
+ */
+enum {
+    KEY_VARINT = 0,
+    KEY_LENGTH = 2,
+    REPLY_REQUEST_ID = 1,
+    REPLY_STATUS = 2,
+    REPLY_RECORDS = 4,
+    REPLY_SCANNED = 5,
+    REPLY_HEAD = 6,
+    REPLY_FIRST = 7,
+    RECORD_SEQUENCE = 1,
+    RECORD_KIND = 2,
+    RECORD_APPENDED_AT = 3,
+    RECORD_PAYLOAD = 4,
+};
+
+typedef struct reply_record {
+    uint64_t sequence;
+    int64_t appended_at_ms;
+    const uint8_t *payload;
+    size_t len;
+    uint32_t kind;
+    uint32_t body; /* encoded size of the LogRecord */
+} reply_record;
+
+static inline size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* A varint field, left out when 0 as proto3 wants. */
+static inline size_t uint_field_size(uint64_t v)
+{
+    return v ? 1 + varint_size(v) : 0;
+}
+
+static inline uint8_t *put_uint_field(uint8_t *p, unsigned number, uint64_t v)
+{
+    if (!v)
+        return p;
+    *p++ = (uint8_t)(number << 3 | KEY_VARINT);
+    return put_varint(p, v);
+}
+
+static uint32_t record_body_size(const reply_record *r)
+{
+    size_t n = uint_field_size(r->sequence) + uint_field_size(r->kind) +
+               uint_field_size((uint64_t)r->appended_at_ms);
+    if (r->len)
+        n += 1 + varint_size(r->len) + r->len;
+    return (uint32_t)n;
+}
+
+/* Encodes an OK FetchReply of recs[0..n-1]; returns the buffer (dd_malloc). */
+static uint8_t *encode_records_reply(const dd_log *log, uint64_t request_id, uint64_t scanned,
+                                     const reply_record *recs, size_t n, size_t *len_out)
+{
+    size_t len = uint_field_size(request_id) + uint_field_size(DOUDI__FETCH_STATUS__FETCH_STATUS_OK) +
+                 uint_field_size(scanned) + uint_field_size(log->head) +
+                 uint_field_size(log->first);
+    for (size_t i = 0; i < n; i++)
+        len += 1 + varint_size(recs[i].body) + recs[i].body;
+    uint8_t *buf = dd_malloc(len ? len : 1);
+    uint8_t *p = buf;
+    p = put_uint_field(p, REPLY_REQUEST_ID, request_id);
+    p = put_uint_field(p, REPLY_STATUS, DOUDI__FETCH_STATUS__FETCH_STATUS_OK);
+    for (size_t i = 0; i < n; i++) {
+        const reply_record *r = &recs[i];
+        *p++ = REPLY_RECORDS << 3 | KEY_LENGTH;
+        p = put_varint(p, r->body);
+        p = put_uint_field(p, RECORD_SEQUENCE, r->sequence);
+        p = put_uint_field(p, RECORD_KIND, r->kind);
+        p = put_uint_field(p, RECORD_APPENDED_AT, (uint64_t)r->appended_at_ms);
+        if (r->len) {
+            *p++ = RECORD_PAYLOAD << 3 | KEY_LENGTH;
+            p = put_varint(p, r->len);
+            memcpy(p, r->payload, r->len);
+            p += r->len;
+        }
+    }
+    p = put_uint_field(p, REPLY_SCANNED, scanned);
+    p = put_uint_field(p, REPLY_HEAD, log->head);
+    p = put_uint_field(p, REPLY_FIRST, log->first);
+    *len_out = (size_t)(p - buf);
+    return buf;
 }
 
 static void send_status(dd_log *log, const uint8_t *rid, size_t rid_len, bool delimiter,
@@ -379,8 +526,7 @@ static bool answer_from_log(dd_log *log, const parked_fetch *f, bool send_empty,
     /* Filtering by kind may skip many records: bound the scan too. */
     uint64_t max_scan = (uint64_t)max_records * 16 + 100000;
 
-    Doudi__LogRecord *recs = dd_malloc(max_records * sizeof(*recs));
-    Doudi__LogRecord **ptrs = dd_malloc(max_records * sizeof(*ptrs));
+    reply_record *recs = dd_malloc(max_records * sizeof(*recs));
     size_t n = 0, bytes = 0;
     uint64_t scanned = after;
 
@@ -410,14 +556,13 @@ static bool answer_from_log(dd_log *log, const parked_fetch *f, bool send_empty,
                 scanned = seq;
                 if (!kind_wanted(f->kinds, f->nkinds, h.kind))
                     continue;
-                Doudi__LogRecord *r = &recs[n];
-                doudi__log_record__init(r);
+                reply_record *r = &recs[n++];
                 r->sequence = seq;
                 r->kind = h.kind;
                 r->appended_at_ms = h.appended_at_ms;
-                r->payload.data = (uint8_t *)v.mv_data + sizeof(h);
-                r->payload.len = plen;
-                ptrs[n++] = r;
+                r->payload = (const uint8_t *)v.mv_data + sizeof(h);
+                r->len = plen;
+                r->body = record_body_size(r);
                 bytes += plen;
             }
             mdb_cursor_close(cur);
@@ -428,16 +573,10 @@ static bool answer_from_log(dd_log *log, const parked_fetch *f, bool send_empty,
     /* Nothing wanted up to the head: better to park than to answer empty. */
     bool worth_sending = n > 0 || send_empty || (scanned > after && scanned < log->head);
     if (rc == 0 && worth_sending) {
-        Doudi__FetchReply reply = DOUDI__FETCH_REPLY__INIT;
-        reply.request_id = f->request_id;
-        reply.status = DOUDI__FETCH_STATUS__FETCH_STATUS_OK;
-        reply.records = ptrs;
-        reply.n_records = n;
-        reply.scanned_through_sequence = scanned;
-        reply.head_sequence = log->head;
-        reply.first_sequence = log->first;
-        /* Payloads point into the map: pack before the transaction ends. */
-        send_reply(log, f->routing_id, f->routing_id_len, f->delimiter, &reply);
+        /* Payloads point into the map: encode before the transaction ends. */
+        size_t len;
+        uint8_t *buf = encode_records_reply(log, f->request_id, scanned, recs, n, &len);
+        send_buffer(log, f->routing_id, f->routing_id_len, f->delimiter, buf, len);
         count_fetch(log, "ok");
         if (log->metrics) {
             dd_series_inc(log->s_sent, n);
@@ -453,7 +592,6 @@ static bool answer_from_log(dd_log *log, const parked_fetch *f, bool send_empty,
     if (txn)
         mdb_txn_abort(txn);
     free(recs);
-    free(ptrs);
     return sent;
 }
 
@@ -660,6 +798,8 @@ void dd_log_close(dd_log **logp)
 static void log_committed(void *arg)
 {
     dd_log *log = arg;
+    log->append_cursor = NULL; /* LMDB freed it with the transaction */
+    log->append_txn = NULL;
     if (log->next - 1 == log->head)
         return;
     if (log->first == 0)
@@ -676,6 +816,8 @@ static void log_committed(void *arg)
 static void log_aborted(void *arg)
 {
     dd_log *log = arg;
+    log->append_cursor = NULL;
+    log->append_txn = NULL;
     log->next = log->head + 1;
     log->appended_pending = 0;
 }

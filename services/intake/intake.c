@@ -154,6 +154,16 @@ static void set_rejected(intake *in, Doudi__EventStatus *st, const intake_verdic
 static const char *utf8_or_empty(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    /* Ids are printable ASCII almost always: skip whole words of it. */
+    size_t len = strlen(s);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof(w));
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        p += 8;
+        len -= 8;
+    }
     while (*p) {
         unsigned char b = *p;
         size_t need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2

@@ -1,0 +1,324 @@
+/*
+ * wiredecode.c: one-pass decoding of simple protobuf encodings into
+ * protobuf-c's structures (see wiredecode.h for what "simple" means and why
+ * declining is always safe).
+ *
+ * Every number is read the way protobuf-c reads it (a 32-bit field keeps
+ * the low 32 bits of its varint, a bool is true when any of its varint's
+ * payload bits is set), so an accepted encoding gives the same values.
+ */
+#include "wiredecode.h"
+
+#include <string.h>
+
+enum { WIRE_VARINT = 0, WIRE_LENGTH = 2 };
+
+/* Elements of one repeated field, collected until the message ends. */
+typedef struct repeated_acc {
+    const ProtobufCFieldDescriptor *field;
+    size_t n;
+    uint64_t v[DECODE_MAX_ELEMENTS]; /* scalar bits, or the element's pointer */
+} repeated_acc;
+
+/* A varint of at most 10 bytes; *any_bits: whether a payload bit is set. */
+static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v, bool *any_bits)
+{
+    const uint8_t *p = *pp;
+    if (p < end && !(p[0] & 0x80)) {
+        *v = p[0];
+        *any_bits = p[0] != 0;
+        *pp = p + 1;
+        return true;
+    }
+    uint64_t r = 0;
+    uint8_t any = 0;
+    size_t max = (size_t)(end - p) < 10 ? (size_t)(end - p) : 10;
+    for (size_t i = 0; i < max; i++) {
+        uint8_t b = p[i];
+        r |= (uint64_t)(b & 0x7f) << (7 * i);
+        any |= b & 0x7f;
+        if (!(b & 0x80)) {
+            *v = r;
+            *any_bits = any != 0;
+            *pp = p + i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A field key as protobuf-c reads it: at most 5 bytes, never number 0 in
+ * its first byte. */
+static inline bool get_key(const uint8_t **pp, const uint8_t *end, uint32_t *number, unsigned *wire)
+{
+    const uint8_t *p = *pp;
+    if ((p[0] & 0xf8) == 0)
+        return false;
+    *wire = p[0] & 7;
+    uint32_t n = (uint32_t)(p[0] & 0x7f) >> 3;
+    if (!(p[0] & 0x80)) {
+        *number = n;
+        *pp = p + 1;
+        return true;
+    }
+    size_t max = (size_t)(end - p) < 5 ? (size_t)(end - p) : 5;
+    unsigned shift = 4;
+    for (size_t i = 1; i < max; i++) {
+        n |= (uint32_t)(p[i] & 0x7f) << shift;
+        if (!(p[i] & 0x80)) {
+            *number = n;
+            *pp = p + i + 1;
+            return true;
+        }
+        shift += 7;
+    }
+    return false;
+}
+
+/* A length prefix of at most 4 bytes whose payload fits before end. */
+static inline bool get_length(const uint8_t **pp, const uint8_t *end, size_t *len)
+{
+    const uint8_t *p = *pp;
+    uint64_t v;
+    bool any;
+    const uint8_t *limit = end - p > 4 ? p + 4 : end;
+    if (!get_varint(&p, limit, &v, &any) || v > (uint64_t)(end - p))
+        return false;
+    *len = (size_t)v;
+    *pp = p;
+    return true;
+}
+
+/* Fields are sorted by number and encoders write them in that order, so
+ * the next field is almost always the one after the last. */
+static inline const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *d,
+                                                         uint32_t number, unsigned *hint)
+{
+    unsigned i = *hint;
+    if (i < d->n_fields && d->fields[i].id == number) {
+        *hint = i + 1;
+        return &d->fields[i];
+    }
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, number);
+    if (f)
+        *hint = (unsigned)(f - d->fields) + 1;
+    return f;
+}
+
+static bool varint_type(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_ENUM:
+    case PROTOBUF_C_TYPE_BOOL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The bits a varint of field type t stores, as protobuf-c computes them. */
+static inline uint64_t scalar_of(ProtobufCType t, uint64_t v, bool any_bits)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_SINT32: {
+        uint32_t u = (uint32_t)v;
+        return (uint32_t)((u >> 1) ^ (uint32_t)-(int32_t)(u & 1));
+    }
+    case PROTOBUF_C_TYPE_SINT64:
+        return (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
+    case PROTOBUF_C_TYPE_BOOL:
+        return any_bits ? 1 : 0;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_ENUM:
+        return (uint32_t)v;
+    default:
+        return v;
+    }
+}
+
+static size_t element_size(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_UINT64:
+        return sizeof(uint64_t);
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    default:
+        return sizeof(uint32_t);
+    }
+}
+
+static inline void store(ProtobufCType t, void *at, uint64_t bits)
+{
+    switch (element_size(t)) {
+    case sizeof(uint32_t): {
+        uint32_t u = (uint32_t)bits;
+        memcpy(at, &u, sizeof(u));
+        break;
+    }
+    default:
+        if (t == PROTOBUF_C_TYPE_STRING || t == PROTOBUF_C_TYPE_MESSAGE) {
+            void *ptr = (void *)(uintptr_t)bits;
+            memcpy(at, &ptr, sizeof(ptr));
+        } else {
+            memcpy(at, &bits, sizeof(bits));
+        }
+    }
+}
+
+static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                           const uint8_t *end, dd_arena *arena, int depth,
+                           ProtobufCMessage **out);
+
+/* One value of field f whose key said wire type `wire`. */
+static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire,
+                                const uint8_t **pp, const uint8_t *end, dd_arena *arena,
+                                int depth, uint64_t *bits)
+{
+    if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        size_t len;
+        if (wire != WIRE_LENGTH || !get_length(pp, end, &len))
+            return false;
+        const uint8_t *payload = *pp;
+        *pp += len;
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            char *s = dd_arena_alloc(arena, len + 1);
+            memcpy(s, payload, len);
+            s[len] = '\0';
+            *bits = (uint64_t)(uintptr_t)s;
+            return true;
+        }
+        ProtobufCMessage *sub;
+        if (!decode_message(f->descriptor, payload, payload + len, arena, depth + 1, &sub))
+            return false;
+        *bits = (uint64_t)(uintptr_t)sub;
+        return true;
+    }
+    if (wire != WIRE_VARINT || !varint_type(f->type))
+        return false;
+    uint64_t v;
+    bool any;
+    if (!get_varint(pp, end, &v, &any))
+        return false;
+    *bits = scalar_of(f->type, v, any);
+    return true;
+}
+
+static repeated_acc *acc_of(repeated_acc *acc, unsigned *nacc, const ProtobufCFieldDescriptor *f)
+{
+    for (unsigned i = 0; i < *nacc; i++)
+        if (acc[i].field == f)
+            return &acc[i];
+    if (*nacc == DECODE_MAX_REPEATED)
+        return NULL;
+    repeated_acc *a = &acc[(*nacc)++];
+    a->field = f;
+    a->n = 0;
+    return a;
+}
+
+/* A packed list of varints: every element at most 10 bytes, none cut off. */
+static bool decode_packed(repeated_acc *a, const uint8_t **pp, const uint8_t *end)
+{
+    ProtobufCType t = a->field->type;
+    size_t len;
+    if (t == PROTOBUF_C_TYPE_BOOL || !get_length(pp, end, &len))
+        return false;
+    const uint8_t *p = *pp, *stop = p + len;
+    while (p < stop) {
+        uint64_t v;
+        bool any;
+        if (a->n == DECODE_MAX_ELEMENTS || !get_varint(&p, stop, &v, &any))
+            return false;
+        a->v[a->n++] = scalar_of(t, v, any);
+    }
+    *pp = stop;
+    return true;
+}
+
+static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                           const uint8_t *end, dd_arena *arena, int depth,
+                           ProtobufCMessage **out)
+{
+    if (depth > DECODE_MAX_DEPTH || d->n_fields > 64)
+        return false;
+    ProtobufCMessage *m = dd_arena_alloc(arena, d->sizeof_message);
+    d->message_init(m);
+    uint64_t seen = 0;
+    unsigned hint = 0, nacc = 0;
+    repeated_acc acc[DECODE_MAX_REPEATED];
+    while (p < end) {
+        uint32_t number;
+        unsigned wire;
+        if (!get_key(&p, end, &number, &wire))
+            return false;
+        const ProtobufCFieldDescriptor *f = find_field(d, number, &hint);
+        if (!f)
+            return false;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            repeated_acc *a = acc_of(acc, &nacc, f);
+            if (!a)
+                return false;
+            if (wire == WIRE_LENGTH && varint_type(f->type)) {
+                if (!decode_packed(a, &p, end))
+                    return false;
+                continue;
+            }
+            if (a->n == DECODE_MAX_ELEMENTS ||
+                !decode_value(f, wire, &p, end, arena, depth, &a->v[a->n]))
+                return false;
+            a->n++;
+            continue;
+        }
+        if (f->label != PROTOBUF_C_LABEL_NONE)
+            return false;
+        uint64_t bit = UINT64_C(1) << (f - d->fields);
+        if (seen & bit)
+            return false;
+        seen |= bit;
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which;
+            memcpy(&which, (char *)m + f->quantifier_offset, sizeof(which));
+            if (which != 0)
+                return false;
+            which = f->id;
+            memcpy((char *)m + f->quantifier_offset, &which, sizeof(which));
+        }
+        uint64_t bits;
+        if (!decode_value(f, wire, &p, end, arena, depth, &bits))
+            return false;
+        store(f->type, (char *)m + f->offset, bits);
+    }
+    for (unsigned i = 0; i < nacc; i++) {
+        const ProtobufCFieldDescriptor *f = acc[i].field;
+        if (acc[i].n == 0)
+            continue; /* an empty packed list: protobuf-c allocates nothing either */
+        size_t es = element_size(f->type);
+        char *array = dd_arena_alloc(arena, es * acc[i].n);
+        for (size_t k = 0; k < acc[i].n; k++)
+            store(f->type, array + k * es, acc[i].v[k]);
+        memcpy((char *)m + f->quantifier_offset, &acc[i].n, sizeof(size_t));
+        memcpy((char *)m + f->offset, &array, sizeof(array));
+    }
+    *out = m;
+    return true;
+}
+
+bool intake_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
+                        dd_arena *arena, ProtobufCMessage **out)
+{
+    static const uint8_t nothing[1];
+    return decode_message(d, len ? bytes : nothing, (len ? bytes : nothing) + len, arena, 0, out);
+}

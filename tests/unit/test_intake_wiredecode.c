@@ -1,0 +1,305 @@
+/*
+ * test_intake_wiredecode.c: the fast decoder gives protobuf-c's result or
+ * none at all.
+ *
+ * For the sample events of every kind (tests/fuzz/fuzz_validate.c) and for
+ * a deterministic stream of mutations of them, whenever intake_wire_decode
+ * accepts, protobuf-c must accept too, both structures must encode to the
+ * same bytes, and intake_validate must give both the same verdict and text.
+ * The mutations must leave a good share of inputs to each side, or the test
+ * would prove nothing.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../fuzz/fuzz_validate.c"
+#include "wiredecode.h"
+
+/* ------------------------------------------------------------------------ */
+/* Comparing with protobuf-c                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { FAST_DECLINED, FAST_AGREED } fast_result;
+
+static uint8_t *packed(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = dd_arena_alloc(fuzz_setup()->arena, *len + 1);
+    protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
+/*
+ * Decodes bytes both ways; fails the test when the fast decoder accepts
+ * something protobuf-c decodes differently (or not at all).
+ */
+static fast_result compare(const uint8_t *bytes, size_t len, const char *what)
+{
+    fuzz_env *fe = fuzz_setup();
+    dd_arena_reset(fe->arena);
+    ProtobufCMessage *fast = NULL;
+    if (!intake_wire_decode(&doudi__envelope__descriptor, bytes, len, fe->arena, &fast))
+        return FAST_DECLINED;
+    static const uint8_t nothing[1];
+    ProtobufCAllocator alloc = dd_arena_protobuf_allocator(fe->arena);
+    Doudi__Envelope *slow = doudi__envelope__unpack(&alloc, len, len ? bytes : nothing);
+    if (!slow)
+        fail_msg("%s: the fast decoder accepts %zu bytes protobuf-c refuses", what, len);
+    if (slow->base.n_unknown_fields != 0)
+        fail_msg("%s: accepted although protobuf-c found unknown fields", what);
+    size_t fast_len, slow_len;
+    const uint8_t *fast_bytes = packed(fast, &fast_len);
+    const uint8_t *slow_bytes = packed(&slow->base, &slow_len);
+    if (fast_len != slow_len || memcmp(fast_bytes, slow_bytes, fast_len) != 0)
+        fail_msg("%s: the two decodes encode differently (%zu and %zu bytes)", what, fast_len,
+                 slow_len);
+    intake_verdict vf, vs;
+    bool rf = false, rs = false;
+    bool of = intake_validate((Doudi__Envelope *)fast, &fe->rules, FUZZ_NOW_MS, fe->arena, &rf, &vf);
+    bool os = intake_validate(slow, &fe->rules, FUZZ_NOW_MS, fe->arena, &rs, &vs);
+    if (of != os || rf != rs || vf.reason != vs.reason || strcmp(vf.text, vs.text) != 0)
+        fail_msg("%s: judged differently: '%s' and '%s'", what, vf.text, vs.text);
+    return FAST_AGREED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Samples                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void test_every_sample_is_decoded_fast(void **state)
+{
+    (void)state;
+    fuzz_setup();
+    for (size_t i = 0; i < fuzz_n_samples; i++)
+        if (compare(fuzz_samples[i].bytes, fuzz_samples[i].len, fuzz_samples[i].name) !=
+            FAST_AGREED)
+            fail_msg("sample %s was left to protobuf-c", fuzz_samples[i].name);
+    /* The empty encoding is an empty Envelope for both. */
+    assert_int_equal(compare(NULL, 0, "empty"), FAST_AGREED);
+}
+
+static const fuzz_sample *sample_of(Doudi__Envelope__BodyCase kind, bool full)
+{
+    fuzz_setup();
+    for (size_t i = 0; i < fuzz_n_samples; i++)
+        if (fuzz_samples[i].kind == kind && fuzz_samples[i].full == full)
+            return &fuzz_samples[i];
+    fail_msg("no sample of kind %d", (int)kind);
+    return NULL;
+}
+
+/* Bytes of a sample with extra bytes appended (a field written again, an
+ * unknown field...). */
+static size_t with_suffix(uint8_t *out, const fuzz_sample *s, const uint8_t *extra, size_t n)
+{
+    memcpy(out, s->bytes, s->len);
+    memcpy(out + s->len, extra, n);
+    return s->len + n;
+}
+
+static void test_unusual_shapes_are_left_to_protobuf_c(void **state)
+{
+    (void)state;
+    const fuzz_sample *person = sample_of(DOUDI__ENVELOPE__BODY_PERSON_REPORTED, true);
+    uint8_t buf[4096];
+    /* Field 1 (event_id) again: protobuf-c keeps the last one. */
+    static const uint8_t again[] = {0x0a, 0x01, 'x'};
+    assert_int_equal(compare(buf, with_suffix(buf, person, again, sizeof(again)), "twice"),
+                     FAST_DECLINED);
+    /* An unknown field 99 (varint). */
+    static const uint8_t unknown[] = {0x98, 0x06, 0x01};
+    assert_int_equal(compare(buf, with_suffix(buf, person, unknown, sizeof(unknown)), "unknown"),
+                     FAST_DECLINED);
+    /* A second body of the oneof: visit_report (16), empty. */
+    static const uint8_t body[] = {0x82, 0x01, 0x00};
+    assert_int_equal(compare(buf, with_suffix(buf, person, body, sizeof(body)), "oneof"),
+                     FAST_DECLINED);
+    /* A wire type that does not match (event_id as a varint). */
+    static const uint8_t wrong[] = {0x08, 0x01};
+    memcpy(buf, wrong, sizeof(wrong));
+    assert_int_equal(compare(buf, sizeof(wrong), "wire type"), FAST_DECLINED);
+    /* A length prefix padded to 5 bytes, which protobuf-c reads otherwise. */
+    static const uint8_t padded[] = {0x0a, 0x81, 0x80, 0x80, 0x80, 0x00, 'x'};
+    memcpy(buf, padded, sizeof(padded));
+    assert_int_equal(compare(buf, sizeof(padded), "padded length"), FAST_DECLINED);
+    /* Truncated anywhere. */
+    for (size_t cut = 1; cut < person->len; cut++) {
+        dd_arena_reset(fuzz_setup()->arena);
+        ProtobufCMessage *m;
+        ProtobufCAllocator alloc = dd_arena_protobuf_allocator(fuzz_setup()->arena);
+        bool fast = intake_wire_decode(&doudi__envelope__descriptor, person->bytes, cut,
+                                       fuzz_setup()->arena, &m);
+        bool slow = doudi__envelope__unpack(&alloc, cut, person->bytes) != NULL;
+        assert_true(!fast || slow);
+        if (fast)
+            compare(person->bytes, cut, "cut");
+    }
+}
+
+static void test_packed_and_unpacked_lists(void **state)
+{
+    (void)state;
+    fuzz_env *fe = fuzz_setup();
+    /* A household with packed vehicle values and several members. */
+    const fuzz_sample *hh = sample_of(DOUDI__ENVELOPE__BODY_HOUSEHOLD_REPORTED, true);
+    assert_int_equal(compare(hh->bytes, hh->len, "household"), FAST_AGREED);
+    dd_arena_reset(fe->arena);
+    ProtobufCMessage *m;
+    assert_true(intake_wire_decode(&doudi__envelope__descriptor, hh->bytes, hh->len, fe->arena, &m));
+    const Doudi__HouseholdReported *h = ((Doudi__Envelope *)m)->household_reported;
+    assert_non_null(h);
+    assert_true(h->n_member_person_ids > 1);
+    assert_true(h->n_vehicle_values_fen > 0);
+
+    /* The same values unpacked (one key per element) give the same lists. */
+    Doudi__HouseholdReported body = DOUDI__HOUSEHOLD_REPORTED__INIT;
+    body.household_id = "hh-1";
+    int64_t values[3] = {1, 300000, 1LL << 40};
+    body.n_vehicle_values_fen = 3;
+    body.vehicle_values_fen = values;
+    Doudi__Envelope e;
+    char id[] = "evt-packed";
+    fuzz_envelope(&e, id, DOUDI__ENVELOPE__BODY_HOUSEHOLD_REPORTED);
+    e.household_reported = &body;
+    uint8_t buf[512];
+    size_t len = doudi__envelope__pack(&e, buf);
+    assert_int_equal(compare(buf, len, "packed"), FAST_AGREED);
+    /* Rewrite: the envelope's fields, then the body with unpacked values. */
+    uint8_t inner[128], out[512];
+    size_t n = 0;
+    inner[n++] = 0x0a;
+    inner[n++] = 4;
+    memcpy(inner + n, "hh-1", 4);
+    n += 4;
+    /* vehicle_values_fen's number, from the descriptor. */
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(&doudi__household_reported__descriptor,
+                                                        "vehicle_values_fen");
+    assert_non_null(f);
+    assert_true(f->id < 16);
+    for (int i = 0; i < 3; i++) {
+        inner[n++] = (uint8_t)(f->id << 3);
+        uint64_t v = (uint64_t)values[i];
+        do {
+            inner[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+            v >>= 7;
+        } while (v);
+    }
+    e.household_reported = NULL;
+    e.body_case = DOUDI__ENVELOPE__BODY__NOT_SET;
+    size_t head = doudi__envelope__pack(&e, out);
+    out[head++] = (uint8_t)((DOUDI__ENVELOPE__BODY_HOUSEHOLD_REPORTED << 3) | 2);
+    out[head++] = (uint8_t)n;
+    memcpy(out + head, inner, n);
+    assert_int_equal(compare(out, head + n, "unpacked"), FAST_AGREED);
+    dd_arena_reset(fe->arena);
+    assert_true(intake_wire_decode(&doudi__envelope__descriptor, out, head + n, fe->arena, &m));
+    h = ((Doudi__Envelope *)m)->household_reported;
+    assert_int_equal(h->n_vehicle_values_fen, 3);
+    assert_true(h->vehicle_values_fen[2] == (int64_t)1 << 40);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Mutations                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* One mutation in place; returns the new length (buf holds cap bytes). */
+static size_t mutate(uint8_t *buf, size_t len, size_t cap)
+{
+    size_t at = len ? rnd() % len : 0;
+    switch (rnd() % 8) {
+    case 0: /* flip a bit */
+        if (len)
+            buf[at] ^= (uint8_t)(1u << (rnd() % 8));
+        return len;
+    case 1: /* a random byte */
+        if (len)
+            buf[at] = (uint8_t)rnd();
+        return len;
+    case 2: /* cut */
+        return at;
+    case 3: /* delete a byte */
+        if (len)
+            memmove(buf + at, buf + at + 1, len - at - 1);
+        return len ? len - 1 : 0;
+    case 4: /* insert a byte */
+        if (len + 1 > cap)
+            return len;
+        memmove(buf + at + 1, buf + at, len - at);
+        buf[at] = (uint8_t)rnd();
+        return len + 1;
+    case 5: { /* repeat a stretch (a field written twice) */
+        size_t n = 1 + rnd() % 16;
+        if (at + n > len || len + n > cap)
+            return len;
+        memmove(buf + at + n, buf + at, len - at);
+        return len + n;
+    }
+    case 6: /* small values where lengths and keys live */
+        if (len)
+            buf[at] = (uint8_t)(rnd() % 4 == 0 ? 0x80 | (rnd() & 0x7f) : rnd() % 0x20);
+        return len;
+    default: /* swap two bytes */
+        if (len) {
+            size_t b = rnd() % len;
+            uint8_t t = buf[at];
+            buf[at] = buf[b];
+            buf[b] = t;
+        }
+        return len;
+    }
+}
+
+static void test_mutations_agree_with_protobuf_c(void **state)
+{
+    (void)state;
+    fuzz_setup();
+    size_t agreed = 0, declined = 0;
+    uint8_t buf[4096];
+    char what[64];
+    for (unsigned it = 0; it < 200000; it++) {
+        const fuzz_sample *s = &fuzz_samples[it % fuzz_n_samples];
+        memcpy(buf, s->bytes, s->len);
+        size_t len = s->len;
+        unsigned n = 1 + (unsigned)(rnd() % 3);
+        for (unsigned k = 0; k < n; k++)
+            len = mutate(buf, len, sizeof(buf));
+        snprintf(what, sizeof(what), "mutation %u of %s", it, s->name);
+        if (compare(buf, len, what) == FAST_AGREED)
+            agreed++;
+        else
+            declined++;
+    }
+    print_message("mutations: %zu decoded fast (and equal), %zu left to protobuf-c\n", agreed,
+                  declined);
+    assert_true(agreed > 20000);
+    assert_true(declined > 20000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_sample_is_decoded_fast),
+        cmocka_unit_test(test_unusual_shapes_are_left_to_protobuf_c),
+        cmocka_unit_test(test_packed_and_unpacked_lists),
+        cmocka_unit_test(test_mutations_agree_with_protobuf_c),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
