@@ -294,35 +294,6 @@ static uint64_t stream_head(void *arg)
 
 /* ---- set-up ------------------------------------------------------------------------- */
 
-static void read_options(const dd_config *c, alerts_engine_options *o)
-{
-    memset(o, 0, sizeof(*o));
-    static const struct {
-        int kind;
-        int key;
-    } windows[] = {
-        {DOUDI__ALERT_KIND__ALERT_KIND_DISCOVERY, A_DL_DISCOVERY},
-        {DOUDI__ALERT_KIND__ALERT_KIND_REVIEW, A_DL_REVIEW},
-        {DOUDI__ALERT_KIND__ALERT_KIND_RISK, A_DL_RISK},
-        {DOUDI__ALERT_KIND__ALERT_KIND_QUICK_AID_OVERDUE, A_DL_QUICK_AID},
-        {DOUDI__ALERT_KIND__ALERT_KIND_MISSING_INFORMATION, A_DL_MISSING_INFO},
-        {DOUDI__ALERT_KIND__ALERT_KIND_DANGLING_REFERENCE, A_DL_DANGLING},
-        {DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, A_DL_VISIT_OVERDUE},
-        {DOUDI__ALERT_KIND__ALERT_KIND_DANGER_FOUND, A_DL_DANGER},
-        {DOUDI__ALERT_KIND__ALERT_KIND_UNDERSTAFFED, A_DL_UNDERSTAFFED},
-        {DOUDI__ALERT_KIND__ALERT_KIND_FORECAST_MISS, A_DL_FORECAST},
-        {DOUDI__ALERT_KIND__ALERT_KIND_UNMATCHED_VISIT_REPORT, A_DL_UNMATCHED},
-    };
-    for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++)
-        o->window_ms[windows[i].kind] = dd_config_duration_ms(c, (size_t)windows[i].key);
-    o->urgent_at_most_ms = dd_config_duration_ms(c, A_DL_URGENT_AT_MOST);
-    o->info_at_least_ms = dd_config_duration_ms(c, A_DL_INFO_AT_LEAST);
-    o->use_upstream = dd_config_bool(c, A_DL_USE_UPSTREAM);
-    o->escalation = dd_config_bool(c, A_ESC_ENABLED);
-    o->top_level = (Doudi__AlertLevel)(dd_config_enum(c, A_ESC_TOP_LEVEL) + 2);
-    o->level_window_permille = dd_config_int(c, A_ESC_WINDOW_PERMILLE);
-}
-
 static int load_engine(alerts_daemon *d)
 {
     MDB_txn *txn;
@@ -420,7 +391,7 @@ int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **o
         (rc = alerts_book_open(store, &d->book)) != 0)
         goto fail;
     alerts_engine_options eo;
-    read_options(config, &eo);
+    alerts_settings_engine_options(config, &eo);
     d->engine = alerts_engine_new(store, d->book, d->stream, &eo);
     dd_store_participant part = {committed, aborted, d};
     dd_store_add_participant(store, &part);

@@ -1,7 +1,12 @@
 /* alerts_book.c: doudi-alerts' LMDB databases (see alerts_book.h). */
 #include "alerts_book.h"
 
+#include "alerts_ladder.h"
+#include "diag.h"
 #include "error.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,19 +14,49 @@
 
 struct alerts_book {
     dd_store *store;
-    MDB_dbi alerts, dedup, deadlines, unresolved, overdue, gone, rates, silences, meta;
+    MDB_dbi alerts, open, schedule, classes, gone, rates, silences, meta;
 };
+
+/*
+ * Databases of the first layout, whose alerts this code would misread (they
+ * carried no schedule and their escalations were written into them).
+ */
+static const char *const first_layout[] = {"dedup", "deadlines", "unresolved", "visit_overdue"};
+
+static int check_layout(dd_store *store)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < sizeof(first_layout) / sizeof(first_layout[0]) && !rc; i++) {
+        MDB_dbi dbi;
+        int found = mdb_dbi_open(txn, first_layout[i], 0, &dbi);
+        if (found == 0) {
+            dd_error("the data directory holds doudi-alerts' first database layout "
+                     "(database %s): start with an empty data_dir and let alerts consume "
+                     "its upstream's log again",
+                     first_layout[i]);
+            rc = DD_ECORRUPT;
+        } else if (found != MDB_NOTFOUND) {
+            rc = found;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
 
 int alerts_book_open(dd_store *store, alerts_book **out)
 {
+    int rc = check_layout(store);
+    if (rc)
+        return rc;
     alerts_book *b = dd_calloc(1, sizeof(*b));
     b->store = store;
-    int rc;
     if ((rc = dd_store_dbi(store, "alerts", MDB_INTEGERKEY, &b->alerts)) ||
-        (rc = dd_store_dbi(store, "dedup", 0, &b->dedup)) ||
-        (rc = dd_store_dbi(store, "deadlines", 0, &b->deadlines)) ||
-        (rc = dd_store_dbi(store, "unresolved", 0, &b->unresolved)) ||
-        (rc = dd_store_dbi(store, "visit_overdue", 0, &b->overdue)) ||
+        (rc = dd_store_dbi(store, "open", MDB_INTEGERKEY, &b->open)) ||
+        (rc = dd_store_dbi(store, "schedule", 0, &b->schedule)) ||
+        (rc = dd_store_dbi(store, "classes", MDB_INTEGERKEY, &b->classes)) ||
         (rc = dd_store_dbi(store, "gone", 0, &b->gone)) ||
         (rc = dd_store_dbi(store, "rates", 0, &b->rates)) ||
         (rc = dd_store_dbi(store, "silences", MDB_INTEGERKEY, &b->silences)) ||
@@ -43,7 +78,16 @@ void alerts_book_close(alerts_book **b)
 
 void alerts_id_format(uint64_t number, char out[24])
 {
-    snprintf(out, 24, "A%llu", (unsigned long long)number);
+    char digits[21];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + number % 10);
+        number /= 10;
+    } while (number);
+    out[0] = 'A';
+    for (size_t i = 0; i < n; i++)
+        out[1 + i] = digits[n - 1 - i];
+    out[1 + n] = '\0';
 }
 
 uint64_t alerts_id_parse(const char *id)
@@ -78,10 +122,41 @@ static int del_ok(int rc)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+uint64_t alerts_book_hash(const char *text)
+{
+    return XXH3_64bits(text, strlen(text));
+}
+
 /* ---- alerts ------------------------------------------------------------- */
 
-int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, dd_arena *arena,
-                    Doudi__StoredAlert **out)
+void alerts_book_view(Doudi__StoredAlert *a, const alerts_schedule *s, int64_t clock_ms,
+                      dd_arena *arena)
+{
+    if ((a->state != DOUDI__ALERT_STATE__ALERT_STATE_OPEN &&
+         a->state != DOUDI__ALERT_STATE__ALERT_STATE_ESCALATED) ||
+        !s->class_id || !a->first_deadline_ms || s->level_window_ms <= 0 || s->top_level < 1)
+        return;
+    int64_t d1 = a->first_deadline_ms, w = s->level_window_ms;
+    int64_t top = s->top_level;
+    /* Deadline k (k = 1..top) is d1 + (k-1) w; those before the clock passed. */
+    int64_t passed = clock_ms > d1 ? (clock_ms - d1 + w - 1) / w : 0;
+    if (passed > top)
+        passed = top;
+    int64_t level = 1 + (passed < top - 1 ? passed : top - 1);
+    a->level = (Doudi__AlertLevel)level;
+    a->escalations = (uint32_t)(level - 1);
+    a->deadline_ms = passed < top ? d1 + passed * w : 0;
+    if (level > 1) {
+        a->state = DOUDI__ALERT_STATE__ALERT_STATE_ESCALATED;
+        a->updated_at_ms = d1 + (level - 2) * w;
+        char *office = dd_arena_alloc(arena, 13);
+        alerts_office_code(a->region_code, a->level, office);
+        a->office_code = office;
+    }
+}
+
+int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, int64_t clock_ms,
+                    dd_arena *arena, Doudi__StoredAlert **out, alerts_schedule *schedule)
 {
     MDB_val k = dd_store_u64_key(&number), v;
     int rc = mdb_get(txn, b->alerts, &k, &v);
@@ -89,18 +164,35 @@ int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, dd_arena *are
         return DD_NOTFOUND;
     if (rc)
         return rc;
+    alerts_schedule s;
+    if (v.mv_size < sizeof(s))
+        return DD_ECORRUPT;
+    memcpy(&s, v.mv_data, sizeof(s));
+    if (s.layout != ALERTS_BOOK_LAYOUT)
+        return DD_ECORRUPT;
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-    *out = doudi__stored_alert__unpack(&a, v.mv_size, v.mv_data);
-    return *out ? 0 : DD_ECORRUPT;
+    *out = doudi__stored_alert__unpack(&a, v.mv_size - sizeof(s),
+                                       (const uint8_t *)v.mv_data + sizeof(s));
+    if (!*out)
+        return DD_ECORRUPT;
+    alerts_book_view(*out, &s, clock_ms, arena);
+    if (schedule)
+        *schedule = s;
+    return 0;
 }
 
-int alerts_book_put(alerts_book *b, MDB_txn *txn, uint64_t number, const Doudi__StoredAlert *a)
+int alerts_book_put(alerts_book *b, MDB_txn *txn, uint64_t number, const alerts_schedule *s,
+                    const Doudi__StoredAlert *a, bool append)
 {
     size_t len = doudi__stored_alert__get_packed_size(a);
-    MDB_val k = dd_store_u64_key(&number), v = {len, NULL};
-    int rc = mdb_put(txn, b->alerts, &k, &v, MDB_RESERVE);
-    if (rc == 0)
-        doudi__stored_alert__pack(a, v.mv_data);
+    MDB_val k = dd_store_u64_key(&number), v = {sizeof(*s) + len, NULL};
+    int rc = mdb_put(txn, b->alerts, &k, &v, MDB_RESERVE | (append ? MDB_APPEND : 0));
+    if (rc == 0) {
+        alerts_schedule h = *s;
+        h.layout = ALERTS_BOOK_LAYOUT;
+        memcpy(v.mv_data, &h, sizeof(h));
+        doudi__stored_alert__pack(a, (uint8_t *)v.mv_data + sizeof(h));
+    }
     return rc;
 }
 
@@ -112,7 +204,8 @@ int alerts_book_count(alerts_book *b, MDB_txn *txn, uint64_t *n)
     return rc;
 }
 
-int alerts_book_each(alerts_book *b, MDB_txn *txn, uint64_t after_number, dd_arena *arena,
+int alerts_book_each(alerts_book *b, MDB_txn *txn, uint64_t after_number, int64_t clock_ms,
+                     dd_arena *arena,
                      int (*fn)(void *arg, uint64_t number, Doudi__StoredAlert *a), void *arg)
 {
     MDB_cursor *c;
@@ -126,11 +219,19 @@ int alerts_book_each(alerts_book *b, MDB_txn *txn, uint64_t after_number, dd_are
     while (rc == 0) {
         uint64_t number;
         memcpy(&number, k.mv_data, sizeof(number));
-        Doudi__StoredAlert *a = doudi__stored_alert__unpack(&al, v.mv_size, v.mv_data);
+        alerts_schedule s;
+        Doudi__StoredAlert *a = NULL;
+        if (v.mv_size >= sizeof(s)) {
+            memcpy(&s, v.mv_data, sizeof(s));
+            if (s.layout == ALERTS_BOOK_LAYOUT)
+                a = doudi__stored_alert__unpack(&al, v.mv_size - sizeof(s),
+                                                (const uint8_t *)v.mv_data + sizeof(s));
+        }
         if (!a) {
             rc = DD_ECORRUPT;
             break;
         }
+        alerts_book_view(a, &s, clock_ms, arena);
         if ((rc = fn(arg, number, a)) != 0)
             break;
         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -139,8 +240,6 @@ int alerts_book_each(alerts_book *b, MDB_txn *txn, uint64_t after_number, dd_are
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* ---- dedup ---------------------------------------------------------------- */
-
 static MDB_val str_key(const char *s)
 {
     size_t n = strlen(s);
@@ -148,109 +247,42 @@ static MDB_val str_key(const char *s)
     return k;
 }
 
-int alerts_book_dedup_get(alerts_book *b, MDB_txn *txn, const char *key, uint64_t *number)
+/* ---- unresolved alerts ------------------------------------------------------ */
+
+int alerts_book_open_put(alerts_book *b, MDB_txn *txn, uint64_t number,
+                         const alerts_open_entry *o)
 {
-    MDB_val k = str_key(key), v;
-    int rc = mdb_get(txn, b->dedup, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return DD_NOTFOUND;
-    if (rc)
-        return rc;
-    if (v.mv_size != sizeof(*number))
-        return DD_ECORRUPT;
-    memcpy(number, v.mv_data, sizeof(*number));
-    return 0;
+    MDB_val k = dd_store_u64_key(&number), v = {sizeof(*o), (void *)o};
+    return mdb_put(txn, b->open, &k, &v, 0);
 }
 
-int alerts_book_dedup_put(alerts_book *b, MDB_txn *txn, const char *key, uint64_t number)
+int alerts_book_open_del(alerts_book *b, MDB_txn *txn, uint64_t number)
 {
-    MDB_val k = str_key(key), v = {sizeof(number), &number};
-    return mdb_put(txn, b->dedup, &k, &v, 0);
+    MDB_val k = dd_store_u64_key(&number);
+    return del_ok(mdb_del(txn, b->open, &k, NULL));
 }
 
-int alerts_book_dedup_del(alerts_book *b, MDB_txn *txn, const char *key)
-{
-    MDB_val k = str_key(key);
-    return del_ok(mdb_del(txn, b->dedup, &k, NULL));
-}
-
-/* ---- deadlines ------------------------------------------------------------ */
-
-int alerts_book_deadline_put(alerts_book *b, MDB_txn *txn, int64_t deadline_ms, uint64_t number)
-{
-    uint8_t key[16];
-    put_be64(key, (uint64_t)deadline_ms);
-    put_be64(key + 8, number);
-    MDB_val k = {sizeof(key), key}, v = {0, ""};
-    return mdb_put(txn, b->deadlines, &k, &v, 0);
-}
-
-int alerts_book_deadline_del(alerts_book *b, MDB_txn *txn, int64_t deadline_ms, uint64_t number)
-{
-    uint8_t key[16];
-    put_be64(key, (uint64_t)deadline_ms);
-    put_be64(key + 8, number);
-    MDB_val k = {sizeof(key), key};
-    return del_ok(mdb_del(txn, b->deadlines, &k, NULL));
-}
-
-int alerts_book_deadline_first(alerts_book *b, MDB_txn *txn, int64_t *deadline_ms,
-                               uint64_t *number)
+int alerts_book_open_each(alerts_book *b, MDB_txn *txn, uint64_t after_number,
+                          int (*fn)(void *arg, uint64_t number, const alerts_open_entry *o),
+                          void *arg)
 {
     MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, b->deadlines, &c);
+    int rc = mdb_cursor_open(txn, b->open, &c);
     if (rc)
         return rc;
-    MDB_val k, v;
-    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    if (rc == 0 && k.mv_size == 16) {
-        *deadline_ms = (int64_t)get_be64(k.mv_data);
-        *number = get_be64((const uint8_t *)k.mv_data + 8);
-    } else if (rc == 0) {
-        rc = DD_ECORRUPT;
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? DD_NOTFOUND : rc;
-}
-
-/* ---- unresolved by region ---------------------------------------------------- */
-
-static size_t region_key(uint8_t *key, const char *region, uint64_t number)
-{
-    size_t n = strnlen(region, 12);
-    memcpy(key, region, n);
-    put_be64(key + n, number);
-    return n + 8;
-}
-
-int alerts_book_unresolved_put(alerts_book *b, MDB_txn *txn, const char *region, uint64_t number)
-{
-    uint8_t key[20];
-    MDB_val k = {region_key(key, region, number), key}, v = {0, ""};
-    return mdb_put(txn, b->unresolved, &k, &v, 0);
-}
-
-int alerts_book_unresolved_del(alerts_book *b, MDB_txn *txn, const char *region, uint64_t number)
-{
-    uint8_t key[20];
-    MDB_val k = {region_key(key, region, number), key};
-    return del_ok(mdb_del(txn, b->unresolved, &k, NULL));
-}
-
-int alerts_book_unresolved_each(alerts_book *b, MDB_txn *txn, const char *prefix,
-                                int (*fn)(void *arg, uint64_t number), void *arg)
-{
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, b->unresolved, &c);
-    if (rc)
-        return rc;
-    size_t plen = strlen(prefix);
-    MDB_val k = {plen, (void *)prefix}, v;
-    rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    uint64_t from = after_number + 1;
+    MDB_val k = dd_store_u64_key(&from), v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
-        if (k.mv_size != 20 || memcmp(k.mv_data, prefix, plen) != 0)
+        alerts_open_entry o;
+        uint64_t number;
+        if (v.mv_size != sizeof(o) || k.mv_size != sizeof(number)) {
+            rc = DD_ECORRUPT;
             break;
-        if ((rc = fn(arg, get_be64((const uint8_t *)k.mv_data + 12))) != 0)
+        }
+        memcpy(&o, v.mv_data, sizeof(o));
+        memcpy(&number, k.mv_data, sizeof(number));
+        if ((rc = fn(arg, number, &o)) != 0)
             break;
         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
@@ -258,59 +290,106 @@ int alerts_book_unresolved_each(alerts_book *b, MDB_txn *txn, const char *prefix
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* ---- visit-overdue alerts by person, and persons gone ----------------------- */
+/* ---- the escalation schedule ------------------------------------------------ */
 
-static size_t person_key(uint8_t *key, const char *person, uint64_t number)
+static void schedule_key(uint8_t key[12], uint32_t class_id, uint64_t number)
 {
-    size_t n = strnlen(person, 64);
-    memcpy(key, person, n);
-    key[n] = '\0';
-    put_be64(key + n + 1, number);
-    return n + 9;
+    for (int i = 3; i >= 0; i--, class_id >>= 8)
+        key[i] = (uint8_t)class_id;
+    put_be64(key + 4, number);
 }
 
-int alerts_book_overdue_put(alerts_book *b, MDB_txn *txn, const char *person, uint64_t number)
+int alerts_book_schedule_put(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number,
+                             const alerts_schedule_entry *s)
 {
-    uint8_t key[80];
-    MDB_val k = {person_key(key, person, number), key}, v = {0, ""};
-    return mdb_put(txn, b->overdue, &k, &v, 0);
+    uint8_t key[12];
+    schedule_key(key, class_id, number);
+    MDB_val k = {sizeof(key), key}, v = {sizeof(*s), (void *)s};
+    return mdb_put(txn, b->schedule, &k, &v, 0);
 }
 
-int alerts_book_overdue_del(alerts_book *b, MDB_txn *txn, const char *person, uint64_t number)
+int alerts_book_schedule_del(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number)
 {
-    uint8_t key[80];
-    MDB_val k = {person_key(key, person, number), key};
-    return del_ok(mdb_del(txn, b->overdue, &k, NULL));
+    uint8_t key[12];
+    schedule_key(key, class_id, number);
+    MDB_val k = {sizeof(key), key};
+    return del_ok(mdb_del(txn, b->schedule, &k, NULL));
 }
 
-int alerts_book_overdue_of(alerts_book *b, MDB_txn *txn, const char *person, dd_arena *arena,
-                           uint64_t **numbers, size_t *n)
+int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t after,
+                              uint64_t *number, alerts_schedule_entry *s)
 {
-    *numbers = NULL;
-    *n = 0;
+    if (after == UINT64_MAX)
+        return DD_NOTFOUND;
     MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, b->overdue, &c);
+    int rc = mdb_cursor_open(txn, b->schedule, &c);
     if (rc)
         return rc;
-    uint8_t key[80];
-    size_t plen = person_key(key, person, 0) - 8;
-    MDB_val k = {plen, key}, v;
-    size_t cap = 0;
+    uint8_t key[12];
+    schedule_key(key, class_id, after + 1);
+    MDB_val k = {sizeof(key), key}, v;
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == plen + 8 && memcmp(k.mv_data, key, plen) == 0) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            uint64_t *grown = dd_arena_alloc(arena, cap * sizeof(uint64_t));
-            if (*n)
-                memcpy(grown, *numbers, *n * sizeof(uint64_t));
-            *numbers = grown;
-        }
-        (*numbers)[(*n)++] = get_be64((const uint8_t *)k.mv_data + plen);
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    if (rc == 0 && (k.mv_size != sizeof(key) || memcmp(k.mv_data, key, 4) != 0))
+        rc = MDB_NOTFOUND;
+    if (rc == 0 && v.mv_size != sizeof(*s))
+        rc = DD_ECORRUPT;
+    if (rc == 0) {
+        *number = get_be64((const uint8_t *)k.mv_data + 4);
+        memcpy(s, v.mv_data, sizeof(*s));
     }
     mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+    return rc == MDB_NOTFOUND ? DD_NOTFOUND : rc;
 }
+
+int alerts_book_classes(alerts_book *b, MDB_txn *txn, alerts_class **classes, size_t *n)
+{
+    *classes = NULL;
+    *n = 0;
+    MDB_stat st;
+    int rc = mdb_stat(txn, b->classes, &st);
+    if (rc)
+        return rc;
+    if (st.ms_entries == 0)
+        return 0;
+    alerts_class *out = dd_calloc(st.ms_entries, sizeof(*out));
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(txn, b->classes, &c)) != 0) {
+        free(out);
+        return rc;
+    }
+    MDB_val k, v;
+    size_t i = 0;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && i < st.ms_entries;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), i++) {
+        uint32_t id;
+        if (k.mv_size != sizeof(id) || v.mv_size != sizeof(alerts_class)) {
+            rc = DD_ECORRUPT;
+            break;
+        }
+        memcpy(&id, k.mv_data, sizeof(id));
+        if (id != i + 1) {
+            rc = DD_ECORRUPT; /* ids are given 1, 2, 3... */
+            break;
+        }
+        memcpy(&out[i], v.mv_data, sizeof(alerts_class));
+    }
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND) {
+        free(out);
+        return rc;
+    }
+    *classes = out;
+    *n = i;
+    return 0;
+}
+
+int alerts_book_class_put(alerts_book *b, MDB_txn *txn, uint32_t class_id, const alerts_class *c)
+{
+    MDB_val k = {sizeof(class_id), &class_id}, v = {sizeof(*c), (void *)c};
+    return mdb_put(txn, b->classes, &k, &v, 0);
+}
+
+/* ---- persons gone -------------------------------------------------------------- */
 
 int alerts_book_gone_put(alerts_book *b, MDB_txn *txn, const char *person, int64_t at_ms)
 {

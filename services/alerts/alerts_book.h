@@ -5,17 +5,32 @@
  * the consumer's one write transaction per fetched batch (state, stream
  * records and cursor commit together), queries read in a read transaction.
  *
- *   alerts        number (MDB_INTEGERKEY) -> StoredAlert; the id is "A<number>"
- *   dedup         dedup key -> number of the unresolved alert it merges into
- *   deadlines     BE deadline_ms . BE number -> ""  (time-ordered: the sweep
- *                 reads from the front, and inserts are nearly appends)
- *   unresolved    region(12) . BE number -> ""  (lists by region prefix)
- *   visit_overdue person . NUL . BE number -> ""  (what a death inhibits)
- *   gone          person -> int64 ms  (dead or moved out: inhibits new
- *                 visit-overdue alerts)
- *   rates         digits(1) . prefix . '@' . YYYYMM -> {due, in_time}
- *   silences      id (MDB_INTEGERKEY) -> Silence
- *   meta          "clock", "next_alert", "next_silence", "counts"
+ *   alerts     number (MDB_INTEGERKEY) -> alerts_schedule header . StoredAlert;
+ *              the id is "A<number>". Written when the alert is raised (an
+ *              append) and when an event changes it (merge, acknowledgement,
+ *              resolution, inhibition), never by an escalation: while it is
+ *              OPEN or ESCALATED its level, state, deadline and escalations
+ *              are a function of its schedule and the clock, which
+ *              alerts_book_get applies (alerts_book_view)
+ *   open       number (MDB_INTEGERKEY) -> alerts_open_entry: every unresolved
+ *              alert (open, escalated, acknowledged, silenced); appended at
+ *              the raise, deleted when it is resolved or inhibited. What the
+ *              engine's in-memory dedup and person lookups are rebuilt from,
+ *              and what lists of unresolved alerts scan
+ *   schedule   BE class(4) . BE number(8) -> alerts_schedule_entry: every
+ *              OPEN or ESCALATED alert whose deadlines are still to pass, by
+ *              escalation class (its window, level window and top level):
+ *              within a class numbers and first deadlines rise together, so
+ *              one position per class and step is the whole sweep state
+ *   classes    class (MDB_INTEGERKEY) -> alerts_class
+ *   gone       person -> int64 ms  (dead or moved out: inhibits new
+ *              visit-overdue alerts)
+ *   rates      digits(1) . prefix . '@' . YYYYMM -> {due, in_time}
+ *   silences   id (MDB_INTEGERKEY) -> Silence
+ *   meta       "clock", "next_alert", "next_silence", "counts", "layout"
+ *
+ * alerts_book_open refuses (DD_ECORRUPT, with a message on stderr) a data
+ * directory of the first layout, whose values this code would misread.
  *
  * Values returned through pointers into LMDB are valid until the
  * transaction ends; decoded messages live in the arena passed in.
@@ -44,7 +59,56 @@ typedef struct alerts_counts {
     uint64_t active_by_level[6];
 } alerts_counts;
 
-/* Opens (creating) the databases in store. Returns 0 or an LMDB code. */
+/* The layout of these databases this code reads and writes (meta "layout"). */
+#define ALERTS_BOOK_LAYOUT 2
+
+/*
+ * How an alert climbs (stored in front of it): the level window and the top
+ * level it was raised with, so a changed configuration applies to alerts
+ * raised after the change and never rewrites the past of the stream.
+ * top_level 1 (village) means no escalation: the deadline passes once.
+ */
+typedef struct alerts_schedule {
+    uint8_t layout;     /* ALERTS_BOOK_LAYOUT */
+    uint8_t top_level;  /* Doudi__AlertLevel */
+    uint16_t reserved;
+    uint32_t class_id;  /* 0: not scheduled (never was active) */
+    int64_t level_window_ms;
+} alerts_schedule;
+
+/* An unresolved alert, as the `open` database holds it. */
+typedef struct alerts_open_entry {
+    uint64_t dedup_hash;   /* of the dedup key */
+    uint64_t person_hash;  /* visit-overdue alerts: of the subject; else 0 */
+    char region[12];
+    uint8_t kind;
+    uint8_t in_dedup;      /* repeats merge into it (the newest of its key) */
+    uint8_t reserved[2];
+} alerts_open_entry;
+
+/* An alert waiting for deadlines, as the `schedule` database holds it. */
+typedef struct alerts_schedule_entry {
+    int64_t first_deadline_ms;
+    char region[12];
+    uint8_t kind;
+    uint8_t severity;
+    uint8_t reserved[2];
+} alerts_schedule_entry;
+
+/* An escalation class and the sweep's position in it. */
+#define ALERTS_STEPS 5
+typedef struct alerts_class {
+    int64_t window_ms;
+    int64_t level_window_ms;
+    uint32_t top_level;
+    uint32_t reserved;
+    /* The last number whose step k+1 (deadline first + k * level window)
+     * has passed, for k < top_level. */
+    uint64_t passed[ALERTS_STEPS];
+} alerts_class;
+
+/* Opens (creating) the databases in store. Returns 0, DD_ECORRUPT for a
+ * directory of another layout (logged), or an LMDB code. */
 int alerts_book_open(dd_store *store, alerts_book **out);
 void alerts_book_close(alerts_book **book);
 
@@ -52,38 +116,47 @@ void alerts_book_close(alerts_book **book);
 void alerts_id_format(uint64_t number, char out[24]);
 /* The number of an id "A<number>", or 0 when it is not one. */
 uint64_t alerts_id_parse(const char *id);
+/* The hash the in-memory lookups use (of a dedup key, of a person). */
+uint64_t alerts_book_hash(const char *text);
 
-/* Reads alert `number`; DD_NOTFOUND, DD_ECORRUPT (does not decode), LMDB code. */
-int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, dd_arena *arena,
-                    Doudi__StoredAlert **out);
-int alerts_book_put(alerts_book *b, MDB_txn *txn, uint64_t number, const Doudi__StoredAlert *a);
-
-/* The dedup index: 0 and *number on a hit, DD_NOTFOUND otherwise. */
-int alerts_book_dedup_get(alerts_book *b, MDB_txn *txn, const char *key, uint64_t *number);
-int alerts_book_dedup_put(alerts_book *b, MDB_txn *txn, const char *key, uint64_t number);
-int alerts_book_dedup_del(alerts_book *b, MDB_txn *txn, const char *key);
-
-int alerts_book_deadline_put(alerts_book *b, MDB_txn *txn, int64_t deadline_ms, uint64_t number);
-int alerts_book_deadline_del(alerts_book *b, MDB_txn *txn, int64_t deadline_ms, uint64_t number);
-/* The earliest deadline entry: 0, or DD_NOTFOUND when there is none. */
-int alerts_book_deadline_first(alerts_book *b, MDB_txn *txn, int64_t *deadline_ms,
-                               uint64_t *number);
-
-int alerts_book_unresolved_put(alerts_book *b, MDB_txn *txn, const char *region, uint64_t number);
-int alerts_book_unresolved_del(alerts_book *b, MDB_txn *txn, const char *region, uint64_t number);
 /*
- * Calls fn for each unresolved alert whose region starts with prefix, in
- * (region, number) order, until fn returns non-zero (that value is
- * returned) or they run out (0).
+ * Reads alert `number` as it is at clock_ms (its escalations applied, see
+ * alerts_book_view); *schedule (may be NULL) gets its schedule.
+ * DD_NOTFOUND, DD_ECORRUPT (does not decode), LMDB code.
  */
-int alerts_book_unresolved_each(alerts_book *b, MDB_txn *txn, const char *prefix,
-                                int (*fn)(void *arg, uint64_t number), void *arg);
+int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, int64_t clock_ms,
+                    dd_arena *arena, Doudi__StoredAlert **out, alerts_schedule *schedule);
+/* Writes alert `number` (MDB_APPEND when append is true: a new, highest number). */
+int alerts_book_put(alerts_book *b, MDB_txn *txn, uint64_t number, const alerts_schedule *s,
+                    const Doudi__StoredAlert *a, bool append);
+/*
+ * Brings an OPEN or ESCALATED alert up to clock_ms: every deadline before
+ * clock_ms has passed (the engine's sweep does exactly this, in order), so
+ * its level, state, escalations, deadline, office and updated_at follow
+ * from first_deadline_ms and the schedule. Strings it sets live in arena.
+ */
+void alerts_book_view(Doudi__StoredAlert *a, const alerts_schedule *s, int64_t clock_ms,
+                      dd_arena *arena);
 
-int alerts_book_overdue_put(alerts_book *b, MDB_txn *txn, const char *person, uint64_t number);
-int alerts_book_overdue_del(alerts_book *b, MDB_txn *txn, const char *person, uint64_t number);
-/* The numbers of a person's unresolved visit-overdue alerts, in the arena. */
-int alerts_book_overdue_of(alerts_book *b, MDB_txn *txn, const char *person, dd_arena *arena,
-                           uint64_t **numbers, size_t *n);
+int alerts_book_open_put(alerts_book *b, MDB_txn *txn, uint64_t number,
+                         const alerts_open_entry *o);
+int alerts_book_open_del(alerts_book *b, MDB_txn *txn, uint64_t number);
+/* Calls fn for each unresolved alert numbered after after_number, in order,
+ * until fn returns non-zero (that value is returned) or they run out (0). */
+int alerts_book_open_each(alerts_book *b, MDB_txn *txn, uint64_t after_number,
+                          int (*fn)(void *arg, uint64_t number, const alerts_open_entry *o),
+                          void *arg);
+
+int alerts_book_schedule_put(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number,
+                             const alerts_schedule_entry *s);
+int alerts_book_schedule_del(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number);
+/* The first entry of the class numbered after `after`: 0, DD_NOTFOUND or an LMDB code. */
+int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t after,
+                              uint64_t *number, alerts_schedule_entry *s);
+
+/* Every class, by id (ids are 1..*n); the array is malloc'ed (caller frees). */
+int alerts_book_classes(alerts_book *b, MDB_txn *txn, alerts_class **classes, size_t *n);
+int alerts_book_class_put(alerts_book *b, MDB_txn *txn, uint32_t class_id, const alerts_class *c);
 
 int alerts_book_gone_put(alerts_book *b, MDB_txn *txn, const char *person, int64_t at_ms);
 int alerts_book_gone_del(alerts_book *b, MDB_txn *txn, const char *person);
@@ -117,8 +190,10 @@ int alerts_book_counts_put(alerts_book *b, MDB_txn *txn, const alerts_counts *c)
 /* Alerts held (entries of the alerts database). */
 int alerts_book_count(alerts_book *b, MDB_txn *txn, uint64_t *n);
 
-/* Iterates alerts numbered after after_number in order; fn returns non-zero to stop. */
-int alerts_book_each(alerts_book *b, MDB_txn *txn, uint64_t after_number, dd_arena *arena,
+/* Iterates alerts numbered after after_number in order, each as at clock_ms;
+ * fn returns non-zero to stop. */
+int alerts_book_each(alerts_book *b, MDB_txn *txn, uint64_t after_number, int64_t clock_ms,
+                     dd_arena *arena,
                      int (*fn)(void *arg, uint64_t number, Doudi__StoredAlert *a), void *arg);
 
 #endif

@@ -6,6 +6,7 @@
 #include "diag.h"
 #include "error.h"
 #include "idnum.h"
+#include "alerts_hashmap.h"
 #include "alerts_ladder.h"
 
 #include "doudi/event.pb-c.h"
@@ -15,23 +16,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* The sweep's view of a class: its stored position and, per step, the next
+ * alert that step reaches (read from the schedule when not known). */
+typedef struct esc_next {
+    bool known, none;
+    uint64_t number;
+    alerts_schedule_entry entry;
+} esc_next;
+
+typedef struct esc_class {
+    alerts_class c;
+    bool dirty;
+    esc_next next[ALERTS_STEPS];
+} esc_class;
+
+/* Timeliness added during a write, by prefix and month (written at its end). */
+typedef struct rate_delta {
+    char prefix[13];
+    uint8_t digits;
+    int32_t month;
+    uint64_t due, in_time;
+} rate_delta;
+
 struct alerts_engine {
     alerts_book *book;
     alerts_stream *stream;
     alerts_engine_options opt;
     dd_arena *batch_arena;  /* silences of the batch */
     dd_arena *arena;        /* one record */
-    dd_arena *sweep_arena;  /* one escalation (a sweep runs inside a record) */
     MDB_txn *txn;
     bool running;
     int64_t now_ms;
     uint64_t upstream_seq;
+    uint64_t last_number;   /* the last alert number given */
     Doudi__Silence **silences;
     size_t nsilences;
     alerts_counts work, committed;
     int64_t committed_clock;
     alerts_batch_stats stats, pending_stats;
     bool stats_fresh;
+    /* dedup hash -> unresolved alert; person hash -> unresolved overdue
+     * alerts: what `open` holds, current unless a write was aborted */
+    alerts_hashmap *dedup, *overdue;
+    bool lookups_current;
+    esc_class *classes;
+    size_t nclasses, classes_cap;
+    rate_delta *rates;
+    alerts_hashmap *rate_of;
+    size_t nrates, rates_cap;
 };
 
 static const char *const reject_names[ALERTS_REJECT_COUNT] = {
@@ -76,6 +111,7 @@ static void aborted(void *arg)
 {
     alerts_engine *e = arg;
     e->running = false;
+    e->lookups_current = false; /* they may hold what the abort took back */
     e->work = e->committed;
     e->now_ms = e->committed_clock;
 }
@@ -99,7 +135,9 @@ alerts_engine *alerts_engine_new(dd_store *store, alerts_book *book, alerts_stre
     e->opt = *options;
     e->batch_arena = dd_arena_new(0);
     e->arena = dd_arena_new(0);
-    e->sweep_arena = dd_arena_new(0);
+    e->dedup = alerts_hashmap_new();
+    e->overdue = alerts_hashmap_new();
+    e->rate_of = alerts_hashmap_new();
     dd_store_participant p = {committed, aborted, e};
     dd_store_add_participant(store, &p);
     return e;
@@ -111,7 +149,11 @@ void alerts_engine_destroy(alerts_engine **ep)
         return;
     dd_arena_destroy(&(*ep)->batch_arena);
     dd_arena_destroy(&(*ep)->arena);
-    dd_arena_destroy(&(*ep)->sweep_arena);
+    alerts_hashmap_destroy(&(*ep)->dedup);
+    alerts_hashmap_destroy(&(*ep)->overdue);
+    alerts_hashmap_destroy(&(*ep)->rate_of);
+    free((*ep)->classes);
+    free((*ep)->rates);
     free(*ep);
     *ep = NULL;
 }
@@ -121,6 +163,7 @@ int alerts_engine_load(alerts_engine *e, MDB_txn *txn)
     int rc = alerts_book_counts_get(e->book, txn, &e->committed);
     e->work = e->committed;
     e->committed_clock = e->now_ms = alerts_book_meta_get(e->book, txn, "clock");
+    e->lookups_current = false;
     return rc;
 }
 
@@ -134,6 +177,39 @@ const alerts_counts *alerts_engine_counts(const alerts_engine *e)
     return &e->committed;
 }
 
+static int remember_open(void *arg, uint64_t number, const alerts_open_entry *o)
+{
+    alerts_engine *e = arg;
+    if (o->in_dedup)
+        alerts_hashmap_add(e->dedup, o->dedup_hash, number);
+    if (o->person_hash)
+        alerts_hashmap_add(e->overdue, o->person_hash, number);
+    return 0;
+}
+
+static int load_classes(alerts_engine *e)
+{
+    alerts_class *stored;
+    size_t n;
+    int rc = alerts_book_classes(e->book, e->txn, &stored, &n);
+    if (rc)
+        return rc;
+    if (n > e->classes_cap) {
+        e->classes_cap = n * 2;
+        e->classes = dd_realloc(e->classes, e->classes_cap * sizeof(esc_class));
+    }
+    for (size_t i = 0; i < n; i++) {
+        memset(&e->classes[i], 0, sizeof(esc_class));
+        e->classes[i].c = stored[i];
+        if (stored[i].top_level < 1 || stored[i].top_level > ALERTS_STEPS ||
+            stored[i].level_window_ms <= 0)
+            rc = DD_ECORRUPT;
+    }
+    e->nclasses = n;
+    free(stored);
+    return rc;
+}
+
 /* Starts a write of the engine: state is read again from txn, so a run
  * after MAP_FULL starts from the same point as the first. */
 static int begin(alerts_engine *e, MDB_txn *txn)
@@ -143,19 +219,43 @@ static int begin(alerts_engine *e, MDB_txn *txn)
     memset(&e->stats, 0, sizeof(e->stats));
     dd_arena_reset(e->batch_arena);
     dd_arena_reset(e->arena);
+    e->nrates = 0;
+    alerts_hashmap_clear(e->rate_of);
     int rc = alerts_book_counts_get(e->book, txn, &e->work);
     if (rc)
         return rc;
     e->now_ms = alerts_book_meta_get(e->book, txn, "clock");
+    e->last_number = (uint64_t)alerts_book_meta_get(e->book, txn, "next_alert");
+    if (!e->lookups_current) {
+        alerts_hashmap_clear(e->dedup);
+        alerts_hashmap_clear(e->overdue);
+        if ((rc = alerts_book_open_each(e->book, txn, 0, remember_open, e)) != 0)
+            return rc;
+        e->lookups_current = true;
+    }
+    if ((rc = load_classes(e)) != 0)
+        return rc;
     return alerts_book_silences(e->book, txn, e->batch_arena, &e->silences, &e->nsilences);
 }
 
 static int finish(alerts_engine *e, int rc)
 {
+    for (size_t i = 0; i < e->nclasses && rc == 0; i++)
+        if (e->classes[i].dirty)
+            rc = alerts_book_class_put(e->book, e->txn, (uint32_t)(i + 1), &e->classes[i].c);
+    for (size_t i = 0; i < e->nrates && rc == 0; i++) {
+        const rate_delta *r = &e->rates[i];
+        rc = alerts_book_rate_add(e->book, e->txn, r->prefix, r->digits, r->month, r->due,
+                                  r->in_time);
+    }
+    if (rc == 0)
+        rc = alerts_stream_flush(e->stream, e->txn);
     if (rc == 0)
         rc = alerts_book_counts_put(e->book, e->txn, &e->work);
     if (rc == 0)
         rc = alerts_book_meta_put(e->book, e->txn, "clock", e->now_ms);
+    if (rc == 0)
+        rc = alerts_book_meta_put(e->book, e->txn, "next_alert", (int64_t)e->last_number);
     e->txn = NULL;
     return rc;
 }
@@ -206,10 +306,10 @@ int64_t alerts_engine_window(const alerts_engine_options *o, int kind, int sever
     return w;
 }
 
-static int64_t level_window(const alerts_engine *e, const Doudi__StoredAlert *a)
+static int64_t level_window(const alerts_engine *e, int64_t window_ms)
 {
-    int64_t w = a->handle_within_ms / 1000 * e->opt.level_window_permille +
-                a->handle_within_ms % 1000 * e->opt.level_window_permille / 1000;
+    int64_t w = window_ms / 1000 * e->opt.level_window_permille +
+                window_ms % 1000 * e->opt.level_window_permille / 1000;
     return w > 0 ? w : 1;
 }
 
@@ -236,93 +336,200 @@ static int emit(alerts_engine *e, Doudi__AlertChange change, int64_t at_ms, Doud
     return rc;
 }
 
-/* Counts an alert due in the timeliness of its region's five prefixes. */
-static int count_due(alerts_engine *e, const Doudi__StoredAlert *a, bool in_time)
+typedef struct rate_find {
+    alerts_engine *e;
+    const char *prefix;
+    size_t digits;
+    int32_t month;
+    size_t found;
+} rate_find;
+
+static int match_rate(void *arg, uint64_t number)
 {
-    int32_t month = dd_date_yyyymmdd_shanghai(a->first_deadline_ms) / 100;
-    static const size_t digits[ALERTS_LEVELS] = {2, 4, 6, 9, 12};
-    for (int l = 0; l < ALERTS_LEVELS; l++) {
-        int rc = alerts_book_rate_add(e->book, e->txn, a->region_code, digits[l], month, 1,
-                                      in_time ? 1 : 0);
-        if (rc)
-            return rc;
+    rate_find *f = arg;
+    const rate_delta *r = &f->e->rates[number - 1];
+    if (r->digits == f->digits && r->month == f->month &&
+        memcmp(r->prefix, f->prefix, f->digits) == 0) {
+        f->found = (size_t)number;
+        return 1;
     }
     return 0;
 }
 
+/* Counts an alert due in the timeliness of its region's five prefixes (in
+ * memory; finish() writes the sums once per write). */
+static void count_due(alerts_engine *e, const char *region, int64_t first_deadline_ms,
+                      bool in_time)
+{
+    int32_t month = dd_date_yyyymmdd_shanghai(first_deadline_ms) / 100;
+    static const size_t digits[ALERTS_LEVELS] = {2, 4, 6, 9, 12};
+    for (int l = 0; l < ALERTS_LEVELS; l++) {
+        uint64_t h = XXH3_64bits_withSeed(region, digits[l], (uint64_t)month * 16 + digits[l]);
+        rate_find f = {e, region, digits[l], month, 0};
+        alerts_hashmap_each(e->rate_of, h, match_rate, &f);
+        if (!f.found) {
+            if (e->nrates == e->rates_cap) {
+                e->rates_cap = e->rates_cap ? e->rates_cap * 2 : 1024;
+                e->rates = dd_realloc(e->rates, e->rates_cap * sizeof(rate_delta));
+            }
+            rate_delta *r = &e->rates[e->nrates++];
+            memset(r, 0, sizeof(*r));
+            memcpy(r->prefix, region, digits[l]);
+            r->digits = (uint8_t)digits[l];
+            r->month = month;
+            f.found = e->nrates;
+            alerts_hashmap_add(e->rate_of, h, f.found);
+        }
+        rate_delta *r = &e->rates[f.found - 1];
+        r->due++;
+        r->in_time += in_time ? 1 : 0;
+    }
+}
+
+/* The steps of every class whose next alert is `number` look again. */
+static void forget_next(alerts_engine *e, uint32_t class_id, uint64_t number)
+{
+    if (class_id == 0 || class_id > e->nclasses)
+        return;
+    esc_class *c = &e->classes[class_id - 1];
+    for (int k = 0; k < ALERTS_STEPS; k++)
+        if (c->next[k].known && (c->next[k].none || c->next[k].number == number))
+            c->next[k].known = false;
+}
+
+static uint64_t person_hash_of(const Doudi__StoredAlert *a)
+{
+    return a->kind == DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE && a->subject_person_id[0]
+               ? alerts_book_hash(a->subject_person_id)
+               : 0;
+}
+
 /* Takes an alert out of every index of the unresolved. */
-static int unindex(alerts_engine *e, uint64_t number, const Doudi__StoredAlert *a)
+static int unindex(alerts_engine *e, uint64_t number, const Doudi__StoredAlert *a,
+                   const alerts_schedule *sched)
 {
     int rc = 0;
-    if (a->deadline_ms)
-        rc = alerts_book_deadline_del(e->book, e->txn, a->deadline_ms, number);
-    if (rc == 0 && a->dedup_key[0]) {
-        uint64_t held;
-        if (alerts_book_dedup_get(e->book, e->txn, a->dedup_key, &held) == 0 && held == number)
-            rc = alerts_book_dedup_del(e->book, e->txn, a->dedup_key);
+    if (sched->class_id) {
+        rc = alerts_book_schedule_del(e->book, e->txn, sched->class_id, number);
+        forget_next(e, sched->class_id, number);
     }
+    if (a->dedup_key[0])
+        alerts_hashmap_remove(e->dedup, alerts_book_hash(a->dedup_key), number);
+    uint64_t ph = person_hash_of(a);
+    if (ph)
+        alerts_hashmap_remove(e->overdue, ph, number);
     if (rc == 0)
-        rc = alerts_book_unresolved_del(e->book, e->txn, a->region_code, number);
-    if (rc == 0 && a->kind == DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE && a->subject_person_id[0])
-        rc = alerts_book_overdue_del(e->book, e->txn, a->subject_person_id, number);
+        rc = alerts_book_open_del(e->book, e->txn, number);
     return rc;
 }
 
 /* ---- time ----------------------------------------------------------------------- */
 
-static int escalate(alerts_engine *e, int64_t deadline, uint64_t number)
+static int peek(alerts_engine *e, size_t ci, int k)
 {
-    Doudi__StoredAlert *a;
-    int rc = alerts_book_get(e->book, e->txn, number, e->sweep_arena, &a);
-    if (rc == DD_NOTFOUND || rc == DD_ECORRUPT)
-        return 0; /* a stale entry: nothing to climb */
-    if (rc)
-        return rc;
-    if (!active(a->state) || a->deadline_ms != deadline)
-        return 0;
-    count(e, a, -1);
-    if (a->level == DOUDI__ALERT_LEVEL__ALERT_LEVEL_VILLAGE && (rc = count_due(e, a, false)) != 0)
-        return rc;
-    if (!e->opt.escalation || a->level >= e->opt.top_level) {
-        /* Overdue at the top: it stays there until handled. */
-        a->deadline_ms = 0;
-        count(e, a, +1);
-        return alerts_book_put(e->book, e->txn, number, a);
-    }
-    a->level++;
-    char office[13];
-    alerts_office_code(a->region_code, a->level, office);
-    a->office_code = office;
-    a->state = DOUDI__ALERT_STATE__ALERT_STATE_ESCALATED;
-    a->escalations++;
-    a->deadline_ms = deadline + level_window(e, a);
-    a->updated_at_ms = deadline;
-    count(e, a, +1);
-    if (a->level < 6)
-        e->stats.escalations[a->level]++;
-    if ((rc = alerts_book_deadline_put(e->book, e->txn, a->deadline_ms, number)) != 0 ||
-        (rc = emit(e, DOUDI__ALERT_CHANGE__ALERT_CHANGE_ESCALATED, deadline, a)) != 0)
-        return rc;
-    dd_debug("alert %s escalated to %s %s", a->id, alerts_level_name(a->level), office);
-    return alerts_book_put(e->book, e->txn, number, a);
+    esc_class *c = &e->classes[ci];
+    esc_next *n = &c->next[k];
+    int rc = alerts_book_schedule_next(e->book, e->txn, (uint32_t)(ci + 1), c->c.passed[k],
+                                       &n->number, &n->entry);
+    n->none = rc == DD_NOTFOUND;
+    n->known = rc == 0 || rc == DD_NOTFOUND;
+    return rc == DD_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * Step k (0-based) of an alert of class ci: its deadline k+1 passed. Below
+ * the class's top it climbs one level (a stream record); at the top it stays,
+ * overdue, and leaves the schedule. The first deadline is the village's:
+ * due for timeliness, not handled in time.
+ */
+static int step(alerts_engine *e, size_t ci, int k, int64_t deadline)
+{
+    esc_class *c = &e->classes[ci];
+    esc_next *n = &c->next[k];
+    uint64_t number = n->number;
+    alerts_schedule_entry en = n->entry;
+    c->c.passed[k] = number;
+    c->dirty = true;
+    n->known = false;
+    if (k == 0)
+        count_due(e, en.region, en.first_deadline_ms, false);
+    int top = (int)c->c.top_level;
+    if (k + 1 >= top)
+        return alerts_book_schedule_del(e->book, e->txn, (uint32_t)(ci + 1), number);
+
+    int level = k + 2;
+    alerts_counts *cnt = &e->work;
+    if (k == 0) {
+        cnt->by_state[DOUDI__ALERT_STATE__ALERT_STATE_OPEN] -=
+            cnt->by_state[DOUDI__ALERT_STATE__ALERT_STATE_OPEN] > 0;
+        cnt->by_state[DOUDI__ALERT_STATE__ALERT_STATE_ESCALATED]++;
+    }
+    cnt->active_by_level[level - 1] -= cnt->active_by_level[level - 1] > 0;
+    cnt->active_by_level[level]++;
+    e->stats.escalations[level]++;
+
+    /* The record names the alert and what the escalation changed; its
+     * RAISED record, which every subscriber of the area also gets, and
+     * GetRequest have the rest. */
+    char id[24], region[13], office[13];
+    alerts_id_format(number, id);
+    memcpy(region, en.region, 12);
+    region[12] = '\0';
+    alerts_office_code(region, (Doudi__AlertLevel)level, office);
+    Doudi__StoredAlert a = DOUDI__STORED_ALERT__INIT;
+    a.id = id;
+    a.kind = (Doudi__AlertKind)en.kind;
+    a.severity = (Doudi__AlertSeverity)en.severity;
+    a.region_code = region;
+    a.state = DOUDI__ALERT_STATE__ALERT_STATE_ESCALATED;
+    a.level = (Doudi__AlertLevel)level;
+    a.office_code = office;
+    a.escalations = (uint32_t)(k + 1);
+    a.deadline_ms = deadline + c->c.level_window_ms;
+    a.first_deadline_ms = en.first_deadline_ms;
+    a.updated_at_ms = deadline;
+    dd_debug("alert %s escalated to %s %s", id, alerts_level_name(a.level), office);
+    Doudi__AlertUpdate u = DOUDI__ALERT_UPDATE__INIT;
+    u.change = DOUDI__ALERT_CHANGE__ALERT_CHANGE_ESCALATED;
+    u.at_ms = deadline;
+    u.alert = &a;
+    int rc = alerts_stream_append(e->stream, e->txn, &u, NULL);
+    if (rc == 0)
+        e->stats.stream_records++;
+    return rc;
+}
+
+/* Every deadline before the clock passes, in (deadline, number) order. */
 static int sweep(alerts_engine *e)
 {
     for (;;) {
-        int64_t deadline;
-        uint64_t number;
-        int rc = alerts_book_deadline_first(e->book, e->txn, &deadline, &number);
-        if (rc == DD_NOTFOUND)
+        size_t best_ci = SIZE_MAX;
+        int best_k = 0;
+        int64_t best_d = 0;
+        uint64_t best_n = 0;
+        for (size_t ci = 0; ci < e->nclasses; ci++) {
+            esc_class *c = &e->classes[ci];
+            for (int k = 0; k < (int)c->c.top_level; k++) {
+                esc_next *n = &c->next[k];
+                int rc;
+                if (!n->known && (rc = peek(e, ci, k)) != 0)
+                    return rc;
+                if (n->none)
+                    continue;
+                int64_t d = n->entry.first_deadline_ms + (int64_t)k * c->c.level_window_ms;
+                if (best_ci == SIZE_MAX || d < best_d || (d == best_d && n->number < best_n)) {
+                    best_ci = ci;
+                    best_k = k;
+                    best_d = d;
+                    best_n = n->number;
+                }
+            }
+        }
+        if (best_ci == SIZE_MAX || best_d >= e->now_ms)
             return 0;
+        int rc = step(e, best_ci, best_k, best_d);
         if (rc)
             return rc;
-        if (deadline >= e->now_ms)
-            return 0;
-        if ((rc = alerts_book_deadline_del(e->book, e->txn, deadline, number)) != 0 ||
-            (rc = escalate(e, deadline, number)) != 0)
-            return rc;
-        dd_arena_reset(e->sweep_arena);
     }
 }
 
@@ -332,6 +539,31 @@ static int advance(alerts_engine *e, int64_t t)
         return 0;
     e->now_ms = t;
     return sweep(e);
+}
+
+/* The class of a window as configured now, created when new. */
+static uint32_t class_for(alerts_engine *e, int64_t window_ms)
+{
+    int64_t lw = level_window(e, window_ms);
+    uint32_t top = e->opt.escalation ? (uint32_t)e->opt.top_level : 1;
+    if (top < 1 || top > ALERTS_STEPS)
+        top = 1;
+    for (size_t i = 0; i < e->nclasses; i++) {
+        const alerts_class *c = &e->classes[i].c;
+        if (c->window_ms == window_ms && c->level_window_ms == lw && c->top_level == top)
+            return (uint32_t)(i + 1);
+    }
+    if (e->nclasses == e->classes_cap) {
+        e->classes_cap = e->classes_cap ? e->classes_cap * 2 : 8;
+        e->classes = dd_realloc(e->classes, e->classes_cap * sizeof(esc_class));
+    }
+    esc_class *c = &e->classes[e->nclasses++];
+    memset(c, 0, sizeof(*c));
+    c->c.window_ms = window_ms;
+    c->c.level_window_ms = lw;
+    c->c.top_level = top;
+    c->dirty = true;
+    return (uint32_t)e->nclasses;
 }
 
 /* ---- raising ----------------------------------------------------------------------- */
@@ -352,6 +584,49 @@ static void reject(alerts_engine *e, alerts_reject why, const char *detail)
     e->stats.rejected[why]++;
     dd_warn("%s record %llu not applied (%s): %s", "upstream",
             (unsigned long long)e->upstream_seq, alerts_reject_name(why), detail);
+}
+
+typedef struct held_find {
+    alerts_engine *e;
+    const char *key;
+    uint64_t number;
+    Doudi__StoredAlert *alert;
+    alerts_schedule sched;
+    int rc;
+} held_find;
+
+/* The unresolved alert a dedup key merges into (the map holds one per key). */
+static int match_held(void *arg, uint64_t number)
+{
+    held_find *f = arg;
+    Doudi__StoredAlert *a;
+    alerts_schedule s;
+    int rc = alerts_book_get(f->e->book, f->e->txn, number, f->e->now_ms, f->e->arena, &a, &s);
+    if (rc == DD_NOTFOUND || rc == DD_ECORRUPT)
+        return 0;
+    if (rc) {
+        f->rc = rc;
+        return 1;
+    }
+    if (strcmp(a->dedup_key, f->key) != 0)
+        return 0;
+    f->number = number;
+    f->alert = a;
+    f->sched = s;
+    return 1;
+}
+
+static alerts_open_entry open_entry(const Doudi__StoredAlert *a, uint64_t dedup_hash,
+                                    bool in_dedup)
+{
+    alerts_open_entry o;
+    memset(&o, 0, sizeof(o));
+    o.dedup_hash = dedup_hash;
+    o.person_hash = person_hash_of(a);
+    memcpy(o.region, a->region_code, 12);
+    o.kind = (uint8_t)a->kind;
+    o.in_dedup = in_dedup;
+    return o;
 }
 
 static int raise_alert(alerts_engine *e, const Doudi__Alert *in, int64_t t)
@@ -383,33 +658,29 @@ static int raise_alert(alerts_engine *e, const Doudi__Alert *in, int64_t t)
         snprintf(keybuf, sizeof(keybuf), "%d:%.150s", kind, subject);
         key = keybuf;
     }
+    uint64_t hash = alerts_book_hash(key);
     const Doudi__Silence *silence = silence_for(e, in, t);
     bool gone = kind == DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE &&
                 alerts_book_is_gone(e->book, e->txn, in->subject_person_id);
 
-    uint64_t held;
-    int rc = alerts_book_dedup_get(e->book, e->txn, key, &held);
-    if (rc && rc != DD_NOTFOUND)
-        return rc;
-    if (rc == 0 && !gone) {
-        Doudi__StoredAlert *a;
-        rc = alerts_book_get(e->book, e->txn, held, e->arena, &a);
-        if (rc && rc != DD_NOTFOUND && rc != DD_ECORRUPT)
-            return rc;
-        bool silenced = rc == 0 && a->state == DOUDI__ALERT_STATE__ALERT_STATE_SILENCED;
-        if (rc == 0 && unresolved(a->state) && (!silenced || silence)) {
+    held_find held = {e, key, 0, NULL, {0}, 0};
+    alerts_hashmap_each(e->dedup, hash, match_held, &held);
+    if (held.rc)
+        return held.rc;
+    if (held.number && !gone) {
+        Doudi__StoredAlert *a = held.alert;
+        bool silenced = a->state == DOUDI__ALERT_STATE__ALERT_STATE_SILENCED;
+        if (unresolved(a->state) && (!silenced || silence)) {
             a->count++;
             if (t > a->last_seen_at_ms)
                 a->last_seen_at_ms = t;
             a->last_caused_by_sequence = e->upstream_seq;
             e->stats.merged++;
-            return alerts_book_put(e->book, e->txn, held, a);
+            return alerts_book_put(e->book, e->txn, held.number, &held.sched, a, false);
         }
     }
 
-    uint64_t number = (uint64_t)alerts_book_meta_get(e->book, e->txn, "next_alert") + 1;
-    if ((rc = alerts_book_meta_put(e->book, e->txn, "next_alert", (int64_t)number)) != 0)
-        return rc;
+    uint64_t number = ++e->last_number;
     char id[24];
     alerts_id_format(number, id);
     Doudi__StoredAlert a = DOUDI__STORED_ALERT__INIT;
@@ -432,34 +703,56 @@ static int raise_alert(alerts_engine *e, const Doudi__Alert *in, int64_t t)
     a.origin_sequence = in->origin_sequence;
     a.assigned_worker_id = in->assigned_worker_id;
     a.urgent_visit_due_ms = in->urgent_visit_due_ms;
+    alerts_schedule sched = {0};
+    int rc;
     if (gone) {
         a.state = DOUDI__ALERT_STATE__ALERT_STATE_INHIBITED;
         a.closed_reason = "the person died or moved out";
         e->stats.inhibited++;
         count(e, &a, +1);
-        return alerts_book_put(e->book, e->txn, number, &a);
+        return alerts_book_put(e->book, e->txn, number, &sched, &a, true);
     }
-    if ((rc = alerts_book_dedup_put(e->book, e->txn, key, number)) != 0 ||
-        (rc = alerts_book_unresolved_put(e->book, e->txn, a.region_code, number)) != 0)
+    if (held.number) {
+        /* A silenced alert of the same key that this one does not merge
+         * into: repeats merge into the newer from now on. */
+        alerts_hashmap_remove(e->dedup, hash, held.number);
+        alerts_open_entry o = open_entry(held.alert, hash, false);
+        if ((rc = alerts_book_open_put(e->book, e->txn, held.number, &o)) != 0)
+            return rc;
+    }
+    alerts_open_entry o = open_entry(&a, hash, true);
+    if ((rc = alerts_book_open_put(e->book, e->txn, number, &o)) != 0)
         return rc;
-    if (a.kind == DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE && a.subject_person_id[0] &&
-        (rc = alerts_book_overdue_put(e->book, e->txn, a.subject_person_id, number)) != 0)
-        return rc;
+    alerts_hashmap_add(e->dedup, hash, number);
+    if (o.person_hash)
+        alerts_hashmap_add(e->overdue, o.person_hash, number);
     if (silence) {
         a.state = DOUDI__ALERT_STATE__ALERT_STATE_SILENCED;
         a.silence_id = silence->id;
         e->stats.silenced++;
         count(e, &a, +1);
-        return alerts_book_put(e->book, e->txn, number, &a);
+        return alerts_book_put(e->book, e->txn, number, &sched, &a, true);
     }
     a.state = DOUDI__ALERT_STATE__ALERT_STATE_OPEN;
     a.deadline_ms = a.first_deadline_ms = t + window;
+    sched.class_id = class_for(e, window);
+    const alerts_class *cl = &e->classes[sched.class_id - 1].c;
+    sched.top_level = (uint8_t)cl->top_level;
+    sched.level_window_ms = cl->level_window_ms;
+    alerts_schedule_entry se;
+    memset(&se, 0, sizeof(se));
+    se.first_deadline_ms = a.first_deadline_ms;
+    memcpy(se.region, a.region_code, 12);
+    se.kind = (uint8_t)a.kind;
+    se.severity = (uint8_t)a.severity;
+    if ((rc = alerts_book_schedule_put(e->book, e->txn, sched.class_id, number, &se)) != 0)
+        return rc;
+    forget_next(e, sched.class_id, number);
     e->stats.raised[kind]++;
     count(e, &a, +1);
-    if ((rc = alerts_book_deadline_put(e->book, e->txn, a.deadline_ms, number)) != 0 ||
-        (rc = emit(e, DOUDI__ALERT_CHANGE__ALERT_CHANGE_RAISED, t, &a)) != 0)
+    if ((rc = emit(e, DOUDI__ALERT_CHANGE__ALERT_CHANGE_RAISED, t, &a)) != 0)
         return rc;
-    return alerts_book_put(e->book, e->txn, number, &a);
+    return alerts_book_put(e->book, e->txn, number, &sched, &a, true);
 }
 
 /* ---- acknowledgements ---------------------------------------------------------------- */
@@ -470,7 +763,9 @@ static int acknowledge(alerts_engine *e, const Doudi__Envelope *env)
     char detail[200];
     uint64_t number = alerts_id_parse(ack->alert_id);
     Doudi__StoredAlert *a = NULL;
-    int rc = number ? alerts_book_get(e->book, e->txn, number, e->arena, &a) : DD_NOTFOUND;
+    alerts_schedule sched;
+    int rc = number ? alerts_book_get(e->book, e->txn, number, e->now_ms, e->arena, &a, &sched)
+                    : DD_NOTFOUND;
     if (rc == DD_NOTFOUND || rc == DD_ECORRUPT) {
         snprintf(detail, sizeof(detail), "acknowledgement by %.40s names alert '%.64s', which is "
                  "not held", ack->by_worker_id, ack->alert_id);
@@ -505,11 +800,13 @@ static int acknowledge(alerts_engine *e, const Doudi__Envelope *env)
          * before this record would have moved it), so it is handled in time. */
         bool in_time = a->level == DOUDI__ALERT_LEVEL__ALERT_LEVEL_VILLAGE;
         a->handled_in_time = in_time;
-        if (in_time && (rc = count_due(e, a, true)) != 0)
-            return rc;
-        if (a->deadline_ms &&
-            (rc = alerts_book_deadline_del(e->book, e->txn, a->deadline_ms, number)) != 0)
-            return rc;
+        if (in_time)
+            count_due(e, a->region_code, a->first_deadline_ms, true);
+        if (sched.class_id) {
+            if ((rc = alerts_book_schedule_del(e->book, e->txn, sched.class_id, number)) != 0)
+                return rc;
+            forget_next(e, sched.class_id, number);
+        }
         a->deadline_ms = 0;
     }
     a->note = ack->note;
@@ -520,7 +817,7 @@ static int acknowledge(alerts_engine *e, const Doudi__Envelope *env)
         a->acknowledged_by = ack->by_worker_id;
     }
     if (resolve) {
-        if ((rc = unindex(e, number, a)) != 0)
+        if ((rc = unindex(e, number, a, &sched)) != 0)
             return rc;
         a->resolved_at_ms = e->now_ms;
         a->resolved_by = ack->by_worker_id;
@@ -536,10 +833,36 @@ static int acknowledge(alerts_engine *e, const Doudi__Envelope *env)
                               : DOUDI__ALERT_CHANGE__ALERT_CHANGE_ACKNOWLEDGED,
                    e->now_ms, a)) != 0)
         return rc;
-    return alerts_book_put(e->book, e->txn, number, a);
+    return alerts_book_put(e->book, e->txn, number, &sched, a, false);
 }
 
 /* ---- plan changes: death and move-out inhibit overdue-visit alerts ------------------- */
+
+typedef struct numbers_ctx {
+    uint64_t *v;
+    size_t n, cap;
+    dd_arena *arena;
+} numbers_ctx;
+
+static int collect(void *arg, uint64_t number)
+{
+    numbers_ctx *c = arg;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        uint64_t *grown = dd_arena_alloc(c->arena, c->cap * sizeof(uint64_t));
+        if (c->n)
+            memcpy(grown, c->v, c->n * sizeof(uint64_t));
+        c->v = grown;
+    }
+    c->v[c->n++] = number;
+    return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
 
 static int plan_change(alerts_engine *e, const Doudi__PlanChange *pc)
 {
@@ -550,23 +873,27 @@ static int plan_change(alerts_engine *e, const Doudi__PlanChange *pc)
     if (pc->end != DOUDI__PLAN_END__PLAN_END_DECEASED && pc->end != DOUDI__PLAN_END__PLAN_END_MOVED_OUT)
         return 0;
     int rc = alerts_book_gone_put(e->book, e->txn, pc->person_id, e->now_ms);
-    uint64_t *numbers;
-    size_t n;
-    if (rc || (rc = alerts_book_overdue_of(e->book, e->txn, pc->person_id, e->arena, &numbers, &n)))
+    if (rc)
         return rc;
+    numbers_ctx nc = {NULL, 0, 0, e->arena};
+    alerts_hashmap_each(e->overdue, alerts_book_hash(pc->person_id), collect, &nc);
+    if (nc.n > 1)
+        qsort(nc.v, nc.n, sizeof(uint64_t), cmp_u64);
     const char *why = pc->end == DOUDI__PLAN_END__PLAN_END_DECEASED ? "the person died"
                                                                      : "the person moved out";
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < nc.n; i++) {
         Doudi__StoredAlert *a;
-        rc = alerts_book_get(e->book, e->txn, numbers[i], e->arena, &a);
+        alerts_schedule sched;
+        rc = alerts_book_get(e->book, e->txn, nc.v[i], e->now_ms, e->arena, &a, &sched);
         if (rc == DD_NOTFOUND || rc == DD_ECORRUPT)
             continue;
         if (rc)
             return rc;
-        if (!unresolved(a->state))
+        if (!unresolved(a->state) || a->kind != DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE ||
+            strcmp(a->subject_person_id, pc->person_id) != 0)
             continue;
         count(e, a, -1);
-        if ((rc = unindex(e, numbers[i], a)) != 0)
+        if ((rc = unindex(e, nc.v[i], a, &sched)) != 0)
             return rc;
         a->state = DOUDI__ALERT_STATE__ALERT_STATE_INHIBITED;
         a->closed_reason = (char *)why;
@@ -578,7 +905,7 @@ static int plan_change(alerts_engine *e, const Doudi__PlanChange *pc)
         if (a->last_stream_sequence &&
             (rc = emit(e, DOUDI__ALERT_CHANGE__ALERT_CHANGE_INHIBITED, e->now_ms, a)) != 0)
             return rc;
-        if ((rc = alerts_book_put(e->book, e->txn, numbers[i], a)) != 0)
+        if ((rc = alerts_book_put(e->book, e->txn, nc.v[i], &sched, a, false)) != 0)
             return rc;
     }
     return 0;

@@ -22,10 +22,25 @@
  * is exactly-once across kill -9. It is a deterministic function of the
  * upstream log: time is the newest event time applied (kept in the store),
  * and before each record is applied every deadline that its event time
- * has passed is swept first, so the result does not depend on how the log
- * was cut into batches. Escalations, like raises, acknowledgements,
- * resolutions and inhibitions of delivered alerts, become records of the
- * stream (alerts_stream.h), in that order.
+ * has passed is swept first, in (deadline, number) order, so the result
+ * does not depend on how the log was cut into batches. Escalations, like
+ * raises, acknowledgements, resolutions and inhibitions of delivered
+ * alerts, become records of the stream (alerts_stream.h), in that order.
+ *
+ * What a record costs (most of a province-month's records are raises, and
+ * each raise escalates up to four times): an escalation writes its stream
+ * record and nothing else. An alert's deadlines are first_deadline + k x
+ * its level window (k = 0 .. top - 1), so its level, state and deadline
+ * at any clock follow from what was stored when it was raised
+ * (alerts_book_view), and the sweep needs no index of deadlines: alerts of
+ * one escalation class (window, level window, top level) reach each step
+ * in the order they were raised, so a position per class and step, kept
+ * in `classes` and written once per batch, walks the `schedule`. The
+ * dedup and person lookups are in memory (alerts_hashmap.h, rebuilt from
+ * the book's `open` after an abort), timeliness and counts are added up in
+ * memory and written once per batch, and the replay index grows by blocks
+ * (alerts_stream.h). Settings that shape a climb (windows, level window,
+ * top level, escalation on/off) apply to alerts raised after they change.
  *
  * Handling timeliness (处置及时率): an alert counts as due once, in the
  * month of its village deadline, when it is handled (acknowledged or

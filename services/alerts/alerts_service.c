@@ -69,12 +69,13 @@ typedef struct list_ctx {
     alerts_service *s;
     MDB_txn *txn;
     const Doudi__ListRequest *q;
-    uint64_t *numbers;
-    size_t n, cap;
+    int64_t clock_ms;
+    size_t prefix_len;
     Doudi__StoredAlert **alerts;
     size_t nalerts, limit;
     uint64_t last;
     bool more;
+    int rc;
 } list_ctx;
 
 static bool state_wanted(const Doudi__ListRequest *q, Doudi__AlertState st)
@@ -90,29 +91,10 @@ static bool state_wanted(const Doudi__ListRequest *q, Doudi__AlertState st)
     return false;
 }
 
-static int collect_number(void *arg, uint64_t number)
-{
-    list_ctx *c = arg;
-    if (number <= c->q->after_number)
-        return 0;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 256;
-        c->numbers = dd_realloc(c->numbers, c->cap * sizeof(uint64_t));
-    }
-    c->numbers[c->n++] = number;
-    return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int collect_alert(void *arg, uint64_t number, Doudi__StoredAlert *a)
 {
     list_ctx *c = arg;
-    if (strncmp(a->region_code, c->q->region_prefix, strlen(c->q->region_prefix)) != 0 ||
+    if (strncmp(a->region_code, c->q->region_prefix, c->prefix_len) != 0 ||
         !state_wanted(c->q, a->state))
         return 0;
     if (c->nalerts == c->limit) {
@@ -124,35 +106,41 @@ static int collect_alert(void *arg, uint64_t number, Doudi__StoredAlert *a)
     return 0;
 }
 
+/* An unresolved alert of the prefix (from the small `open` entries): read it. */
+static int collect_open(void *arg, uint64_t number, const alerts_open_entry *o)
+{
+    list_ctx *c = arg;
+    if (memcmp(o->region, c->q->region_prefix, c->prefix_len) != 0)
+        return 0;
+    Doudi__StoredAlert *a;
+    int rc = alerts_book_get(c->s->book, c->txn, number, c->clock_ms, c->s->arena, &a, NULL);
+    if (rc == DD_NOTFOUND || rc == DD_ECORRUPT)
+        return 0;
+    if (rc) {
+        c->rc = rc;
+        return 1;
+    }
+    return collect_alert(c, number, a);
+}
+
 static const char *list(alerts_service *s, MDB_txn *txn, const Doudi__ListRequest *q,
                         Doudi__ListReply *r)
 {
     if (!alerts_prefix_valid(q->region_prefix))
         return "region_prefix is \"\" (everything) or 2, 4, 6, 9 or 12 digits";
     list_ctx c = {.s = s, .txn = txn, .q = q};
+    c.clock_ms = alerts_book_meta_get(s->book, txn, "clock");
+    c.prefix_len = strlen(q->region_prefix);
     c.limit = q->limit && q->limit < 1000 ? q->limit : 1000;
     c.alerts = dd_arena_alloc(s->arena, (c.limit + 1) * sizeof(void *));
     int rc;
-    if (q->unresolved_only) {
-        rc = alerts_book_unresolved_each(s->book, txn, q->region_prefix, collect_number, &c);
-        if (rc == 0 && c.n)
-            qsort(c.numbers, c.n, sizeof(uint64_t), cmp_u64);
-        for (size_t i = 0; rc == 0 && i < c.n; i++) {
-            Doudi__StoredAlert *a;
-            rc = alerts_book_get(s->book, txn, c.numbers[i], s->arena, &a);
-            if (rc == DD_NOTFOUND || rc == DD_ECORRUPT) {
-                rc = 0;
-                continue;
-            }
-            if (rc == 0 && collect_alert(&c, c.numbers[i], a))
-                break;
-        }
-        free(c.numbers);
-    } else {
-        rc = alerts_book_each(s->book, txn, q->after_number, s->arena, collect_alert, &c);
-        if (rc == 1)
-            rc = 0;
-    }
+    if (q->unresolved_only)
+        rc = alerts_book_open_each(s->book, txn, q->after_number, collect_open, &c);
+    else
+        rc = alerts_book_each(s->book, txn, q->after_number, c.clock_ms, s->arena, collect_alert,
+                              &c);
+    if (rc == 1)
+        rc = c.rc;
     if (rc)
         return "the alerts cannot be read right now";
     r->alerts = c.alerts;
@@ -249,7 +237,8 @@ void alerts_service_handle(alerts_service *s, const uint8_t *request, size_t len
             *type = ALERTS_REQ_GET;
             uint64_t n = alerts_id_parse(q->get->alert_id);
             Doudi__StoredAlert *a = NULL;
-            if (!n || alerts_book_get(s->book, txn, n, s->arena, &a) != 0) {
+            if (!n || alerts_book_get(s->book, txn, n, alerts_book_meta_get(s->book, txn, "clock"),
+                                      s->arena, &a, NULL) != 0) {
                 char *e = dd_arena_alloc(s->arena, 128);
                 snprintf(e, 128, "alert '%.64s' is not held", q->get->alert_id);
                 err = e;

@@ -1,6 +1,8 @@
 /* alerts_settings.c: doudi-alerts' configuration keys (see alerts_settings.h). */
 #include "alerts_settings.h"
 
+#include <string.h>
+
 #define K(id, sec, name, type, def, lo, hi, choices, reload, help) \
     [id] = {sec, name, type, def, lo, hi, choices, reload, help}
 #define DAY 86400000LL
@@ -100,3 +102,32 @@ const dd_conf_key alerts_settings[ALERTS_SETTING_COUNT] = {
     K(A_LOG_FETCH_MAX_RECORDS, "log", "fetch_max_records", DD_CONF_INT, "10000", 1, 1000000,
       NULL, false, "Most records in one fetch reply on log_endpoint."),
 };
+
+void alerts_settings_engine_options(const dd_config *c, alerts_engine_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    static const struct {
+        int kind;
+        int key;
+    } windows[] = {
+        {DOUDI__ALERT_KIND__ALERT_KIND_DISCOVERY, A_DL_DISCOVERY},
+        {DOUDI__ALERT_KIND__ALERT_KIND_REVIEW, A_DL_REVIEW},
+        {DOUDI__ALERT_KIND__ALERT_KIND_RISK, A_DL_RISK},
+        {DOUDI__ALERT_KIND__ALERT_KIND_QUICK_AID_OVERDUE, A_DL_QUICK_AID},
+        {DOUDI__ALERT_KIND__ALERT_KIND_MISSING_INFORMATION, A_DL_MISSING_INFO},
+        {DOUDI__ALERT_KIND__ALERT_KIND_DANGLING_REFERENCE, A_DL_DANGLING},
+        {DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, A_DL_VISIT_OVERDUE},
+        {DOUDI__ALERT_KIND__ALERT_KIND_DANGER_FOUND, A_DL_DANGER},
+        {DOUDI__ALERT_KIND__ALERT_KIND_UNDERSTAFFED, A_DL_UNDERSTAFFED},
+        {DOUDI__ALERT_KIND__ALERT_KIND_FORECAST_MISS, A_DL_FORECAST},
+        {DOUDI__ALERT_KIND__ALERT_KIND_UNMATCHED_VISIT_REPORT, A_DL_UNMATCHED},
+    };
+    for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++)
+        o->window_ms[windows[i].kind] = dd_config_duration_ms(c, (size_t)windows[i].key);
+    o->urgent_at_most_ms = dd_config_duration_ms(c, A_DL_URGENT_AT_MOST);
+    o->info_at_least_ms = dd_config_duration_ms(c, A_DL_INFO_AT_LEAST);
+    o->use_upstream = dd_config_bool(c, A_DL_USE_UPSTREAM);
+    o->escalation = dd_config_bool(c, A_ESC_ENABLED);
+    o->top_level = (Doudi__AlertLevel)(dd_config_enum(c, A_ESC_TOP_LEVEL) + 2);
+    o->level_window_permille = dd_config_int(c, A_ESC_WINDOW_PERMILLE);
+}

@@ -7,6 +7,7 @@
 #define ALERTS_SETTINGS_H
 
 #include "config.h"
+#include "alerts_engine.h"
 
 enum alerts_setting {
     A_DATA_DIR,
@@ -59,5 +60,8 @@ enum alerts_setting {
 };
 
 extern const dd_conf_key alerts_settings[ALERTS_SETTING_COUNT];
+
+/* The engine's options ([deadlines], [escalation]) from a configuration. */
+void alerts_settings_engine_options(const dd_config *c, alerts_engine_options *o);
 
 #endif

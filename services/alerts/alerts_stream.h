@@ -6,13 +6,26 @@
  *
  *   alerts_stream_append (in the batch's write txn)
  *       -> dd_log_append: the next sequence
- *       -> replay index: one key per level, digits(1) . prefix . BE seq
  *       -> previous_in_area: the last sequence of each of the five areas
- *          before this one (read from the same index), so a subscriber can
- *          tell a gap from an entry of another area
+ *          (province, city, county, township, village) before this one
+ *       -> the replay index, in memory: the sequence joins each area's
+ *          newest block
  *       -> pending publication
+ *   alerts_stream_flush (before the commit): each area's newest block
+ *       that changed is written
  *   commit: pending entries go to the publisher, in sequence order
- *   abort:  pending entries are dropped (the batch runs again or stalls)
+ *   abort:  pending entries and the in-memory blocks are dropped (the
+ *           blocks are read again from the store when next needed)
+ *
+ * The replay index ("replay") holds, per area, blocks of its sequences:
+ * key digits(1) . prefix . BE first sequence, value the following
+ * sequences as varint deltas, at most ALERTS_BLOCK_BYTES. An area's newest
+ * block is kept in memory and grows in place, and a block is full when
+ * its deltas are, so the blocks depend on the sequences only, never on
+ * how the upstream log was cut into batches: a batch writes one value per
+ * area it touched instead of five random keys per record, and an entry
+ * costs a byte or three instead of a key. The newest block of an area
+ * also gives previous_in_area; trimming never deletes it.
  *
  * A stream record is published live only after its commit, so nobody ever
  * sees a record that a crash could take back.
@@ -30,6 +43,9 @@
 #include "alerts_wire.h"
 
 #include "doudi/alerts.pb-c.h"
+
+/* The most bytes of deltas in one block of the replay index. */
+#define ALERTS_BLOCK_BYTES 256
 
 typedef struct alerts_stream alerts_stream;
 
@@ -53,6 +69,13 @@ void alerts_stream_set_publisher(alerts_stream *s, alerts_publish_fn fn, void *a
  */
 int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, uint64_t *seq);
 
+/*
+ * Writes the index blocks the appends since the last flush changed, in
+ * txn; call it once before the commit of every transaction that appended.
+ * Returns 0 or an LMDB code.
+ */
+int alerts_stream_flush(alerts_stream *s, MDB_txn *txn);
+
 typedef struct alerts_replay_result {
     uint64_t scanned_through;
     uint64_t head;
@@ -72,9 +95,10 @@ int alerts_stream_replay(alerts_stream *s, const char *prefix, uint64_t after,
                          alerts_replay_result *r);
 
 /*
- * Deletes up to `limit` index entries that point below the log's first
- * sequence (after a trim), in its own write transaction, resuming where the
- * last call stopped. *deleted may be NULL.
+ * Looks at up to `limit` index blocks and deletes those whose every sequence
+ * is below the log's first (after a trim; an area's newest block stays),
+ * in its own write transaction, resuming where the last call stopped.
+ * *deleted may be NULL.
  */
 int alerts_stream_trim_index(alerts_stream *s, size_t limit, size_t *deleted);
 

@@ -37,7 +37,11 @@ def test_subscriber_killed_during_burst(env):
     scale = h.time_scale()
     intake = env.intake({"intake": {"clock": "event"}, "log": {"retention": "3650d"}})
     elig = env.eligibility(intake, {"log": {"consumers": "alerts"}})
-    alerts = ah.start_alerts(env, elig, {"live": {"send_hwm": "100"}})
+    # Small fetches spread the burst over many commits, so the subscriber's
+    # death falls inside it (alerts streams a whole burst in a second or two
+    # when it takes 10,000 records at a time).
+    alerts = ah.start_alerts(env, elig, {"live": {"send_hwm": "100"},
+                                         "upstream": {"fetch_max_records": "1000"}})
 
     subs = {}
     for prefix in ("440106", "4401"):
@@ -64,7 +68,7 @@ def test_subscriber_killed_during_burst(env):
     county = subs["440106"]
     mark = BURST * 2 // 10 * 9 // 14  # about 20 % of the county's share (9 of 14 regions)
     h.wait_for(lambda: len(ah.read_held(county["out"])[0]) >= mark, 120 * scale,
-               f"the county's subscriber to hold {mark} entries")
+               f"the county's subscriber to hold {mark} entries", interval=0.01)
     held_at_kill = len(ah.read_held(county["out"])[0])
     rc = h.kill_hard(county["proc"])
     h.check_eq(rc, -9, "status of the subscriber killed with SIGKILL")

@@ -37,8 +37,8 @@ from doudi import eligibility_pb2
 HOUSEHOLDS = int(os.environ.get("DOUDI_ALERTS_HOUSEHOLDS", "1500"))
 KILLS = int(os.environ.get("DOUDI_ALERTS_KILLS", "6"))
 KILL_SEED = os.environ.get("DOUDI_ALERTS_KILL_SEED") or str(time.time_ns())
-DATABASES = ("alerts", "dedup", "deadlines", "unresolved", "visit_overdue", "gone", "rates",
-             "silences", "meta", "replay", "log", "cursors")
+DATABASES = ("alerts", "open", "schedule", "classes", "gone", "rates", "silences", "meta",
+             "replay", "log", "cursors")
 PREFIXES = ("440106", "440106001")
 
 

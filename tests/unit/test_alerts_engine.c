@@ -3,7 +3,10 @@
  * with upstream records as the consumer would hand them over: escalation
  * through every level on the event clock, acknowledgement in time,
  * dedup, inhibition by a death, a plan restarting, acknowledgements
- * refused, the replay index by prefix; and the ladder's pure functions.
+ * refused, the replay index by prefix; the same records cut into other
+ * batches giving identical databases; replay blocks of a busy area and
+ * their trimming; a data directory of the first layout refused; and the
+ * ladder's pure functions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +24,7 @@
 #include "diag.h"
 #include "alerts_engine.h"
 #include "error.h"
+#include "idnum.h"
 #include "alerts_ladder.h"
 #include "log.h"
 #include "store.h"
@@ -42,7 +46,7 @@ typedef struct fx {
     alerts_book *book;
     alerts_engine *engine;
     uint64_t upstream_seq;
-    uint8_t *bufs[64];
+    uint8_t *bufs[4096];
     size_t nbufs;
 } fx;
 
@@ -54,11 +58,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static int setup(void **state)
+static void open_fx(fx *f)
 {
-    fx *f = dd_calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/test_alerts_engine.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
     dd_store_options so = {.map_bytes = 1 << 20, .max_dbs = 24};
     assert_int_equal(dd_store_open(f->dir, &so, &f->store), 0);
     dd_log_options lo = {0};
@@ -75,18 +76,36 @@ static int setup(void **state)
     o.top_level = DOUDI__ALERT_LEVEL__ALERT_LEVEL_PROVINCE;
     o.level_window_permille = 1000;
     f->engine = alerts_engine_new(f->store, f->book, f->stream, &o);
-    *state = f;
+}
+
+static void close_fx(fx *f)
+{
+    alerts_engine_destroy(&f->engine);
+    alerts_book_close(&f->book);
+    alerts_stream_close(&f->stream);
+    dd_log_close(&f->log);
+    dd_store_close(&f->store);
+}
+
+static fx *new_fx(void)
+{
+    fx *f = dd_calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_alerts_engine.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    open_fx(f);
+    return f;
+}
+
+static int setup(void **state)
+{
+    *state = new_fx();
     return 0;
 }
 
 static int teardown(void **state)
 {
     fx *f = *state;
-    alerts_engine_destroy(&f->engine);
-    alerts_book_close(&f->book);
-    alerts_stream_close(&f->stream);
-    dd_log_close(&f->log);
-    dd_store_close(&f->store);
+    close_fx(f);
     nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (size_t i = 0; i < f->nbufs; i++)
         free(f->bufs[i]);
@@ -97,8 +116,8 @@ static int teardown(void **state)
 /* ---- upstream records ------------------------------------------------------ */
 
 typedef struct batch {
-    Doudi__LogRecord recs[16];
-    Doudi__LogRecord *ptrs[16];
+    Doudi__LogRecord recs[2048];
+    Doudi__LogRecord *ptrs[2048];
     size_t n;
 } batch;
 
@@ -181,7 +200,8 @@ static Doudi__StoredAlert *get(fx *f, uint64_t number, dd_arena *arena)
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
     Doudi__StoredAlert *a = NULL;
-    int rc = alerts_book_get(f->book, txn, number, arena, &a);
+    int rc = alerts_book_get(f->book, txn, number, alerts_book_meta_get(f->book, txn, "clock"),
+                             arena, &a, NULL);
     mdb_txn_abort(txn);
     return rc == 0 ? a : NULL;
 }
@@ -336,6 +356,222 @@ static void test_garbage_is_counted(void **state)
     assert_int_equal(dd_log_head(f->log), 0);
 }
 
+
+/* A mixed month for two stores: alerts of several kinds in a few villages,
+ * repeats, acknowledgements, a death, clock steps that escalate. */
+static void month_records(fx *f, batch *b)
+{
+    static const char *const villages[] = {"440106001005", "440106001006", "440106002001",
+                                           "441401101003"};
+    char person[200][19];
+    for (int i = 0; i < 200; i++) {
+        snprintf(person[i], sizeof(person[i]), "4401061940%07d", i);
+        person[i][17] = dd_idnum_check_char(person[i]);
+        person[i][18] = '\0';
+    }
+    for (int i = 0; i < 600; i++) {
+        int64_t t = T0 + (int64_t)i * (HOUR / 10);
+        const char *p = person[i % 200];
+        Doudi__AlertKind kind = i % 3 == 0   ? DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE
+                                : i % 3 == 1 ? DOUDI__ALERT_KIND__ALERT_KIND_RISK
+                                             : DOUDI__ALERT_KIND__ALERT_KIND_DISCOVERY;
+        add_alert(f, b, kind, p, villages[i % 4], t);
+        if (i % 7 == 3) {
+            char id[24];
+            alerts_id_format((uint64_t)(i / 2 + 1), id);
+            add_ack(f, b, id, "440000000000", i % 14 == 3 ? 2 : 1, t);
+        }
+        if (i == 300)
+            add_plan(f, b, person[3], DOUDI__PLAN_END__PLAN_END_DECEASED, t);
+    }
+    add_alert(f, b, DOUDI__ALERT_KIND__ALERT_KIND_RISK, person[0], villages[0], T0 + 400 * HOUR);
+}
+
+typedef struct cut_ctx {
+    fx *f;
+    batch *b;
+    size_t from, n;
+} cut_ctx;
+
+static int apply_cut(MDB_txn *txn, void *arg)
+{
+    cut_ctx *c = arg;
+    return alerts_engine_apply(c->f->engine, txn, c->b->ptrs + c->from, c->n);
+}
+
+/* Every entry of one database of both stores, equal. */
+static void assert_same_db(fx *a, fx *b, const char *name, unsigned flags)
+{
+    MDB_txn *ta, *tb;
+    MDB_dbi da, db;
+    MDB_cursor *ca, *cb;
+    assert_int_equal(mdb_txn_begin(dd_store_env(a->store), NULL, MDB_RDONLY, &ta), 0);
+    assert_int_equal(mdb_txn_begin(dd_store_env(b->store), NULL, MDB_RDONLY, &tb), 0);
+    assert_int_equal(mdb_dbi_open(ta, name, flags, &da), 0);
+    assert_int_equal(mdb_dbi_open(tb, name, flags, &db), 0);
+    assert_int_equal(mdb_cursor_open(ta, da, &ca), 0);
+    assert_int_equal(mdb_cursor_open(tb, db, &cb), 0);
+    MDB_val ka, va, kb, vb;
+    int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+    size_t n = 0;
+    while (ra == 0 && rb == 0) {
+        assert_int_equal(ka.mv_size, kb.mv_size);
+        assert_memory_equal(ka.mv_data, kb.mv_data, ka.mv_size);
+        assert_int_equal(va.mv_size, vb.mv_size);
+        assert_memory_equal(va.mv_data, vb.mv_data, va.mv_size);
+        n++;
+        ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+        rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+    }
+    assert_int_equal(ra, MDB_NOTFOUND);
+    assert_int_equal(rb, MDB_NOTFOUND);
+    mdb_cursor_close(ca);
+    mdb_cursor_close(cb);
+    mdb_txn_abort(ta);
+    mdb_txn_abort(tb);
+}
+
+static void test_batch_boundaries(void **state)
+{
+    fx *a = *state;
+    fx *b = new_fx();
+    batch *ra = dd_calloc(1, sizeof(batch)), *rb = dd_calloc(1, sizeof(batch));
+    month_records(a, ra);
+    month_records(b, rb);
+    assert_int_equal(ra->n, rb->n);
+    /* A: everything in one write; B: writes of 1, 2, 3... records. */
+    cut_ctx c = {a, ra, 0, ra->n};
+    assert_int_equal(dd_store_write(a->store, apply_cut, &c), 0);
+    size_t cut = 1;
+    for (size_t from = 0; from < rb->n; from += cut, cut = cut % 13 + 1) {
+        cut_ctx cb = {b, rb, from, from + cut > rb->n ? rb->n - from : cut};
+        assert_int_equal(dd_store_write(b->store, apply_cut, &cb), 0);
+    }
+    assert_true(dd_log_head(a->log) > 1500); /* raises and escalations at every level */
+    assert_int_equal(dd_log_head(a->log), dd_log_head(b->log));
+    static const struct {
+        const char *name;
+        unsigned flags;
+    } dbs[] = {{"alerts", MDB_INTEGERKEY}, {"open", MDB_INTEGERKEY}, {"schedule", 0},
+               {"classes", MDB_INTEGERKEY}, {"gone", 0}, {"rates", 0}, {"meta", 0},
+               {"replay", 0}, {"log", MDB_INTEGERKEY}};
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+        assert_same_db(a, b, dbs[i].name, dbs[i].flags);
+    const alerts_counts *ca = alerts_engine_counts(a->engine);
+    assert_true(ca->active_by_level[DOUDI__ALERT_LEVEL__ALERT_LEVEL_PROVINCE] > 0);
+    assert_true(ca->by_state[DOUDI__ALERT_STATE__ALERT_STATE_INHIBITED] > 0);
+    assert_memory_equal(ca, alerts_engine_counts(b->engine), sizeof(*ca));
+
+    /* The escalations were never written into the alerts: reading one
+     * applies them, as the stream told them. */
+    dd_arena *arena = dd_arena_new(0);
+    Doudi__StoredAlert *first = get(a, 1, arena);
+    assert_int_equal(first->state, DOUDI__ALERT_STATE__ALERT_STATE_ESCALATED);
+    assert_int_equal(first->level, DOUDI__ALERT_LEVEL__ALERT_LEVEL_PROVINCE);
+    assert_string_equal(first->office_code, "440000000000");
+    assert_int_equal(first->deadline_ms, 0);
+    dd_arena_destroy(&arena);
+
+    free(ra);
+    free(rb);
+    close_fx(b);
+    nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (size_t i = 0; i < b->nbufs; i++)
+        free(b->bufs[i]);
+    free(b);
+}
+
+/* Sequences of a prefix from a replay reply's entries (field 1, each a
+ * StreamEntry whose field 1 is the sequence). */
+static size_t replay_seqs(fx *f, const char *prefix, uint64_t after, uint64_t *out, size_t max)
+{
+    size_t n = 0;
+    for (;;) {
+        alerts_buf buf = {0};
+        alerts_replay_result r;
+        assert_int_equal(alerts_stream_replay(f->stream, prefix, after, 7, 1 << 20, &buf, &r), 0);
+        Doudi__ReplayReply *rep = doudi__replay_reply__unpack(NULL, buf.len, buf.data);
+        assert_non_null(rep);
+        for (size_t i = 0; i < rep->n_entries && n < max; i++)
+            out[n++] = rep->entries[i]->sequence;
+        doudi__replay_reply__free_unpacked(rep, NULL);
+        alerts_buf_free(&buf);
+        if (r.scanned_through <= after || r.scanned_through >= r.head)
+            break;
+        after = r.scanned_through;
+    }
+    return n;
+}
+
+static void test_replay_blocks_and_trim(void **state)
+{
+    fx *f = *state;
+    batch *b = dd_calloc(1, sizeof(batch));
+    /* 700 alerts alternating between two villages of two counties: each
+     * village's area fills several blocks. */
+    for (int i = 0; i < 700; i++) {
+        char p[19];
+        snprintf(p, sizeof(p), "4401061950%07d", i);
+        p[17] = dd_idnum_check_char(p);
+        p[18] = '\0';
+        add_alert(f, b, DOUDI__ALERT_KIND__ALERT_KIND_RISK, p,
+                  i % 2 ? "440106001005" : "440305001001", T0 + i);
+        if (b->n == 100)
+            apply(f, b);
+    }
+    apply(f, b);
+    uint64_t *seqs = dd_calloc(2000, sizeof(uint64_t));
+    size_t n = replay_seqs(f, "440106001005", 0, seqs, 2000);
+    assert_int_equal(n, 350);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(seqs[i], 2 * i + 2); /* every other sequence, in order */
+    n = replay_seqs(f, "4403", 401, seqs, 2000);
+    assert_int_equal(n, 149); /* 403, 405, ... 699 */
+    assert_int_equal(seqs[0], 403);
+    assert_int_equal(replay_seqs(f, "440106001006", 0, seqs, 2000), 0);
+
+    /* The log trimmed below 601: the index keeps what it needs and each
+     * area's newest block (previous_in_area continues). */
+    uint64_t trimmed = 0;
+    assert_int_equal(dd_log_trim(f->log, T0 + 600, &trimmed), 0);
+    uint64_t first = dd_log_first(f->log);
+    assert_int_equal(first, 601);
+    size_t deleted = 0, total = 0;
+    for (int pass = 0; pass < 4; pass++) {
+        assert_int_equal(alerts_stream_trim_index(f->stream, 1000, &deleted), 0);
+        total += deleted;
+    }
+    assert_true(total > 0);
+    n = replay_seqs(f, "440106", 0, seqs, 2000);
+    for (size_t i = 0; i < n; i++)
+        assert_true(seqs[i] >= first);
+    add_alert(f, b, DOUDI__ALERT_KIND__ALERT_KIND_RISK, PERSON, "440106001005", T0 + 1000);
+    apply(f, b);
+    n = replay_seqs(f, "440106001005", 699, seqs, 2000);
+    assert_int_equal(n, 2);
+    assert_int_equal(seqs[1], 701);
+    free(seqs);
+    free(b);
+}
+
+static void test_first_layout_refused(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/test_alerts_layout.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    dd_store_options so = {.map_bytes = 1 << 20, .max_dbs = 24};
+    dd_store *store;
+    assert_int_equal(dd_store_open(dir, &so, &store), 0);
+    MDB_dbi dbi;
+    assert_int_equal(dd_store_dbi(store, "deadlines", 0, &dbi), 0);
+    alerts_book *book = NULL;
+    assert_int_equal(alerts_book_open(store, &book), DD_ECORRUPT);
+    assert_null(book);
+    dd_store_close(&store);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     dd_diag_init("test_alerts_engine", DD_ERROR);
@@ -344,6 +580,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escalation_dedup_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inhibition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_blocks_and_trim, setup, teardown),
+        cmocka_unit_test(test_first_layout_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
