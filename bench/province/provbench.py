@@ -64,6 +64,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 DAEMONS = ("intake", "eligibility", "scheduler", "alerts")
 UPSTREAM = {"eligibility": "intake", "scheduler": "eligibility", "alerts": "scheduler"}
+# The daemons this run starts: the chain up to --until.
+RUNNING = DAEMONS
 KIND_NUMBERS = {"person_reported": 10, "household_reported": 11, "comparison_record": 12,
                 "risk_signal": 13, "application": 14, "enrolment_change": 15,
                 "visit_report": 16, "roster_change": 17, "alert_acknowledgement": 18}
@@ -287,7 +289,7 @@ class Sampler(threading.Thread):
 
     def sample(self):
         t = time.time()
-        m = {n: self.d[n].metrics() for n in DAEMONS}
+        m = {n: self.d[n].metrics() if n in RUNNING else {} for n in DAEMONS}
         s = {"t": t,
              "intake_accepted": metric(m["intake"], "doudi_intake_events_accepted_total"),
              "head_intake": metric(m["intake"], "doudi_log_head_sequence"),
@@ -319,8 +321,8 @@ class Sampler(threading.Thread):
 
 def caught_up(s):
     return (s["head_intake"] > 0 and s["cursor_eligibility"] == s["head_intake"]
-            and s["cursor_scheduler"] == s["head_eligibility"]
-            and s["cursor_alerts"] == s["head_scheduler"])
+            and ("scheduler" not in RUNNING or s["cursor_scheduler"] == s["head_eligibility"])
+            and ("alerts" not in RUNNING or s["cursor_alerts"] == s["head_scheduler"]))
 
 
 def wait_caught_up(sampler, daemons, head, timeout):
@@ -329,7 +331,7 @@ def wait_caught_up(sampler, daemons, head, timeout):
     deadline = time.monotonic() + timeout
     stable = 0
     while True:
-        for n in DAEMONS:
+        for n in RUNNING:
             if daemons[n].proc.poll() is not None:
                 raise RuntimeError(f"doudi-{n} exited with {daemons[n].proc.returncode}:\n"
                                    + daemons[n].tail())
@@ -354,7 +356,8 @@ def latency(requests, samples):
     head then; t3 = first sample from t2 with doudi-alerts' cursor >= S2.
     The latency is t3 - T: an upper bound, at the sampling interval's
     resolution, of the time until the last daemon has consumed everything
-    the request's events led to. Returns sorted latencies in seconds."""
+    the request's events led to (t1 - T when the chain ends at eligibility,
+    t2 - T when at the scheduler). Returns sorted latencies in seconds."""
     out = []
     n = len(samples)
     i1 = i2 = i3 = 0
@@ -365,12 +368,18 @@ def latency(requests, samples):
             i1 += 1
         if i1 >= n:
             break
+        if "scheduler" not in RUNNING:
+            out.append(max(0.0, samples[i1]["t"] - sent))
+            continue
         e = samples[i1]["head_eligibility"]
         i2 = max(i2, i1)
         while i2 < n and samples[i2]["cursor_scheduler"] < e:
             i2 += 1
         if i2 >= n:
             break
+        if "alerts" not in RUNNING:
+            out.append(max(0.0, samples[i2]["t"] - sent))
+            continue
         s2 = samples[i2]["head_scheduler"]
         i3 = max(i3, i2)
         while i3 < n and samples[i3]["cursor_alerts"] < s2:
@@ -608,16 +617,21 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--sample-s", type=float, default=0.1, help="metrics sampling interval")
     ap.add_argument("--timeout", type=float, default=3600, help="longest wait for the chain, s")
+    ap.add_argument("--until", default="alerts", choices=DAEMONS[1:],
+                    help="the last daemon of the chain to start (default alerts: all four); "
+                         "eligibility measures intake -> eligibility alone")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--png", help="write the throughput-over-time plot here")
     args = ap.parse_args()
+    global RUNNING
+    RUNNING = DAEMONS[:DAEMONS.index(args.until) + 1]
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(args.bin)), "proto", "python"))
     baselines = [] if args.baselines == "none" else args.baselines.split(",")
     for b in baselines:
         if b not in ("zmq", "lmdb", "redis"):
             fail(f"--baselines: unknown baseline {b}")
-    for tool in ("provgen", "provpub", "provbase") + tuple(f"doudi-{n}" for n in DAEMONS):
+    for tool in ("provgen", "provpub", "provbase") + tuple(f"doudi-{n}" for n in RUNNING):
         if not os.access(os.path.join(args.bin, tool), os.X_OK):
             fail(f"{args.bin}/{tool} not found: build first, or give --bin")
 
@@ -625,6 +639,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
     result = {"commit": git_commit(), "machine": machine(), "scale": args.scale, "seed": args.seed,
+              "daemons": list(RUNNING),
               "portals": args.portals, "batch": args.batch, "window": args.window, "work": work}
     try:
         fs = subprocess.run(["stat", "-f", "-c", "%T", work], stdout=subprocess.PIPE).stdout.decode().strip()
@@ -669,9 +684,9 @@ def run(args, work, baselines, result):
 
     d = {n: Daemon(n, work, args.bin) for n in DAEMONS}
     configure(d, work, gen_dir)
-    for n in DAEMONS:
+    for n in RUNNING:
         d[n].start(60)
-    say(f"== started the chain in {work} (fsync on, data on {result['filesystem']})")
+    say(f"== started {', '.join(RUNNING)} in {work} (fsync on, data on {result['filesystem']})")
     sampler = Sampler(d, args.sample_s)
 
     pub = [os.path.join(args.bin, "provpub"), "--dir", gen_dir, "-e", d["intake"].endpoint("publish"),
@@ -685,7 +700,7 @@ def run(args, work, baselines, result):
     say(f"== preload: {ex['preload']['valid']:,} events published in {pre['elapsed_s']:.1f} s, "
         f"consumed by the whole chain in {preload_s:.1f} s")
 
-    cpu0 = {n: d[n].cpu_seconds() for n in DAEMONS}
+    cpu0 = {n: d[n].cpu_seconds() for n in RUNNING}
     requests_path = os.path.join(work, "requests.csv")
     sampler.samples.append(s_pre)
     sampler.start()
@@ -697,13 +712,13 @@ def run(args, work, baselines, result):
     month_s = time.time() - month_start
     sampler.stop()
     samples = sampler.samples + [s_end]
-    cpu = {n: d[n].cpu_seconds() - cpu0[n] for n in DAEMONS}
-    rss = {n: d[n].peak_rss_bytes() for n in DAEMONS}
+    cpu = {n: d[n].cpu_seconds() - cpu0[n] for n in RUNNING}
+    rss = {n: d[n].peak_rss_bytes() for n in RUNNING}
     month_events = ex["month"]["valid"] + ex["invalid_total"]
 
     # ---- checks: exact, from what the generator knows ----------------------
     c = Checks()
-    mi, me, ms, ma = m["intake"], m["eligibility"], m["scheduler"], m["alerts"]
+    mi, me = m["intake"], m["eligibility"]
     valid = ex["preload"]["valid"] + ex["month"]["valid"]
     c.eq("provpub: every event answered", pre["answered"] + month["answered"], valid + ex["invalid_total"])
     c.eq("provpub: accepted or duplicate (a resent request) = valid events",
@@ -728,6 +743,16 @@ def run(args, work, baselines, result):
     c.eq("eligibility: households in the registry", metric(me, "doudi_eligibility_registry_households"),
          pop["households"])
     c.eq("eligibility: cursor at intake's head", s_end["cursor_eligibility"], valid)
+    if "scheduler" in RUNNING:
+        check_scheduler_and_alerts(c, d, m, s_end, by_kind)
+    result["checks"] = c.rows
+    finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, samples, sampler.error, month_start, month_s,
+           published_s, requests_path, cpu, rss, month_events, result, c)
+    return 0 if c.ok else 1
+
+
+def check_scheduler_and_alerts(c, d, m, s_end, by_kind):
+    me, ms, ma = m["eligibility"], m["scheduler"], m["alerts"]
     sk = {k: int(v) for k, v in labelled(ms, "doudi_scheduler_records_total", "kind").items()}
     elig_alerts = sum(labelled(me, "doudi_eligibility_alerts_total", "kind").values())
     c.eq("scheduler: care changes = eligibility's", sk.get("care_change", 0),
@@ -742,13 +767,18 @@ def run(args, work, baselines, result):
          metric(ms, "doudi_scheduler_records_undecodable_total") + metric(ms, "doudi_scheduler_records_rejected_total"),
          0)
     c.eq("scheduler: cursor at eligibility's head", s_end["cursor_scheduler"], s_end["head_eligibility"])
+    if "alerts" not in RUNNING:
+        return
     sched_for_alerts = count_log_kinds(d["scheduler"].endpoint("log"), [102, 18, 201],
                                        int(s_end["head_scheduler"]))
     c.eq("alerts: records applied = alerts, acknowledgements and plan changes in the scheduler's log",
          metric(ma, "doudi_alerts_upstream_records_total"), sched_for_alerts)
     c.eq("alerts: cursor at the scheduler's head", s_end["cursor_alerts"], s_end["head_scheduler"])
-    result["checks"] = c.rows
 
+
+def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, samples, sampler_error, month_start, month_s,
+           published_s, requests_path, cpu, rss, month_events, result, c):
+    ms, ma = m["scheduler"], m["alerts"]
     # ---- figures -------------------------------------------------------------
     def done_at(key, target):
         for s in samples:
@@ -761,6 +791,8 @@ def run(args, work, baselines, result):
               "scheduler": ("cursor_scheduler", s_end["cursor_scheduler"]),
               "alerts": ("cursor_alerts", s_end["cursor_alerts"])}
     for n, (key, final) in finals.items():
+        if n not in RUNNING:
+            continue
         consumed = s_end[f"records_{n}"] - s_pre[f"records_{n}"]
         secs = max(1e-9, done_at(key, final) - month_start)
         rates[n] = {"records": consumed, "seconds": secs}
@@ -778,12 +810,13 @@ def run(args, work, baselines, result):
         "latency_s": {**lat_pct, "requests_measured": len(lat), "of_requests": len(reqs),
                       "sample_interval_s": args.sample_s},
         "publish_reply_s": {f"p{p}": percentile(ack, p) for p in (50, 99)},
-        "cpu_s": cpu, "peak_rss_bytes": rss, "lmdb_bytes": {n: d[n].disk_bytes() for n in DAEMONS},
+        "cpu_s": cpu, "peak_rss_bytes": rss, "lmdb_bytes": {n: d[n].disk_bytes() for n in RUNNING},
+        "comparison_records": ex["month"]["by_kind"]["comparison_record"],
         "scheduler_visit_reports": labelled(ms, "doudi_scheduler_visit_reports_total", "result"),
         "alerts_rejected": labelled(ma, "doudi_alerts_rejected_total", "reason"),
-        "sampler_error": sampler.error,
+        "sampler_error": sampler_error,
     }
-    for n in DAEMONS:
+    for n in RUNNING:
         rc = d[n].stop(120)
         if rc != 0:
             c.eq(f"doudi-{n}: exit status after SIGTERM", rc, 0)
@@ -826,7 +859,6 @@ def run(args, work, baselines, result):
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2, sort_keys=True)
     report(result)
-    return 0 if c.ok else 1
 
 
 def report(r):
@@ -835,11 +867,14 @@ def report(r):
     say(f"== {r['scale']}-month: {mo['events']:,} events end to end in {mo['end_to_end_s']:.1f} s: "
         f"{mo['events_per_s']:,.0f} events/s (published in {mo['published_s']:.1f} s)")
     say(f"   {'daemon':<12} {'records':>12} {'s':>8} {'per s':>10} {'CPU s':>8} {'peak RSS':>10} {'LMDB':>10}")
-    for n in DAEMONS:
+    for n in r["daemons"]:
         pd = mo["per_daemon"][n]
         say(f"   {n:<12} {int(pd.get('events') or pd.get('records')):>12,} {pd['seconds']:>8.1f} "
             f"{pd['per_s']:>10,.0f} {mo['cpu_s'][n]:>8.1f} {mo['peak_rss_bytes'][n] / 2**20:>8.0f} MiB "
             f"{mo['lmdb_bytes'][n] / 2**20:>7.0f} MiB")
+    pe = mo["per_daemon"]["eligibility"]
+    say(f"   of eligibility's records {mo['comparison_records']:,} are department comparison records: "
+        f"the month's records at {pe['per_s']:,.0f}/s through intake -> eligibility")
     la = mo["latency_s"]
     if la["p50"] is not None:
         say(f"   latency publish -> last derived record consumed: p50 {la['p50']:.2f} s, p90 {la['p90']:.2f} s, "
