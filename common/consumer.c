@@ -298,6 +298,16 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
     send_fetch(c);
 }
 
+static void restart_timeout(dd_consumer *c)
+{
+    /* ev_now() is the time the loop woke: stale by however long the batch
+     * just applied took, which would make the next reply look late. */
+    ev_now_update(c->loop);
+    ev_timer_stop(c->loop, &c->timeout);
+    ev_timer_set(&c->timeout, (double)(c->opt.wait_ms + c->opt.reply_timeout_ms) / 1000.0, 0);
+    ev_timer_start(c->loop, &c->timeout);
+}
+
 static void send_fetch(dd_consumer *c)
 {
     Doudi__FetchRequest req = DOUDI__FETCH_REQUEST__INIT;
@@ -321,8 +331,7 @@ static void send_fetch(dd_consumer *c)
         dd_warn("consumer of %s: send: %s", c->upstream, dd_strerror(rc));
     /* Sent or not, the timer brings a retry: the transport is at-least-once. */
     c->state = DD_CONSUMER_WAITING;
-    ev_timer_set(&c->timeout, (double)(c->opt.wait_ms + c->opt.reply_timeout_ms) / 1000.0, 0);
-    ev_timer_start(c->loop, &c->timeout);
+    restart_timeout(c);
 }
 
 int dd_consumer_start(dd_consumer *c)

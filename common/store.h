@@ -82,6 +82,11 @@ typedef struct dd_store_participant {
 /* Registers a participant (at most 8); they are told in registration order. */
 void dd_store_add_participant(dd_store *store, const dd_store_participant *p);
 
+/* Told after each commit of dd_store_write: its duration and bytes written. */
+typedef void (*dd_store_commit_observer)(void *arg, double seconds, uint64_t bytes);
+/* Sets the one observer (NULL: none); it runs in the writing thread. */
+void dd_store_observe_commits(dd_store *store, dd_store_commit_observer observe, void *arg);
+
 /* Doubles the map size. Returns 0, MDB_MAP_FULL at the limit, or an error. */
 int dd_store_grow(dd_store *store);
 
@@ -95,6 +100,9 @@ typedef struct dd_store_usage {
     uint64_t commits;     /* committed write transactions since open */
     uint64_t retries;     /* write functions run again after MAP_FULL */
     uint64_t stale_readers_cleared;
+    uint64_t commit_ns;            /* time spent in mdb_txn_commit (page writes, fsync) */
+    uint64_t commit_written_bytes; /* bytes written by those commits (the process's
+                                      write/pwrite bytes around each, /proc/self/io) */
 } dd_store_usage;
 
 void dd_store_usage_get(dd_store *store, dd_store_usage *usage);

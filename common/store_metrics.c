@@ -17,7 +17,13 @@
     X(M_STALE_READERS, "doudi_lmdb_stale_readers_cleared_total", DD_METRIC_COUNTER,        \
       "LMDB reader slots of dead processes cleared.", NULL, NULL, 0)                       \
     X(M_COMMITS, "doudi_lmdb_commits_total", DD_METRIC_COUNTER,                            \
-      "Write transactions committed with fsync.", NULL, NULL, 0)
+      "Write transactions committed with fsync.", NULL, NULL, 0)                           \
+    X(M_COMMIT_SECONDS, "doudi_lmdb_commit_seconds", DD_METRIC_HISTOGRAM,                  \
+      "Time a commit takes: writing its dirty pages and waiting for fsync.", NULL,          \
+      dd_buckets_seconds, DD_BUCKETS_SECONDS_N)                                            \
+    X(M_COMMIT_BYTES, "doudi_lmdb_commit_written_bytes_total", DD_METRIC_COUNTER,          \
+      "Bytes written to the data file by commits (dirty pages and meta pages).", NULL,     \
+      NULL, 0)
 
 enum { STORE_METRICS(DD_METRIC_ENUM) STORE_METRIC_COUNT };
 
@@ -26,6 +32,12 @@ struct dd_store_metrics {
     dd_series *s[STORE_METRIC_COUNT];
     dd_store_usage last;
 };
+
+static void observe_commit(void *arg, double seconds, uint64_t bytes)
+{
+    (void)bytes; /* summed from the usage counters at each update */
+    dd_series_observe(arg, seconds);
+}
 
 dd_store_metrics *dd_store_metrics_new(dd_store *store, dd_metrics *metrics)
 {
@@ -37,6 +49,7 @@ dd_store_metrics *dd_store_metrics_new(dd_store *store, dd_metrics *metrics)
     sm->store = store;
     for (int i = 0; i < STORE_METRIC_COUNT; i++)
         sm->s[i] = dd_metric_series(m[i], NULL);
+    dd_store_observe_commits(store, observe_commit, sm->s[M_COMMIT_SECONDS]);
     dd_store_metrics_update(sm);
     return sm;
 }
@@ -51,6 +64,7 @@ void dd_store_metrics_update(dd_store_metrics *sm)
     dd_series_inc(sm->s[M_MAP_RETRIES], u.retries - sm->last.retries);
     dd_series_inc(sm->s[M_STALE_READERS], u.stale_readers_cleared - sm->last.stale_readers_cleared);
     dd_series_inc(sm->s[M_COMMITS], u.commits - sm->last.commits);
+    dd_series_inc(sm->s[M_COMMIT_BYTES], u.commit_written_bytes - sm->last.commit_written_bytes);
     sm->last = u;
 }
 
@@ -58,6 +72,7 @@ void dd_store_metrics_destroy(dd_store_metrics **sm)
 {
     if (!sm || !*sm)
         return;
+    dd_store_observe_commits((*sm)->store, NULL, NULL);
     free(*sm);
     *sm = NULL;
 }

@@ -705,7 +705,7 @@ static int load_household(elig_engine *e, const char *household_id, household_ct
             c->ms[i].stored = e->just_stored;
             rc = 0;
         } else {
-            rc = elig_registry_get_person(e->registry, e->txn, member, e->arena,
+            rc = elig_registry_get_member(e->registry, e->txn, household_id, member, e->arena,
                                           &c->ms[i].stored);
         }
         if (rc == DD_NOTFOUND) {

@@ -1,6 +1,7 @@
 /* registry.c: the stored registry (see registry.h for the layout). */
 #include "registry.h"
 
+#include "diag.h"
 #include "error.h"
 
 #include <stdlib.h>
@@ -8,14 +9,43 @@
 
 struct elig_registry {
     dd_store *store;
-    MDB_dbi persons, households, decisions, due, meta;
+    MDB_dbi person_index, households, decisions, due, meta;
 };
+
+/*
+ * The first layout kept persons in a tree of their own, keyed by identity
+ * number, so a re-decided household wrote two random pages; its "persons"
+ * database holds StoredPerson values this code would misread as household
+ * ids.
+ */
+static int check_layout(dd_store *store)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    MDB_dbi dbi;
+    int found = mdb_dbi_open(txn, "persons", 0, &dbi);
+    if (found == 0) {
+        dd_error("the data directory holds eligibility's first registry layout (database "
+                 "persons): start with an empty data_dir and let eligibility consume intake's "
+                 "log again");
+        rc = DD_ECORRUPT;
+    } else if (found != MDB_NOTFOUND) {
+        rc = found;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
 
 int elig_registry_open(dd_store *store, elig_registry **out)
 {
+    int rc = check_layout(store);
+    if (rc)
+        return rc;
     elig_registry *r = dd_calloc(1, sizeof(*r));
     r->store = store;
-    int rc = dd_store_dbi(store, "persons", 0, &r->persons);
+    rc = dd_store_dbi(store, "person_index", 0, &r->person_index);
     if (!rc)
         rc = dd_store_dbi(store, "households", 0, &r->households);
     if (!rc)
@@ -62,11 +92,25 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
     return 0;
 }
 
-int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_id,
-                             dd_arena *arena, Doudi__StoredPerson **out)
+/* household id, 0x1F (never in a printable id), person id: a member's key
+ * sorts right after its household's, so both share a page. */
+static size_t member_key(char key[96], const char *household_id, size_t hl, const char *person_id)
 {
+    size_t pl = strnlen(person_id, 18);
+    if (hl > 64)
+        hl = 64;
+    memcpy(key, household_id, hl);
+    key[hl] = 0x1f;
+    memcpy(key + hl + 1, person_id, pl);
+    return hl + 1 + pl;
+}
+
+static int get_member_at(elig_registry *r, MDB_txn *txn, const char *household_id, size_t hl,
+                         const char *person_id, dd_arena *arena, Doudi__StoredPerson **out)
+{
+    char key[96];
     MDB_val v;
-    int rc = get(txn, r->persons, person_id, strlen(person_id), &v);
+    int rc = get(txn, r->households, key, member_key(key, household_id, hl, person_id), &v);
     if (rc)
         return rc;
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
@@ -74,10 +118,52 @@ int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_
     return *out ? 0 : DD_ECORRUPT;
 }
 
+int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_id,
+                             dd_arena *arena, Doudi__StoredPerson **out)
+{
+    MDB_val home;
+    int rc = get(txn, r->person_index, person_id, strlen(person_id), &home);
+    if (rc)
+        return rc;
+    rc = get_member_at(r, txn, home.mv_data, home.mv_size, person_id, arena, out);
+    /* The index names a household whose group lacks the person: the two
+     * are written together, so the store is damaged. */
+    return rc == DD_NOTFOUND ? DD_ECORRUPT : rc;
+}
+
+int elig_registry_get_member(elig_registry *r, MDB_txn *txn, const char *household_id,
+                             const char *person_id, dd_arena *arena, Doudi__StoredPerson **out)
+{
+    int rc = get_member_at(r, txn, household_id, strlen(household_id), person_id, arena, out);
+    if (rc == DD_NOTFOUND)
+        rc = elig_registry_get_person(r, txn, person_id, arena, out);
+    return rc;
+}
+
 int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__StoredPerson *p)
 {
     const char *id = p->report ? p->report->person_id : "";
-    return put(txn, r->persons, id, strlen(id), &p->base);
+    const char *household_id = p->report ? p->report->household_id : "";
+    size_t idl = strlen(id), hl = strnlen(household_id, 64);
+    if (idl == 0 || idl > 511)
+        return DD_NOTFOUND;
+    char key[96];
+    MDB_val k = {idl, (void *)id}, home;
+    int rc = mdb_get(txn, r->person_index, &k, &home);
+    if (rc == 0 && (home.mv_size != hl || memcmp(home.mv_data, household_id, hl) != 0)) {
+        /* Moved to another household: the record follows. */
+        MDB_val old = {member_key(key, home.mv_data, home.mv_size, id), key};
+        if ((rc = mdb_del(txn, r->households, &old, NULL)) != 0 && rc != MDB_NOTFOUND)
+            return rc;
+        rc = MDB_NOTFOUND;
+    }
+    if (rc == MDB_NOTFOUND) {
+        MDB_val v = {hl, (void *)household_id};
+        rc = mdb_put(txn, r->person_index, &k, &v, 0);
+    }
+    if (rc)
+        return rc;
+    return put(txn, r->households, key, member_key(key, household_id, hl, id), &p->base);
 }
 
 int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *household_id,
@@ -225,10 +311,11 @@ int elig_registry_counts(elig_registry *r, uint64_t *persons, uint64_t *househol
     if (rc)
         return rc;
     MDB_stat st;
-    mdb_stat(txn, r->persons, &st);
+    mdb_stat(txn, r->person_index, &st);
     *persons = st.ms_entries;
     mdb_stat(txn, r->households, &st);
-    *households = st.ms_entries;
+    /* The households tree holds every person's record beside its own. */
+    *households = st.ms_entries >= *persons ? st.ms_entries - *persons : 0;
     mdb_stat(txn, r->decisions, &st);
     *decisions = st.ms_entries;
     mdb_txn_abort(txn);

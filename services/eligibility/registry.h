@@ -2,8 +2,14 @@
  * registry.h: persons, households and their latest decisions, stored in
  * eligibility's LMDB environment.
  *
- *   "persons"     key: 18-character identity number  -> StoredPerson
  *   "households"  key: household id (1-64 bytes)      -> StoredHousehold
+ *                 key: household id, 0x1F, identity number -> StoredPerson,
+ *                 under the household the person's own report names ("" for
+ *                 none): a member sorts right after its household, so a
+ *                 re-decided household rewrites one page where two trees
+ *                 would dirty two random ones
+ *   "person_index" key: identity number -> household id its record is under
+ *                 (written only when a person is new or moves)
  *   "decisions"   key: household id, 0x1F, identity number, program byte
  *                 -> Decision, for decisions that cannot be derived again
  *                 from the registry: temporary assistance (it depends on
@@ -25,6 +31,9 @@
  *
  * Writes happen only when something changed (the caller compares): most
  * department records change nothing, and a random-key write costs a page.
+ *
+ * A data directory of the first layout (persons in a tree of their own) is
+ * refused at open with a message saying to rebuild it from intake's log.
  */
 #ifndef ELIG_REGISTRY_H
 #define ELIG_REGISTRY_H
@@ -39,12 +48,21 @@
 
 typedef struct elig_registry elig_registry;
 
+/* 0, DD_ECORRUPT (a data directory of the first layout) or an LMDB code. */
 int elig_registry_open(dd_store *store, elig_registry **out);
 void elig_registry_close(elig_registry **registry);
 
 /* 0 with *out set, DD_NOTFOUND, DD_ECORRUPT or an LMDB code. */
 int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_id,
                              dd_arena *arena, Doudi__StoredPerson **out);
+/*
+ * The same for a person listed as a member of household_id: read from the
+ * household's group in one look-up (the page its household is on), or
+ * through the index when the person's own report names another household.
+ */
+int elig_registry_get_member(elig_registry *r, MDB_txn *txn, const char *household_id,
+                             const char *person_id, dd_arena *arena, Doudi__StoredPerson **out);
+/* Stores p under the household its report names, moving it when that changed. */
 int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__StoredPerson *p);
 int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *household_id,
                                 dd_arena *arena, Doudi__StoredHousehold **out);

@@ -22,7 +22,7 @@ head) test_kill_minus_nine_during_consumption proves:
   - B's committed cursor never went back across a kill;
   - both output logs hold the same records: sequence, kind, payload bytes
     and stamp (eligibility stamps records with event time);
-  - after a SIGTERM (exit 0), `mdb_dump` of every database (persons,
+  - after a SIGTERM (exit 0), `mdb_dump` of every database (person_index,
     households, decisions, due, meta, cursors, log, log_consumers) holds
     the same keys and values in both data directories;
 and, about what the month produced (the same for both):
@@ -71,7 +71,7 @@ SEED = int(os.environ.get("DOUDI_ELIG_SEED", "7"))
 KILL_SEED = os.environ.get("DOUDI_ELIG_KILL_SEED") or str(time.time_ns())
 # Every named database of eligibility's environment: the registry, its
 # clock and schedule, the cursor at intake and the output log itself.
-DATABASES = ("persons", "households", "decisions", "due", "meta", "cursors", "log",
+DATABASES = ("person_index", "households", "decisions", "due", "meta", "cursors", "log",
              "log_consumers")
 
 DECISION = eligibility_pb2.ELIGIBILITY_RECORD_KIND_DECISION
