@@ -55,6 +55,7 @@ struct dd_consumer {
     void *arg;
     dd_series *s[CONSUMER_METRIC_COUNT];
     dd_metric *lag_family;
+    dd_arena *reply_arena; /* the fetch reply being applied */
 };
 
 static void inc(dd_consumer *c, int m, uint64_t by)
@@ -107,6 +108,7 @@ int dd_consumer_new(dd_store *store, struct ev_loop *loop, void *zctx,
         c->opt.max_message_bytes = 64LL << 20;
     c->apply = apply;
     c->arg = arg;
+    c->reply_arena = dd_arena_new(1 << 20);
     if (metrics) {
         static const dd_metric_def defs[] = {CONSUMER_METRICS(DD_METRIC_DEF)};
         dd_metric *families[CONSUMER_METRIC_COUNT];
@@ -234,10 +236,13 @@ static void socket_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
             return;
         }
         Doudi__FetchReply *reply = NULL;
+        /* A batch's records live in one arena: no malloc and free per record. */
+        ProtobufCAllocator arena = dd_arena_protobuf_allocator(c->reply_arena);
         if (msg.nframes == 1)
-            reply = doudi__fetch_reply__unpack(NULL, dd_zmsg_size(&msg, 0), dd_zmsg_data(&msg, 0));
+            reply = doudi__fetch_reply__unpack(&arena, dd_zmsg_size(&msg, 0), dd_zmsg_data(&msg, 0));
         dd_zmsg_close(&msg);
         if (!reply) {
+            dd_arena_reset(c->reply_arena);
             dd_warn("consumer of %s: a reply that is not a FetchReply was ignored", c->upstream);
             continue;
         }
@@ -247,7 +252,7 @@ static void socket_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
             c->state = DD_CONSUMER_IDLE;
             handle_reply(c, reply);
         }
-        doudi__fetch_reply__free_unpacked(reply, NULL);
+        dd_arena_reset(c->reply_arena);
         if (c->state == DD_CONSUMER_STALLED)
             return;
     }
@@ -367,6 +372,7 @@ void dd_consumer_destroy(dd_consumer **cp)
     free(c->upstream);
     free(c->endpoint);
     free(c->kinds);
+    dd_arena_destroy(&c->reply_arena);
     free(c);
     *cp = NULL;
 }

@@ -693,7 +693,7 @@ def run(args, work, baselines, result):
            "--portals", str(args.portals), "--batch", str(args.batch), "--window", str(args.window)]
     t = time.time()
     pre = run_json(pub + ["--phase", "preload"], args.timeout)
-    s_pre, _ = wait_caught_up(sampler, d, ex["preload"]["valid"], args.timeout)
+    s_pre, m_pre = wait_caught_up(sampler, d, ex["preload"]["valid"], args.timeout)
     preload_s = time.time() - t
     result["preload"] = {"publish": pre, "end_to_end_s": preload_s,
                          "events_per_s": ex["preload"]["valid"] / preload_s}
@@ -746,9 +746,24 @@ def run(args, work, baselines, result):
     if "scheduler" in RUNNING:
         check_scheduler_and_alerts(c, d, m, s_end, by_kind)
     result["checks"] = c.rows
+    result["month_commits"] = commits_of_month(m_pre, m)
     finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, samples, sampler.error, month_start, month_s,
            published_s, requests_path, cpu, rss, month_events, result, c)
     return 0 if c.ok else 1
+
+
+def commits_of_month(m_pre, m):
+    """Each daemon's LMDB commits in the month: how many, their time and
+    the bytes they wrote (doudi_lmdb_*), the preload's taken away."""
+    out = {}
+    for n in RUNNING:
+        def delta(name):
+            return metric(m[n], name) - metric(m_pre[n], name)
+        commits = delta("doudi_lmdb_commits_total")
+        out[n] = {"commits": commits,
+                  "seconds": delta("doudi_lmdb_commit_seconds_sum"),
+                  "written_bytes": delta("doudi_lmdb_commit_written_bytes_total")}
+    return out
 
 
 def check_scheduler_and_alerts(c, d, m, s_end, by_kind):
@@ -875,6 +890,11 @@ def report(r):
     pe = mo["per_daemon"]["eligibility"]
     say(f"   of eligibility's records {mo['comparison_records']:,} are department comparison records: "
         f"the month's records at {pe['per_s']:,.0f}/s through intake -> eligibility")
+    for n, cm in r.get("month_commits", {}).items():
+        if cm["commits"]:
+            say(f"   {n}: {cm['commits']:,.0f} commits, {cm['seconds']:.1f} s committing, "
+                f"{cm['written_bytes'] / 2**20:,.0f} MiB written "
+                f"({cm['written_bytes'] / cm['commits'] / 4096:,.0f} pages a commit)")
     la = mo["latency_s"]
     if la["p50"] is not None:
         say(f"   latency publish -> last derived record consumed: p50 {la['p50']:.2f} s, p90 {la['p90']:.2f} s, "
