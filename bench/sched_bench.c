@@ -17,7 +17,9 @@
  *      the midnight checks of every township on the way;
  * and prints records/s (plans, reports) and plans swept/s, with the sizes.
  *
- *   sched_bench [--plans N] [--reports N] [--batch N] [--dir DIR] [--keep]
+ *   sched_bench [--plans N] [--reports N] [--batch N] [--journal N] [--dir DIR] [--keep]
+ *
+ * --journal sets the plan journal's fold threshold (sched_journal.h).
  */
 #include "alloc.h"
 #include "clock.h"
@@ -35,6 +37,7 @@
 
 #include <ftw.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +135,49 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+/* What a phase cost: wall and CPU time, and bytes the process wrote to disk. */
+typedef struct phase {
+    int64_t wall_ns;
+    double user_s, sys_s;
+    uint64_t written;
+} phase;
+
+static uint64_t written_bytes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    unsigned long long v = 0;
+    char line[128];
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "write_bytes: %llu", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static void phase_mark(phase *p)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    p->wall_ns = dd_monotonic_ns();
+    p->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    p->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    p->written = written_bytes();
+}
+
+/* Ends phase p (marked at its start): its cost per record, printed. */
+static double phase_end(phase *p, const char *name, uint64_t records)
+{
+    phase now;
+    phase_mark(&now);
+    double wall = (double)(now.wall_ns - p->wall_ns) / 1e9, user = now.user_s - p->user_s,
+           sys = now.sys_s - p->sys_s, n = records ? (double)records : 1.0;
+    printf("  %-8s cpu %6.2f us/record (user %5.2f, sys %5.2f), %5.2f pages written/record\n",
+           name, (user + sys) * 1e6 / n, user * 1e6 / n, sys * 1e6 / n,
+           (double)(now.written - p->written) / 4096.0 / n);
+    return wall;
+}
+
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 static uint64_t next_random(void)
 {
@@ -147,11 +193,13 @@ int main(int argc, char **argv)
     size_t batch = 10000;
     const char *dir = NULL;
     bool keep = false;
+    uint64_t journal_max = SCHED_JOURNAL_MAX_DEFAULT;
     static const struct option opts[] = {{"plans", required_argument, NULL, 'p'},
                                           {"reports", required_argument, NULL, 'r'},
                                           {"batch", required_argument, NULL, 'b'},
                                           {"dir", required_argument, NULL, 'd'},
                                           {"keep", no_argument, NULL, 'k'},
+                                          {"journal", required_argument, NULL, 'j'},
                                           {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -161,8 +209,9 @@ int main(int argc, char **argv)
         case 'b': batch = strtoull(optarg, NULL, 10); break;
         case 'd': dir = optarg; break;
         case 'k': keep = true; break;
+        case 'j': journal_max = strtoull(optarg, NULL, 10); break;
         default:
-            fprintf(stderr, "usage: sched_bench [--plans N] [--reports N] [--batch N] [--dir DIR] [--keep]\n");
+            fprintf(stderr, "usage: sched_bench [--plans N] [--reports N] [--batch N] [--journal N] [--dir DIR] [--keep]\n");
             return 2;
         }
     }
@@ -192,12 +241,14 @@ int main(int argc, char **argv)
         .forecast_from_day = 1,
         .overdue_handle_ms = 3 * SCHED_DAY_MS,
     };
+    sched_db_set_journal_max(b.db, journal_max);
     b.engine = sched_engine_new(b.db, b.log, &o);
     int64_t march = sched_month_start_ms(202603);
     char region[13], pid[19], wid[40];
 
     /* 1. The roster. */
     int64_t t0 = dd_monotonic_ns();
+    phase ph;
     for (uint64_t v = 0; v < 2 * VILLAGES; v++) {
         village(v, region);
         snprintf(wid, sizeof(wid), "w-%s-%d", region, (int)(v / VILLAGES));
@@ -218,7 +269,7 @@ int main(int argc, char **argv)
 
     /* 2. The plans, over the first day of March. */
     b.commit_ns = 0;
-    t0 = dd_monotonic_ns();
+    phase_mark(&ph);
     for (uint64_t i = 0; i < plans; i++) {
         person_id(i, pid);
         village(i * 7919, region);
@@ -239,10 +290,10 @@ int main(int argc, char **argv)
         maybe_flush(&b);
     }
     flush(&b);
-    double plans_s = (double)(dd_monotonic_ns() - t0) / 1e9;
+    double plans_s = phase_end(&ph, "plans", plans);
 
     /* 3. Visit reports through March (days 2..30), random plans. */
-    t0 = dd_monotonic_ns();
+    phase_mark(&ph);
     for (uint64_t i = 0; i < reports; i++) {
         uint64_t who = next_random() % plans;
         person_id(who, pid);
@@ -263,7 +314,7 @@ int main(int argc, char **argv)
         maybe_flush(&b);
     }
     flush(&b);
-    double reports_s = (double)(dd_monotonic_ns() - t0) / 1e9;
+    double reports_s = phase_end(&ph, "reports", reports);
     uint64_t log_before = dd_log_head(b.log);
 
     /* 4. The clock passes the end of March. */
@@ -276,11 +327,11 @@ int main(int argc, char **argv)
     env.body_case = DOUDI__ENVELOPE__BODY_ALERT_ACKNOWLEDGEMENT;
     env.alert_acknowledgement = &ack;
     add(&b, 18, april2, &env.base);
-    t0 = dd_monotonic_ns();
+    phase_mark(&ph);
     flush(&b);
-    double sweep_s = (double)(dd_monotonic_ns() - t0) / 1e9;
     const sched_batch_stats *st = sched_engine_last_batch(b.engine);
     uint64_t overdue = st->alerts_raised[DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE];
+    double sweep_s = phase_end(&ph, "sweep", overdue);
 
     MDB_txn *txn;
     int64_t r[SCHED_RATE_VALUES] = {0}, a[SCHED_RATE_VALUES] = {0};

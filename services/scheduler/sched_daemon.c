@@ -359,6 +359,7 @@ int sched_daemon_new(struct ev_loop *loop, dd_config *config, sched_daemon **out
     dd_store *store = dd_stage_store(d->stage);
     if ((rc = sched_db_open(store, &d->db)) != 0)
         goto fail;
+    sched_db_set_journal_max(d->db, (uint64_t)dd_config_int(config, S_PLAN_JOURNAL_MAX));
     sched_options opt;
     read_options(config, &opt);
     d->engine = sched_engine_new(d->db, dd_stage_log(d->stage), &opt);

@@ -23,8 +23,10 @@
  *
  * Writes are what a batch costs (limits.md: a random insert into a large
  * tree is a page written at the commit), so commit_plan() writes an index
- * entry only when its key changes, the counters are written once per batch
- * (sched_db_counters_flush), and the index keys append (sched_plandb.h).
+ * entry only when its key changes, the counters, townships and workers are
+ * written once per batch (sched_db_counters_flush), the index keys append,
+ * and plans go to the end of the plan journal, folded into "plans" after
+ * the record that fills it (sched_plandb.h, sched_journal.h).
  */
 #include "sched_engine.h"
 
@@ -1311,12 +1313,13 @@ static int load_state(sched_engine *e, MDB_txn *txn)
 {
     memset(&e->stats, 0, sizeof(e->stats));
     e->txn = txn;
-    /* Nothing of an earlier transaction survives in memory (it may have
-     * been aborted and be running again after the map grew). */
-    sched_db_counters_drop(e->db);
+    /* The databases' caches forget an earlier transaction that was
+     * aborted (it may be running again after the map grew). */
+    int rc = sched_db_begin(e->db, txn);
+    if (rc)
+        return rc;
     for (int i = 0; i < 4; i++) {
-        int rc = sched_db_meta_get(e->db, txn, meta_names[i], 0, &e->stored[i]);
-        if (rc)
+        if ((rc = sched_db_meta_get(e->db, txn, meta_names[i], 0, &e->stored[i])))
             return rc;
     }
     e->clock = e->stored[0];
@@ -1330,7 +1333,6 @@ static int load_state(sched_engine *e, MDB_txn *txn)
 static int store_state(sched_engine *e)
 {
     int rc = sched_db_counters_flush(e->db, e->txn);
-    sched_db_counters_drop(e->db);
     if (rc)
         return rc;
     int64_t now[4] = {e->clock, e->swept, e->day, e->month};
@@ -1348,10 +1350,12 @@ int sched_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = apply_one(e, records[i]);
         dd_arena_reset(e->arena);
+        /* After a record, never at a batch's end: replays fold alike. */
+        if (rc == 0)
+            rc = sched_db_journal_fold(e->db, txn, false);
     }
     if (rc == 0)
         rc = store_state(e);
-    sched_db_counters_drop(e->db); /* on error: the transaction is aborted */
     e->txn = NULL;
     e->seq = 0;
     return rc;
@@ -1363,8 +1367,9 @@ int sched_engine_advance(sched_engine *e, MDB_txn *txn, int64_t now_ms)
     if (!rc && e->month != 0)
         rc = advance_to(e, now_ms);
     if (!rc)
+        rc = sched_db_journal_fold(e->db, txn, false);
+    if (!rc)
         rc = store_state(e);
-    sched_db_counters_drop(e->db);
     dd_arena_reset(e->arena);
     e->txn = NULL;
     return rc;

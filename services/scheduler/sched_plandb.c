@@ -3,6 +3,7 @@
 
 #include "diag.h"
 #include "error.h"
+#include "sched_journal.h"
 
 #include <stdlib.h>
 
@@ -26,11 +27,14 @@ static const struct {
     [SCHED_DB_TOWNSHIPS] = {"townships", 0},
     [SCHED_DB_UNMATCHED] = {"unmatched", MDB_INTEGERKEY},
     [SCHED_DB_META] = {"meta", 0},
+    [SCHED_DB_PLAN_JOURNAL] = {"plan_journal", MDB_INTEGERKEY},
 };
 
 /*
- * A counter of "rates" or "tiers" as the transaction sees it: loaded on
- * first use, added to in memory, written by the flush when dirty. Open
+ * A counter of "rates" or "tiers", or a township's record, as the write
+ * transactions see it: loaded on first use, changed in memory, written by
+ * the flush when dirty, and kept for the next transactions while they
+ * commit (sched_db_begin drops the table after an abort). Open
  * addressing, linear probing; the table only grows until it is dropped.
  */
 #define COUNTER_KEY_MAX 16
@@ -40,11 +44,32 @@ typedef struct counter {
     int64_t values[SCHED_TIERS_VALUES];
 } counter;
 
+/* A worker as the write transactions see it: its encoded RosterWorker. */
+typedef struct cached_worker {
+    uint64_t hash; /* 0: empty */
+    char *id;      /* malloc'd, with the value after the id's NUL */
+    uint8_t *value;
+    size_t len;
+    bool dirty;
+} cached_worker;
+
 struct sched_db {
     MDB_dbi dbi[SCHED_DB_COUNT];
+    sched_journal *journal;
     counter *counters;
     size_t ncounters, counters_cap;
+    cached_worker *workers;
+    size_t nworkers, workers_cap;
+    /* The write transaction in progress, and the id of the last one that
+     * changed the cached state (0: none since a later one began). */
+    MDB_txn *writing;
+    size_t writing_id, dirty_id;
 };
+
+/* Caches grow no further than this: past it they start again empty. */
+#define CACHE_MAX_ENTRIES (1u << 20)
+
+static void workers_drop(sched_db *db);
 
 /*
  * Databases of the first layout, whose keys this code would misread: plans
@@ -82,22 +107,64 @@ int sched_db_open(dd_store *store, sched_db **out)
     if (rc)
         return rc;
     sched_db *db = dd_calloc(1, sizeof(*db));
-    for (int i = 0; i < SCHED_DB_COUNT; i++) {
+    for (int i = 0; i < SCHED_DB_COUNT && !rc; i++)
         rc = dd_store_dbi(store, db_defs[i].name, db_defs[i].flags, &db->dbi[i]);
-        if (rc) {
-            free(db);
-            return rc;
-        }
+    MDB_txn *txn;
+    if (!rc && !(rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn))) {
+        rc = sched_journal_open(txn, db->dbi[SCHED_DB_PLAN_JOURNAL], db->dbi[SCHED_DB_PLANS],
+                                SCHED_JOURNAL_MAX_DEFAULT, &db->journal);
+        mdb_txn_abort(txn);
+    }
+    if (rc) {
+        free(db);
+        return rc;
     }
     *out = db;
     return 0;
 }
+
+void sched_db_set_journal_max(sched_db *db, uint64_t max_entries)
+{
+    sched_journal_set_max(db->journal, max_entries);
+}
+
+int sched_db_begin(sched_db *db, MDB_txn *txn)
+{
+    size_t id = mdb_txn_id(txn);
+    /* A write transaction reuses the id of one that was aborted: what the
+     * caches hold of it never reached the disk. */
+    bool aborted = db->dirty_id && db->dirty_id >= id;
+    if (aborted || db->ncounters > CACHE_MAX_ENTRIES)
+        sched_db_counters_drop(db);
+    if (aborted || db->nworkers > CACHE_MAX_ENTRIES)
+        workers_drop(db);
+    db->dirty_id = 0;
+    db->writing = txn;
+    db->writing_id = id;
+    return sched_journal_begin(db->journal, txn);
+}
+
+/* Whether txn is the write transaction begun last (the caches serve only it). */
+static bool in_write(const sched_db *db, MDB_txn *txn)
+{
+    return txn == db->writing && mdb_txn_id(txn) == db->writing_id;
+}
+
+int sched_db_journal_fold(sched_db *db, MDB_txn *txn, bool force)
+{
+    return sched_journal_fold_if_full(db->journal, txn, force);
+}
+
+uint64_t sched_db_journal_entries(const sched_db *db) { return sched_journal_entries(db->journal); }
 
 void sched_db_close(sched_db **db)
 {
     if (!db || !*db)
         return;
     free((*db)->counters);
+    workers_drop(*db);
+    free((*db)->workers);
+    sched_journal_close(&(*db)->journal);
     free(*db);
     *db = NULL;
 }
@@ -149,20 +216,13 @@ int sched_db_scan_prefix(sched_db *db, MDB_txn *txn, sched_dbi which, const void
 
 /* ---- messages ---------------------------------------------------------------- */
 
-static int put_message(sched_db *db, MDB_txn *txn, sched_dbi which, const char *key,
-                       const ProtobufCMessage *msg, dd_arena *arena)
-{
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = dd_arena_alloc(arena, len ? len : 1);
-    protobuf_c_message_pack(msg, buf);
-    return sched_db_put(db, txn, which, key, strlen(key), buf, len);
-}
-
 int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_arena *arena,
                       Doudi__VisitPlan **out)
 {
     MDB_val v;
-    int rc = sched_db_get(db, txn, SCHED_DB_PLANS, person_id, strlen(person_id), &v);
+    int rc = sched_journal_get(db->journal, txn, person_id, &v);
+    if (rc == DD_NOTFOUND)
+        rc = sched_db_get(db, txn, SCHED_DB_PLANS, person_id, strlen(person_id), &v);
     if (rc)
         return rc;
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
@@ -172,16 +232,101 @@ int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_aren
 
 int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan, dd_arena *arena)
 {
-    return put_message(db, txn, SCHED_DB_PLANS, plan->person_id, &plan->base, arena);
+    size_t len = doudi__visit_plan__get_packed_size(plan);
+    uint8_t *buf = dd_arena_alloc(arena, len ? len : 1);
+    doudi__visit_plan__pack(plan, buf);
+    return sched_journal_put(db->journal, txn, plan->person_id, buf, len);
+}
+
+/* ---- workers, cached ---------------------------------------------------------- */
+
+static uint64_t id_hash(const char *id, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a final mix */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)id[i]) * 1099511628211ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+static cached_worker *worker_slot(sched_db *db, const char *id, size_t len, uint64_t h)
+{
+    size_t mask = db->workers_cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        cached_worker *c = &db->workers[i];
+        if (!c->hash || (c->hash == h && strncmp(c->id, id, len) == 0 && c->id[len] == '\0'))
+            return c;
+    }
+}
+
+static void workers_grow(sched_db *db)
+{
+    cached_worker *old = db->workers;
+    size_t old_cap = db->workers_cap;
+    db->workers_cap = old_cap ? old_cap * 2 : 1024;
+    db->workers = dd_calloc(db->workers_cap, sizeof(cached_worker));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].hash)
+            *worker_slot(db, old[i].id, strlen(old[i].id), old[i].hash) = old[i];
+    free(old);
+}
+
+static void workers_drop(sched_db *db)
+{
+    for (size_t i = 0; i < db->workers_cap; i++)
+        if (db->workers[i].hash) {
+            free(db->workers[i].id);
+            db->workers[i] = (cached_worker){0};
+        }
+    db->nworkers = 0;
+}
+
+/* The cache entry of id (loaded from txn; value NULL when there is no such worker). */
+static int worker_entry(sched_db *db, MDB_txn *txn, const char *id, cached_worker **out)
+{
+    size_t len = strlen(id);
+    if (2 * (db->nworkers + 1) > db->workers_cap)
+        workers_grow(db);
+    uint64_t h = id_hash(id, len);
+    cached_worker *c = worker_slot(db, id, len, h);
+    if (!c->hash) {
+        MDB_val v;
+        int rc = sched_db_get(db, txn, SCHED_DB_WORKERS, id, len, &v);
+        if (rc && rc != DD_NOTFOUND)
+            return rc;
+        size_t vlen = rc ? 0 : v.mv_size;
+        c->id = dd_malloc(len + 1 + (vlen ? vlen : 1));
+        memcpy(c->id, id, len + 1);
+        c->value = rc ? NULL : (uint8_t *)c->id + len + 1;
+        c->len = vlen;
+        if (vlen)
+            memcpy(c->value, v.mv_data, vlen);
+        c->hash = h;
+        c->dirty = false;
+        db->nworkers++;
+    }
+    *out = c;
+    return 0;
 }
 
 int sched_db_get_worker(sched_db *db, MDB_txn *txn, const char *worker_id, dd_arena *arena,
                         Doudi__RosterWorker **out)
 {
     MDB_val v;
-    int rc = sched_db_get(db, txn, SCHED_DB_WORKERS, worker_id, strlen(worker_id), &v);
-    if (rc)
+    int rc;
+    if (in_write(db, txn)) {
+        cached_worker *c;
+        if ((rc = worker_entry(db, txn, worker_id, &c)))
+            return rc;
+        if (!c->value)
+            return DD_NOTFOUND;
+        v.mv_data = c->value;
+        v.mv_size = c->len;
+    } else if ((rc = sched_db_get(db, txn, SCHED_DB_WORKERS, worker_id, strlen(worker_id), &v))) {
         return rc;
+    }
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
     *out = doudi__roster_worker__unpack(&a, v.mv_size, v.mv_data);
     return *out ? 0 : DD_ECORRUPT;
@@ -190,7 +335,54 @@ int sched_db_get_worker(sched_db *db, MDB_txn *txn, const char *worker_id, dd_ar
 int sched_db_put_worker(sched_db *db, MDB_txn *txn, const Doudi__RosterWorker *w,
                         dd_arena *arena)
 {
-    return put_message(db, txn, SCHED_DB_WORKERS, w->worker_id, &w->base, arena);
+    (void)arena;
+    cached_worker *c;
+    int rc = worker_entry(db, txn, w->worker_id, &c);
+    if (rc)
+        return rc;
+    size_t len = doudi__roster_worker__get_packed_size(w), idlen = strlen(c->id);
+    char *grown = dd_malloc(idlen + 1 + (len ? len : 1));
+    memcpy(grown, c->id, idlen + 1);
+    free(c->id);
+    c->id = grown;
+    c->value = (uint8_t *)grown + idlen + 1;
+    c->len = len;
+    doudi__roster_worker__pack(w, c->value);
+    c->dirty = true;
+    db->dirty_id = db->writing_id;
+    return 0;
+}
+
+static int cmp_worker_ptr(const void *a, const void *b)
+{
+    const cached_worker *x = *(const cached_worker *const *)a, *y = *(const cached_worker *const *)b;
+    size_t lx = strlen(x->id), ly = strlen(y->id);
+    int c = memcmp(x->id, y->id, lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+/* Writes the workers changed since the last flush, in key order. */
+static int workers_flush(sched_db *db, MDB_txn *txn)
+{
+    size_t n = 0;
+    cached_worker **dirty = NULL;
+    for (size_t i = 0; i < db->workers_cap; i++)
+        if (db->workers[i].hash && db->workers[i].dirty) {
+            if (!dirty)
+                dirty = dd_malloc(db->nworkers * sizeof(*dirty));
+            dirty[n++] = &db->workers[i];
+        }
+    if (!n)
+        return 0;
+    qsort(dirty, n, sizeof(*dirty), cmp_worker_ptr);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = sched_db_put(db, txn, SCHED_DB_WORKERS, dirty[i]->id, strlen(dirty[i]->id),
+                          dirty[i]->value, dirty[i]->len);
+        dirty[i]->dirty = false;
+    }
+    free(dirty);
+    return rc;
 }
 
 /* ---- the due indexes ---------------------------------------------------------- */
@@ -392,7 +584,9 @@ static void counters_grow(sched_db *db)
 
 static size_t counter_width(sched_dbi which)
 {
-    return which == SCHED_DB_RATES ? SCHED_RATE_VALUES : SCHED_TIERS_VALUES;
+    return which == SCHED_DB_RATES       ? SCHED_RATE_VALUES
+           : which == SCHED_DB_TOWNSHIPS ? sizeof(sched_township) / sizeof(int64_t)
+                                         : SCHED_TIERS_VALUES;
 }
 
 /* The counter of key in which, loaded from txn on first use. */
@@ -438,28 +632,53 @@ static int add_values(sched_db *db, MDB_txn *txn, sched_dbi which, const void *k
         changed |= delta[i] != 0;
     }
     c->dirty |= changed;
+    if (changed)
+        db->dirty_id = db->writing_id;
     return 0;
+}
+
+static int cmp_counter_ptr(const void *a, const void *b)
+{
+    const counter *x = *(const counter *const *)a, *y = *(const counter *const *)b;
+    if (x->which != y->which)
+        return x->which < y->which ? -1 : 1;
+    int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
 int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
 {
+    int rc = workers_flush(db, txn);
+    if (rc)
+        return rc;
+    counter **dirty = NULL;
+    size_t ndirty = 0;
     for (size_t i = 0; i < db->counters_cap; i++) {
         counter *c = &db->counters[i];
         if (!c->used || !c->dirty)
             continue;
+        if (!dirty)
+            dirty = dd_malloc(db->ncounters * sizeof(*dirty));
+        dirty[ndirty++] = c;
+    }
+    /* In key order: each descent finds the pages of the one before it. */
+    if (ndirty > 1)
+        qsort(dirty, ndirty, sizeof(*dirty), cmp_counter_ptr);
+    for (size_t i = 0; i < ndirty && rc == 0; i++) {
+        counter *c = dirty[i];
         size_t n = counter_width(c->which);
         bool zero = true;
         for (size_t k = 0; k < n; k++)
             zero &= c->values[k] == 0;
-        /* Counters that come back to zero are deleted so scans stay short. */
-        int rc = zero ? sched_db_del(db, txn, c->which, c->key, c->klen)
-                      : sched_db_put(db, txn, c->which, c->key, c->klen, c->values,
-                                     n * sizeof(int64_t));
-        if (rc)
-            return rc;
+        /* Counters that come back to zero are deleted so scans stay short
+         * (an all-zero township reads as absent). */
+        rc = zero ? sched_db_del(db, txn, c->which, c->key, c->klen)
+                  : sched_db_put(db, txn, c->which, c->key, c->klen, c->values,
+                                 n * sizeof(int64_t));
         c->dirty = 0;
     }
-    return 0;
+    free(dirty);
+    return rc;
 }
 
 void sched_db_counters_drop(sched_db *db)
@@ -473,7 +692,7 @@ void sched_db_counters_drop(sched_db *db)
 static int get_values(sched_db *db, MDB_txn *txn, sched_dbi which, const void *key, size_t klen,
                       int64_t *out, size_t n)
 {
-    if (klen <= COUNTER_KEY_MAX && db->ncounters) {
+    if (klen <= COUNTER_KEY_MAX && db->ncounters && in_write(db, txn)) {
         counter *c = counter_slot(db, (uint8_t)which, key, klen);
         if (c->used) {
             memcpy(out, c->values, n * sizeof(int64_t));
@@ -563,6 +782,13 @@ int sched_db_tiers_get(sched_db *db, MDB_txn *txn, const char *prefix,
 int sched_db_township_get(sched_db *db, MDB_txn *txn, const char *region12, sched_township *out)
 {
     memset(out, 0, sizeof(*out));
+    if (in_write(db, txn)) {
+        counter *c;
+        int rc = counter_get(db, txn, SCHED_DB_TOWNSHIPS, (const uint8_t *)region12, 9, &c);
+        if (rc == 0)
+            memcpy(out, c->values, sizeof(*out));
+        return rc;
+    }
     MDB_val v;
     int rc = sched_db_get(db, txn, SCHED_DB_TOWNSHIPS, region12, 9, &v);
     if (rc == DD_NOTFOUND)
@@ -578,7 +804,16 @@ int sched_db_township_get(sched_db *db, MDB_txn *txn, const char *region12, sche
 int sched_db_township_put(sched_db *db, MDB_txn *txn, const char *region12,
                           const sched_township *t)
 {
-    return sched_db_put(db, txn, SCHED_DB_TOWNSHIPS, region12, 9, t, sizeof(*t));
+    counter *c;
+    int rc = counter_get(db, txn, SCHED_DB_TOWNSHIPS, (const uint8_t *)region12, 9, &c);
+    if (rc)
+        return rc;
+    if (memcmp(c->values, t, sizeof(*t)) != 0) {
+        memcpy(c->values, t, sizeof(*t));
+        c->dirty = 1;
+        db->dirty_id = db->writing_id;
+    }
+    return 0;
 }
 
 int sched_db_meta_get(sched_db *db, MDB_txn *txn, const char *name, int64_t dflt,

@@ -7,7 +7,8 @@
  * always commit together.
  *
  *   database        key                                  value
- *   plans           person id                            VisitPlan
+ *   plans           person id                            VisitPlan (as of the last fold)
+ *   plan_journal    counter (MDB_INTEGERKEY)             id length (1), person id, VisitPlan
  *   due             due ms (8, big endian) + sequence (8) region (12) + tier (1)
  *                   + person id
  *   sparse_due      the same, for plans of tiers not due every month
@@ -44,13 +45,22 @@
  * the worker (assignment never leaves the township), and a region's due
  * list is read from it.
  *
- * Counters (rates and tiers) are added to in memory during a write
- * transaction and written once each by sched_db_counters_flush(), which the
- * engine calls before it scans them and before its transaction commits;
- * sched_db_counters_drop() forgets what was not flushed. Inside the write
- * transaction sched_db_rates_get / sched_db_tiers_get see the pending
- * additions; outside it nothing is pending (the engine flushes or drops
- * before it returns), so a read transaction reads what is committed.
+ * A plan is written to the end of plan_journal, not in place: the plans
+ * a batch changes are spread over the whole tree, and the journal turns a
+ * random page per plan into a share of an appended page. An index in
+ * memory finds a person's newest journal entry; every max_entries entries
+ * the journal is folded into plans in key order (sched_journal.h).
+ *
+ * Counters (rates and tiers), townships and workers are cached in memory
+ * by the write transactions: loaded on first use, changed in memory and
+ * written once each, in key order, by sched_db_counters_flush(), which the
+ * engine calls before it scans them and before its transaction commits.
+ * The cache outlives a committed transaction (so a counter is read from
+ * LMDB once, not once per batch) and is dropped by sched_db_begin() when
+ * the transaction that changed it was aborted (a write transaction gets
+ * the id of the one aborted before it). Only the write transaction begun
+ * last reads through the caches; any other transaction (queries) reads
+ * what is committed.
  *
  * Values returned through MDB_val are owned by LMDB and valid until the
  * transaction ends or the next write to the same database; decoded
@@ -83,6 +93,7 @@ typedef enum {
     SCHED_DB_TOWNSHIPS,
     SCHED_DB_UNMATCHED,
     SCHED_DB_META,
+    SCHED_DB_PLAN_JOURNAL,
     SCHED_DB_COUNT
 } sched_dbi;
 
@@ -107,6 +118,25 @@ typedef struct sched_db sched_db;
  */
 int sched_db_open(dd_store *store, sched_db **out);
 void sched_db_close(sched_db **db);
+
+/*
+ * Starts a write transaction that may change anything here (every one the
+ * engine runs): forgets cached state of an aborted transaction, reads the
+ * journal's counters. Returns 0 or an LMDB code.
+ */
+
+int sched_db_begin(sched_db *db, MDB_txn *txn);
+
+/*
+ * The plan journal (sched_journal.h): plans are written to its end and
+ * folded into "plans" every max_entries entries (default
+ * SCHED_JOURNAL_MAX_DEFAULT); the engine calls sched_db_journal_fold after
+ * each record (force: fold now, when anything is in the journal).
+ */
+#define SCHED_JOURNAL_MAX_DEFAULT 1000000
+void sched_db_set_journal_max(sched_db *db, uint64_t max_entries);
+int sched_db_journal_fold(sched_db *db, MDB_txn *txn, bool force);
+uint64_t sched_db_journal_entries(const sched_db *db);
 MDB_dbi sched_db_dbi(const sched_db *db, sched_dbi which);
 
 /* Raw access to one database. */
@@ -126,7 +156,13 @@ typedef int (*sched_db_scan_fn)(void *arg, const MDB_val *key, const MDB_val *va
 int sched_db_scan_prefix(sched_db *db, MDB_txn *txn, sched_dbi which, const void *prefix,
                          size_t plen, sched_db_scan_fn fn, void *arg);
 
-/* Plans and workers, decoded into arena (DD_NOTFOUND when absent). */
+/*
+ * Plans and workers, decoded into arena (DD_NOTFOUND when absent); the
+ * decoded copy is the caller's. A plan is read from the journal when it is
+ * there, else from plans; it is written to the journal. A worker is put
+ * into the cache (written by the flush); only the write transaction after
+ * sched_db_begin may put.
+ */
 int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_arena *arena,
                       Doudi__VisitPlan **out);
 int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan, dd_arena *arena);
@@ -202,7 +238,7 @@ int sched_db_tiers_get(sched_db *db, MDB_txn *txn, const char *prefix,
  * counters dropped).
  */
 int sched_db_counters_flush(sched_db *db, MDB_txn *txn);
-/* Forgets every pending and cached counter (the transaction ends). */
+/* Forgets every cached counter and township (kept only while unchanged on disk). */
 void sched_db_counters_drop(sched_db *db);
 
 /* A township's workers and alert marks (database townships). */
@@ -216,7 +252,11 @@ typedef struct sched_township {
     int64_t visits_done;        /* counted visits its workers made in visits_month */
 } sched_township;
 
-/* township9: the first 9 digits of a region (zeros when absent). */
+/*
+ * township9: the first 9 digits of a region (zeros when absent). Cached
+ * like the counters: a put (write transaction only) is written by the
+ * flush, and a township back at all zeros is deleted.
+ */
 int sched_db_township_get(sched_db *db, MDB_txn *txn, const char *region12, sched_township *out);
 int sched_db_township_put(sched_db *db, MDB_txn *txn, const char *region12,
                           const sched_township *t);

@@ -68,6 +68,12 @@ const dd_conf_key sched_settings[SCHED_SETTING_COUNT] = {
       "The map never grows beyond this; 0 means no limit but the disk."),
     K(S_READER_CHECK_INTERVAL, "store", "reader_check_interval", DD_CONF_DURATION, "60s", 1000,
       DAY, NULL, false, "How often stale LMDB reader slots of killed processes are cleared."),
+    K(S_PLAN_JOURNAL_MAX, "store", "plan_journal_max", DD_CONF_INT, "1000000", 1, 100000000,
+      NULL, false,
+      "Plan changes appended to the plan journal before it is folded into the plans database "
+      "in key order (one batch every so many changes). More: fewer page writes per visit "
+      "report, more memory (about 80 bytes each) and a longer fold; replays with the same value "
+      "store the same databases."),
     K(S_LOG_RETENTION, "log", "retention", DD_CONF_DURATION, "7d", 0, 3650 * DAY, NULL, true,
       "Output records are trimmed only when this old AND consumed by every known consumer."),
     K(S_LOG_CONSUMERS, "log", "consumers", DD_CONF_STRING, "alerts", 0, 0, NULL, false,

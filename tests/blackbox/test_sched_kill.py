@@ -44,7 +44,8 @@ HOUSEHOLDS = int(os.environ.get("DOUDI_SCHED_HOUSEHOLDS", "1500"))
 KILLS = int(os.environ.get("DOUDI_SCHED_KILLS", "6"))
 SEED = int(os.environ.get("DOUDI_SCHED_SEED", "7"))
 KILL_SEED = os.environ.get("DOUDI_SCHED_KILL_SEED") or str(time.time_ns())
-DATABASES = ("plans", "due", "sparse_due", "township_plans", "workers", "worker_regions",
+JOURNAL_MAX = int(os.environ.get("DOUDI_SCHED_JOURNAL_MAX", "700"))
+DATABASES = ("plans", "plan_journal", "due", "sparse_due", "township_plans", "workers", "worker_regions",
              "unassigned", "rates", "tiers", "townships", "unmatched", "meta",
              "cursors", "log", "log_consumers")
 
@@ -71,10 +72,13 @@ def test_kill_minus_nine_during_the_month(env):
     head = elig.log_head()
     t_upstream = time.monotonic() - t_start
 
-    a = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 5000}}, name="sched-a",
-                     consumer="sched-a")
+    # A small plan journal: both fold it many times, at the same records.
+    a = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 5000},
+                                 "store": {"plan_journal_max": JOURNAL_MAX}},
+                     name="sched-a", consumer="sched-a")
     b = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 50},
-                                 "store": {"map_size": "1M"}}, name="sched-b", consumer="sched-b")
+                                 "store": {"map_size": "1M", "plan_journal_max": JOURNAL_MAX}},
+                     name="sched-b", consumer="sched-b")
 
     def b_cursor():
         """B's committed cursor once it committed a batch since its start."""

@@ -547,6 +547,9 @@ static void batch_boundaries_change_nothing(void **state)
     fixture *f = *state;
     fixture *g;
     setup((void **)&g);
+    /* Both fold the plan journal often, at the same records. */
+    sched_db_set_journal_max(f->db, 4);
+    sched_db_set_journal_max(g->db, 4);
     for (int round = 0; round < 2; round++) {
         fixture *x = round ? g : f;
         int64_t t = sh(2026, 1, 20, 9, 0);

@@ -1,0 +1,213 @@
+/*
+ * test_sched_journal.c: the plan journal on a real LMDB store: the newest
+ * entry of a person wins, a fold moves the newest plans into "plans" in key
+ * order and empties the journal, an aborted transaction (also one that
+ * folded) leaves the index as the disk has it, and a reopened journal
+ * rebuilds its index.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "error.h"
+#include "sched_journal.h"
+#include "store.h"
+
+typedef struct fixture {
+    char dir[64];
+    dd_store *store;
+    MDB_dbi journal, plans;
+    sched_journal *j;
+} fixture;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void open_journal(fixture *f, uint64_t max)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(sched_journal_open(txn, f->journal, f->plans, max, &f->j), 0);
+    mdb_txn_abort(txn);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_sched_journal.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    dd_store_options so = {.map_bytes = 1 << 20, .max_dbs = 8};
+    assert_int_equal(dd_store_open(f->dir, &so, &f->store), 0);
+    assert_int_equal(dd_store_dbi(f->store, "plan_journal", MDB_INTEGERKEY, &f->journal), 0);
+    assert_int_equal(dd_store_dbi(f->store, "plans", 0, &f->plans), 0);
+    open_journal(f, 1000);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sched_journal_close(&f->j);
+    dd_store_close(&f->store);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* One write transaction: puts of "person=value" items, then maybe a fold, then rc. */
+typedef struct job {
+    fixture *f;
+    const char *const *puts;
+    int fold; /* 0: none, 1: if full, 2: forced */
+    int result;
+} job;
+
+static int write_fn(MDB_txn *txn, void *arg)
+{
+    job *w = arg;
+    int rc = sched_journal_begin(w->f->j, txn);
+    for (size_t i = 0; rc == 0 && w->puts && w->puts[i]; i++) {
+        char person[32];
+        const char *eq = strchr(w->puts[i], '=');
+        memcpy(person, w->puts[i], (size_t)(eq - w->puts[i]));
+        person[eq - w->puts[i]] = '\0';
+        rc = sched_journal_put(w->f->j, txn, person, eq + 1, strlen(eq + 1));
+    }
+    if (rc == 0 && w->fold)
+        rc = sched_journal_fold_if_full(w->f->j, txn, w->fold == 2);
+    return rc ? rc : w->result;
+}
+
+static int write_txn(fixture *f, const char *const *puts, int fold, int result)
+{
+    job w = {f, puts, fold, result};
+    return dd_store_write(f->store, write_fn, &w);
+}
+
+/* What a read transaction finds for person: the journal's value, the plans' value, or "-". */
+static void expect(fixture *f, const char *person, const char *in_journal, const char *in_plans)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    MDB_val v;
+    int rc = sched_journal_get(f->j, txn, person, &v);
+    if (in_journal) {
+        assert_int_equal(rc, 0);
+        assert_int_equal(v.mv_size, strlen(in_journal));
+        assert_memory_equal(v.mv_data, in_journal, v.mv_size);
+    } else {
+        assert_int_equal(rc, DD_NOTFOUND);
+    }
+    MDB_val k = {strlen(person), (void *)person};
+    rc = mdb_get(txn, f->plans, &k, &v);
+    if (in_plans) {
+        assert_int_equal(rc, 0);
+        assert_int_equal(v.mv_size, strlen(in_plans));
+        assert_memory_equal(v.mv_data, in_plans, v.mv_size);
+    } else {
+        assert_int_equal(rc, MDB_NOTFOUND);
+    }
+    mdb_txn_abort(txn);
+}
+
+static void newest_entry_wins_and_fold_moves_it(void **state)
+{
+    fixture *f = *state;
+    const char *const first[] = {"b=1", "a=1", "b=2", NULL};
+    assert_int_equal(write_txn(f, first, 0, 0), 0);
+    expect(f, "a", "1", NULL);
+    expect(f, "b", "2", NULL);
+    expect(f, "c", NULL, NULL);
+    assert_int_equal(sched_journal_entries(f->j), 3);
+    const char *const second[] = {"a=22", "c=3", NULL};
+    assert_int_equal(write_txn(f, second, 2, 0), 0);
+    expect(f, "a", NULL, "22");
+    expect(f, "b", NULL, "2");
+    expect(f, "c", NULL, "3");
+    /* After a fold the journal starts again, and wins over plans. */
+    const char *const third[] = {"b=333", NULL};
+    assert_int_equal(write_txn(f, third, 1, 0), 0);
+    expect(f, "b", "333", "2");
+    assert_int_equal(sched_journal_entries(f->j), 1);
+}
+
+static void full_journal_folds(void **state)
+{
+    fixture *f = *state;
+    sched_journal_set_max(f->j, 3);
+    const char *const two[] = {"x=1", "y=1", NULL};
+    assert_int_equal(write_txn(f, two, 1, 0), 0);
+    expect(f, "x", "1", NULL);
+    const char *const one[] = {"x=2", NULL};
+    assert_int_equal(write_txn(f, one, 1, 0), 0);
+    expect(f, "x", NULL, "2");
+    expect(f, "y", NULL, "1");
+    assert_int_equal(sched_journal_entries(f->j), 0);
+}
+
+static void aborted_transactions_leave_nothing(void **state)
+{
+    fixture *f = *state;
+    const char *const kept[] = {"a=1", "b=1", NULL};
+    assert_int_equal(write_txn(f, kept, 0, 0), 0);
+    /* A put that is aborted: a read and the next write see the disk. */
+    const char *const lost[] = {"a=9", "z=9", NULL};
+    assert_int_equal(write_txn(f, lost, 0, DD_ECORRUPT), DD_ECORRUPT);
+    expect(f, "a", "1", NULL);
+    expect(f, "z", NULL, NULL);
+    assert_int_equal(write_txn(f, lost, 0, DD_ECORRUPT), DD_ECORRUPT);
+    const char *const more[] = {"c=1", NULL};
+    assert_int_equal(write_txn(f, more, 0, 0), 0);
+    expect(f, "a", "1", NULL);
+    expect(f, "z", NULL, NULL);
+    assert_int_equal(sched_journal_entries(f->j), 3);
+    /* A fold that is aborted: the journal is still there. */
+    assert_int_equal(write_txn(f, NULL, 2, DD_ECORRUPT), DD_ECORRUPT);
+    expect(f, "b", "1", NULL);
+    const char *const after[] = {"d=1", NULL};
+    assert_int_equal(write_txn(f, after, 0, 0), 0);
+    expect(f, "a", "1", NULL);
+    expect(f, "d", "1", NULL);
+    assert_int_equal(sched_journal_entries(f->j), 4);
+}
+
+static void reopened_journal_rebuilds_its_index(void **state)
+{
+    fixture *f = *state;
+    const char *const puts[] = {"p=1", "q=1", "p=2", NULL};
+    assert_int_equal(write_txn(f, puts, 0, 0), 0);
+    sched_journal_close(&f->j);
+    open_journal(f, 1000);
+    expect(f, "p", "2", NULL);
+    expect(f, "q", "1", NULL);
+    assert_int_equal(write_txn(f, NULL, 2, 0), 0);
+    sched_journal_close(&f->j);
+    open_journal(f, 1000);
+    expect(f, "p", NULL, "2");
+}
+
+int main(void)
+{
+    dd_diag_init("test_sched_journal", DD_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(newest_entry_wins_and_fold_moves_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_journal_folds, setup, teardown),
+        cmocka_unit_test_setup_teardown(aborted_transactions_leave_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(reopened_journal_rebuilds_its_index, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
