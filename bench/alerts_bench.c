@@ -24,7 +24,7 @@
  * records, timeliness), which must not change when only speed does.
  *
  *   alerts_bench [--alerts N] [--batch N] [--seed N] [--dir DIR] [--keep]
- *                [--from-log DIR]
+ *                [--from-log DIR] [--pages-by-db]
  */
 #include "alloc.h"
 #include "clock.h"
@@ -62,14 +62,16 @@
 
 static const char usage[] =
     "usage: alerts_bench [--alerts N] [--batch N] [--seed N] [--dir DIR] [--keep]\n"
-    "                    [--from-log DIR]\n"
+    "                    [--from-log DIR] [--pages-by-db]\n"
     "  --alerts N      alerts in the synthetic month (default 1500000)\n"
     "  --batch N       records per write transaction (default 50000)\n"
     "  --seed N        the synthetic month's seed (default 1)\n"
     "  --dir DIR       the store's directory (default: a new one under /var/tmp)\n"
     "  --keep          keep the store\n"
     "  --from-log DIR  apply the kinds 102, 18 and 201 of the log database of the LMDB\n"
-    "                  environment in DIR (a scheduler's data directory) instead\n";
+    "                  environment in DIR (a scheduler's data directory) instead\n"
+    "  --pages-by-db   after each commit, count the leaf and overflow pages of each\n"
+    "                  database that the commit wrote (slow: walks every database)\n";
 
 /* ---- the run ---------------------------------------------------------------- */
 
@@ -87,9 +89,24 @@ typedef struct bench {
     /* measured */
     uint64_t records, batches, published, published_bytes;
     double apply_s, apply_cpu_s, max_commit_s;
-    uint64_t written_bytes;
+    uint64_t written_bytes, accounted_bytes;
     alerts_batch_stats total;
+    /* --pages-by-db: the leaf and overflow pages each database held after
+     * the last commit, and how many each commit changed */
+    bool by_db;
+    struct db_pages *dbs;
+    size_t ndbs;
 } bench;
+
+/* A database's leaf and overflow pages (a value's address in the map
+ * tells its page), sorted; a page a commit wrote has a new number (copy on
+ * write), and a page of the last snapshot cannot be reused by the next. */
+typedef struct db_pages {
+    char name[32];
+    uint64_t *pages;
+    size_t n, cap;
+    uint64_t written, commits;
+} db_pages;
 
 static double cpu_seconds(void)
 {
@@ -99,19 +116,28 @@ static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* Bytes this process has caused to be written to the disk (0 when unknown). */
-static uint64_t write_bytes(void)
+/*
+ * Bytes this process handed to write calls (wchar: what LMDB writes at a
+ * commit) and bytes the kernel accounts as sent to the storage layer
+ * (write_bytes). On kernels that cache files in large folios, write_bytes
+ * counts a whole folio for every 4 KiB page written into it, so it can be
+ * several times what reaches the disk; wchar is LMDB's own count.
+ */
+static void io_bytes(uint64_t *wchar, uint64_t *write_bytes)
 {
+    *wchar = *write_bytes = 0;
     FILE *f = fopen("/proc/self/io", "r");
     if (!f)
-        return 0;
+        return;
     char line[128];
-    uint64_t v = 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "write_bytes: %" SCNu64, &v) == 1)
-            break;
+    while (fgets(line, sizeof(line), f)) {
+        uint64_t v;
+        if (sscanf(line, "wchar: %" SCNu64, &v) == 1)
+            *wchar = v;
+        else if (sscanf(line, "write_bytes: %" SCNu64, &v) == 1)
+            *write_bytes = v;
+    }
     fclose(f);
-    return v;
 }
 
 static void on_publish(void *arg, const char *topic, const uint8_t *entry, size_t len)
@@ -146,11 +172,133 @@ static void add_stats(alerts_batch_stats *t, const alerts_batch_stats *s)
     t->stream_records += s->stream_records;
 }
 
+static int cmp_pgno(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static db_pages *db_named(bench *b, const char *name)
+{
+    for (size_t i = 0; i < b->ndbs; i++)
+        if (strcmp(b->dbs[i].name, name) == 0)
+            return &b->dbs[i];
+    b->dbs = dd_realloc(b->dbs, (b->ndbs + 1) * sizeof(db_pages));
+    db_pages *d = &b->dbs[b->ndbs++];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    return d;
+}
+
+/* Where data.mdb is mapped (LMDB tells only a fixed map's address). */
+static const uint8_t *map_address(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return NULL;
+    char line[4096];
+    unsigned long start = 0, offset = 1;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "/data.mdb") &&
+            sscanf(line, "%lx-%*x %*s %lx", &start, &offset) == 2 && offset == 0)
+            break;
+    fclose(f);
+    return offset == 0 ? (const uint8_t *)start : NULL;
+}
+
+/* Collects each database's pages after a commit and counts those that are new. */
+static void count_pages_by_db(bench *b)
+{
+    MDB_env *env = dd_store_env(b->store);
+    MDB_stat est;
+    mdb_env_stat(env, &est);
+    const uint8_t *map = map_address();
+    if (!map)
+        return;
+    MDB_txn *txn;
+    MDB_dbi main_dbi;
+    MDB_cursor *names;
+    if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, NULL, 0, &main_dbi) ||
+        mdb_cursor_open(txn, main_dbi, &names))
+        return;
+    MDB_val nk, nv;
+    for (int rc = mdb_cursor_get(names, &nk, &nv, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(names, &nk, &nv, MDB_NEXT)) {
+        char name[32];
+        size_t len = nk.mv_size < sizeof(name) - 1 ? nk.mv_size : sizeof(name) - 1;
+        memcpy(name, nk.mv_data, len);
+        name[len] = '\0';
+        MDB_dbi dbi;
+        MDB_cursor *c;
+        if (mdb_dbi_open(txn, name, 0, &dbi) || mdb_cursor_open(txn, dbi, &c))
+            continue;
+        db_pages *d = db_named(b, name);
+        uint64_t *now = NULL;
+        size_t n = 0, cap = 0;
+        MDB_val k, v;
+        uint64_t last = UINT64_MAX;
+        for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+             r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            uint64_t pg = (uint64_t)((const uint8_t *)k.mv_data - map) / est.ms_psize;
+            uint64_t vpg = (uint64_t)((const uint8_t *)v.mv_data - map) / est.ms_psize;
+            for (int twice = 0; twice < 2; twice++, pg = vpg) {
+                if (pg == last)
+                    continue;
+                if (n + (v.mv_size + est.ms_psize - 1) / est.ms_psize + 1 >= cap) {
+                    cap = cap ? cap * 2 : 4096;
+                    now = dd_realloc(now, cap * sizeof(uint64_t));
+                }
+                now[n++] = pg;
+                last = pg;
+                if (twice && v.mv_size > est.ms_psize / 2) /* the rest of an overflow run */
+                    for (uint64_t more = 1; more < (v.mv_size + 16 + est.ms_psize - 1) /
+                                                       est.ms_psize; more++)
+                        now[n++] = pg + more;
+            }
+        }
+        mdb_cursor_close(c);
+        qsort(now, n, sizeof(uint64_t), cmp_pgno);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+            if (u == 0 || now[u - 1] != now[i])
+                now[u++] = now[i];
+        size_t fresh = 0;
+        for (size_t i = 0, j = 0; i < u; i++) {
+            while (j < d->n && d->pages[j] < now[i])
+                j++;
+            if (j == d->n || d->pages[j] != now[i])
+                fresh++;
+        }
+        d->written += fresh;
+        d->commits++;
+        free(d->pages);
+        d->pages = now;
+        d->n = u;
+        d->cap = cap;
+    }
+    mdb_cursor_close(names);
+    mdb_txn_abort(txn);
+}
+
+static void report_pages_by_db(bench *b)
+{
+    printf("  leaf and overflow pages written per commit, by database (branch pages, the\n"
+           "  free list and the meta page make up the rest of the total):\n");
+    for (size_t i = 0; i < b->ndbs; i++) {
+        db_pages *d = &b->dbs[i];
+        printf("    %-14s %10.0f\n", d->name,
+               b->batches ? (double)d->written / (double)b->batches : 0.0);
+        free(d->pages);
+    }
+    free(b->dbs);
+}
+
 static void flush(bench *b, bool owned)
 {
     if (!b->n)
         return;
-    uint64_t w0 = write_bytes();
+    uint64_t w0, a0, w1, a1;
+    io_bytes(&w0, &a0);
     double c0 = cpu_seconds();
     int64_t t0 = dd_monotonic_ns();
     int rc = dd_store_write(b->store, apply_fn, b);
@@ -163,7 +311,11 @@ static void flush(bench *b, bool owned)
     if (s > b->max_commit_s)
         b->max_commit_s = s;
     b->apply_cpu_s += cpu_seconds() - c0;
-    b->written_bytes += write_bytes() - w0;
+    io_bytes(&w1, &a1);
+    b->written_bytes += w1 - w0;
+    b->accounted_bytes += a1 - a0;
+    if (b->by_db)
+        count_pages_by_db(b);
     alerts_batch_stats st;
     if (alerts_engine_take_stats(b->engine, &st))
         add_stats(&b->total, &st);
@@ -507,13 +659,14 @@ int main(int argc, char **argv)
     uint64_t alerts = 1500000, seed = 1;
     size_t batch = 50000;
     const char *dir = NULL, *log_dir = NULL;
-    bool keep = false;
+    bool keep = false, by_db = false;
     static const struct option opts[] = {{"alerts", required_argument, NULL, 'a'},
                                           {"batch", required_argument, NULL, 'b'},
                                           {"seed", required_argument, NULL, 's'},
                                           {"dir", required_argument, NULL, 'd'},
                                           {"keep", no_argument, NULL, 'k'},
                                           {"from-log", required_argument, NULL, 'f'},
+                                          {"pages-by-db", no_argument, NULL, 'p'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int c;
@@ -525,6 +678,7 @@ int main(int argc, char **argv)
         case 'd': dir = optarg; break;
         case 'k': keep = true; break;
         case 'f': log_dir = optarg; break;
+        case 'p': by_db = true; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -548,7 +702,7 @@ int main(int argc, char **argv)
     alerts_engine_options eo;
     alerts_settings_engine_options(config, &eo);
 
-    bench b = {.cap = batch};
+    bench b = {.cap = batch, .by_db = by_db};
     b.recs = dd_calloc(batch, sizeof(*b.recs));
     b.ptrs = dd_calloc(batch, sizeof(*b.ptrs));
     b.bufs = dd_calloc(batch, sizeof(*b.bufs));
@@ -596,15 +750,21 @@ int main(int argc, char **argv)
            b.records, b.batches, b.apply_s, (double)b.records / b.apply_s, b.max_commit_s, wall);
     printf("  CPU: %.2f s in the write transactions = %.1f us per record (whole run %.2f s)\n",
            b.apply_cpu_s, 1e6 * b.apply_cpu_s / (double)b.records, cpu);
-    printf("  written to the disk: %.1f MiB, %.0f pages of 4 KiB per commit\n",
+    printf("  written by the commits: %.1f MiB, %.0f pages of 4 KiB per commit, %.3f per record "
+           "(kernel write_bytes %.1f MiB, %.0f pages per commit)\n",
            (double)b.written_bytes / 1048576.0,
-           (double)b.written_bytes / 4096.0 / (double)(b.batches ? b.batches : 1));
+           (double)b.written_bytes / 4096.0 / (double)(b.batches ? b.batches : 1),
+           (double)b.written_bytes / 4096.0 / (double)(b.records ? b.records : 1),
+           (double)b.accounted_bytes / 1048576.0,
+           (double)b.accounted_bytes / 4096.0 / (double)(b.batches ? b.batches : 1));
     printf("  store: %" PRIu64 " alerts held; %.1f MiB used (%.0f bytes per alert), file %.1f MiB "
            "(%.0f bytes per alert); peak RSS %.0f MiB\n",
            held, (double)u.used_bytes / 1048576.0,
            held ? (double)u.used_bytes / (double)held : 0.0, (double)file / 1048576.0,
            held ? (double)file / (double)held : 0.0, (double)ru.ru_maxrss / 1024.0);
     report_databases(&b, held);
+    if (b.by_db)
+        report_pages_by_db(&b);
     report_outcome(&b);
 
     alerts_engine_destroy(&b.engine);

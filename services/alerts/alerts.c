@@ -387,8 +387,10 @@ int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **o
         goto fail;
     dd_store *store = dd_stage_store(d->stage);
     dd_log *log = dd_stage_log(d->stage);
-    if ((rc = alerts_stream_open(store, log, &d->stream)) != 0 ||
-        (rc = alerts_book_open(store, &d->book)) != 0)
+    /* The book first: it refuses a directory of an earlier layout before
+     * anything is created in it. */
+    if ((rc = alerts_book_open(store, &d->book)) != 0 ||
+        (rc = alerts_stream_open(store, log, &d->stream)) != 0)
         goto fail;
     alerts_engine_options eo;
     alerts_settings_engine_options(config, &eo);

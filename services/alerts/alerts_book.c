@@ -8,20 +8,27 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct alerts_book {
     dd_store *store;
-    MDB_dbi alerts, open, schedule, classes, gone, rates, silences, meta;
+    MDB_dbi alerts, repeats, open, classes, gone, rates, silences, meta;
 };
 
 /*
- * Databases of the first layout, whose alerts this code would misread (they
- * carried no schedule and their escalations were written into them).
+ * Databases of earlier layouts, whose alerts this code would misread: the
+ * first carried no schedule and its escalations were written into the
+ * alerts; the second kept a schedule database and headers without the
+ * fields the sweep now reads, and its replay index in other keys.
  */
-static const char *const first_layout[] = {"dedup", "deadlines", "unresolved", "visit_overdue"};
+static const struct {
+    const char *db;
+    const char *layout;
+} earlier_layouts[] = {{"dedup", "first"},     {"deadlines", "first"}, {"unresolved", "first"},
+                       {"visit_overdue", "first"}, {"schedule", "second"}, {"replay", "second"}};
 
 static int check_layout(dd_store *store)
 {
@@ -29,14 +36,14 @@ static int check_layout(dd_store *store)
     int rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    for (size_t i = 0; i < sizeof(first_layout) / sizeof(first_layout[0]) && !rc; i++) {
+    for (size_t i = 0; i < sizeof(earlier_layouts) / sizeof(earlier_layouts[0]) && !rc; i++) {
         MDB_dbi dbi;
-        int found = mdb_dbi_open(txn, first_layout[i], 0, &dbi);
+        int found = mdb_dbi_open(txn, earlier_layouts[i].db, 0, &dbi);
         if (found == 0) {
-            dd_error("the data directory holds doudi-alerts' first database layout "
+            dd_error("the data directory holds doudi-alerts' %s database layout "
                      "(database %s): start with an empty data_dir and let alerts consume "
                      "its upstream's log again",
-                     first_layout[i]);
+                     earlier_layouts[i].layout, earlier_layouts[i].db);
             rc = DD_ECORRUPT;
         } else if (found != MDB_NOTFOUND) {
             rc = found;
@@ -54,8 +61,8 @@ int alerts_book_open(dd_store *store, alerts_book **out)
     alerts_book *b = dd_calloc(1, sizeof(*b));
     b->store = store;
     if ((rc = dd_store_dbi(store, "alerts", MDB_INTEGERKEY, &b->alerts)) ||
+        (rc = dd_store_dbi(store, "repeats", MDB_INTEGERKEY, &b->repeats)) ||
         (rc = dd_store_dbi(store, "open", MDB_INTEGERKEY, &b->open)) ||
-        (rc = dd_store_dbi(store, "schedule", 0, &b->schedule)) ||
         (rc = dd_store_dbi(store, "classes", MDB_INTEGERKEY, &b->classes)) ||
         (rc = dd_store_dbi(store, "gone", 0, &b->gone)) ||
         (rc = dd_store_dbi(store, "rates", 0, &b->rates)) ||
@@ -103,20 +110,6 @@ uint64_t alerts_id_parse(const char *id)
     return n;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static int del_ok(int rc)
 {
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -155,6 +148,51 @@ void alerts_book_view(Doudi__StoredAlert *a, const alerts_schedule *s, int64_t c
     }
 }
 
+/* Decodes a stored value: the header, the message, what the header and
+ * the number imply, and the repeats merged into it. */
+static int decode(alerts_book *b, MDB_txn *txn, uint64_t number, const MDB_val *v,
+                  dd_arena *arena, Doudi__StoredAlert **out, alerts_schedule *s)
+{
+    if (v->mv_size < sizeof(*s))
+        return DD_ECORRUPT;
+    memcpy(s, v->mv_data, sizeof(*s));
+    if (s->layout != ALERTS_BOOK_LAYOUT)
+        return DD_ECORRUPT;
+    ProtobufCAllocator al = dd_arena_protobuf_allocator(arena);
+    Doudi__StoredAlert *a = doudi__stored_alert__unpack(
+        &al, v->mv_size - sizeof(*s), (const uint8_t *)v->mv_data + sizeof(*s));
+    if (!a)
+        return DD_ECORRUPT;
+    char *id = dd_arena_alloc(arena, 24);
+    alerts_id_format(number, id);
+    a->id = id;
+    a->kind = (Doudi__AlertKind)s->kind;
+    a->severity = (Doudi__AlertSeverity)s->severity;
+    a->first_deadline_ms = s->first_deadline_ms;
+    char *region = dd_arena_alloc(arena, 13);
+    memcpy(region, s->region, 12);
+    region[12] = '\0';
+    a->region_code = region;
+    if (!a->office_code[0]) {
+        char *office = dd_arena_alloc(arena, 13);
+        alerts_office_code(region, a->level, office);
+        a->office_code = office;
+    }
+    MDB_val k = dd_store_u64_key(&number), r;
+    int rc = mdb_get(txn, b->repeats, &k, &r);
+    if (rc == 0 && r.mv_size == sizeof(alerts_repeat)) {
+        alerts_repeat rep;
+        memcpy(&rep, r.mv_data, sizeof(rep));
+        a->count = rep.count;
+        a->last_seen_at_ms = rep.last_seen_at_ms;
+        a->last_caused_by_sequence = rep.last_caused_by_sequence;
+    } else if (rc != MDB_NOTFOUND) {
+        return rc ? rc : DD_ECORRUPT;
+    }
+    *out = a;
+    return 0;
+}
+
 int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, int64_t clock_ms,
                     dd_arena *arena, Doudi__StoredAlert **out, alerts_schedule *schedule)
 {
@@ -165,16 +203,8 @@ int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, int64_t clock
     if (rc)
         return rc;
     alerts_schedule s;
-    if (v.mv_size < sizeof(s))
-        return DD_ECORRUPT;
-    memcpy(&s, v.mv_data, sizeof(s));
-    if (s.layout != ALERTS_BOOK_LAYOUT)
-        return DD_ECORRUPT;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-    *out = doudi__stored_alert__unpack(&a, v.mv_size - sizeof(s),
-                                       (const uint8_t *)v.mv_data + sizeof(s));
-    if (!*out)
-        return DD_ECORRUPT;
+    if ((rc = decode(b, txn, number, &v, arena, out, &s)) != 0)
+        return rc;
     alerts_book_view(*out, &s, clock_ms, arena);
     if (schedule)
         *schedule = s;
@@ -184,16 +214,43 @@ int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, int64_t clock
 int alerts_book_put(alerts_book *b, MDB_txn *txn, uint64_t number, const alerts_schedule *s,
                     const Doudi__StoredAlert *a, bool append)
 {
-    size_t len = doudi__stored_alert__get_packed_size(a);
-    MDB_val k = dd_store_u64_key(&number), v = {sizeof(*s) + len, NULL};
+    alerts_schedule h = *s;
+    h.layout = ALERTS_BOOK_LAYOUT;
+    h.kind = (uint8_t)a->kind;
+    h.severity = (uint8_t)a->severity;
+    h.first_deadline_ms = a->first_deadline_ms;
+    memset(h.region, 0, sizeof(h.region));
+    memcpy(h.region, a->region_code, strnlen(a->region_code, sizeof(h.region)));
+    memset(h.reserved, 0, sizeof(h.reserved)); /* the same bytes for the same alert */
+    /* What the header and the number say is not stored twice. */
+    Doudi__StoredAlert m = *a;
+    m.id = "";
+    m.kind = 0;
+    m.severity = 0;
+    m.first_deadline_ms = 0;
+    m.region_code = "";
+    char office[13];
+    if (strlen(a->region_code) == 12) {
+        alerts_office_code(a->region_code, a->level, office);
+        if (strcmp(office, a->office_code) == 0)
+            m.office_code = "";
+    }
+    size_t len = doudi__stored_alert__get_packed_size(&m);
+    MDB_val k = dd_store_u64_key(&number), v = {sizeof(h) + len, NULL};
     int rc = mdb_put(txn, b->alerts, &k, &v, MDB_RESERVE | (append ? MDB_APPEND : 0));
     if (rc == 0) {
-        alerts_schedule h = *s;
-        h.layout = ALERTS_BOOK_LAYOUT;
         memcpy(v.mv_data, &h, sizeof(h));
-        doudi__stored_alert__pack(a, (uint8_t *)v.mv_data + sizeof(h));
+        doudi__stored_alert__pack(&m, (uint8_t *)v.mv_data + sizeof(h));
     }
     return rc;
+}
+
+int alerts_book_repeat_put(alerts_book *b, MDB_txn *txn, uint64_t number,
+                           const Doudi__StoredAlert *a)
+{
+    alerts_repeat rep = {a->last_seen_at_ms, a->last_caused_by_sequence, a->count, 0};
+    MDB_val k = dd_store_u64_key(&number), v = {sizeof(rep), &rep};
+    return mdb_put(txn, b->repeats, &k, &v, 0);
 }
 
 int alerts_book_count(alerts_book *b, MDB_txn *txn, uint64_t *n)
@@ -215,22 +272,13 @@ int alerts_book_each(alerts_book *b, MDB_txn *txn, uint64_t after_number, int64_
     uint64_t from = after_number + 1;
     MDB_val k = dd_store_u64_key(&from), v;
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    ProtobufCAllocator al = dd_arena_protobuf_allocator(arena);
     while (rc == 0) {
         uint64_t number;
         memcpy(&number, k.mv_data, sizeof(number));
         alerts_schedule s;
         Doudi__StoredAlert *a = NULL;
-        if (v.mv_size >= sizeof(s)) {
-            memcpy(&s, v.mv_data, sizeof(s));
-            if (s.layout == ALERTS_BOOK_LAYOUT)
-                a = doudi__stored_alert__unpack(&al, v.mv_size - sizeof(s),
-                                                (const uint8_t *)v.mv_data + sizeof(s));
-        }
-        if (!a) {
-            rc = DD_ECORRUPT;
+        if ((rc = decode(b, txn, number, &v, arena, &a, &s)) != 0)
             break;
-        }
         alerts_book_view(a, &s, clock_ms, arena);
         if ((rc = fn(arg, number, a)) != 0)
             break;
@@ -292,52 +340,46 @@ int alerts_book_open_each(alerts_book *b, MDB_txn *txn, uint64_t after_number,
 
 /* ---- the escalation schedule ------------------------------------------------ */
 
-static void schedule_key(uint8_t key[12], uint32_t class_id, uint64_t number)
-{
-    for (int i = 3; i >= 0; i--, class_id >>= 8)
-        key[i] = (uint8_t)class_id;
-    put_be64(key + 4, number);
-}
-
-int alerts_book_schedule_put(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number,
-                             const alerts_schedule_entry *s)
-{
-    uint8_t key[12];
-    schedule_key(key, class_id, number);
-    MDB_val k = {sizeof(key), key}, v = {sizeof(*s), (void *)s};
-    return mdb_put(txn, b->schedule, &k, &v, 0);
-}
-
-int alerts_book_schedule_del(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number)
-{
-    uint8_t key[12];
-    schedule_key(key, class_id, number);
-    MDB_val k = {sizeof(key), key};
-    return del_ok(mdb_del(txn, b->schedule, &k, NULL));
-}
-
-int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t after,
-                              uint64_t *number, alerts_schedule_entry *s)
+int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, alerts_book_walk *walk,
+                              uint32_t class_id, uint64_t after, uint64_t *number,
+                              alerts_schedule_entry *s)
 {
     if (after == UINT64_MAX)
         return DD_NOTFOUND;
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, b->schedule, &c);
-    if (rc)
+    int rc;
+    if (!walk->cursor && (rc = mdb_cursor_open(txn, b->alerts, &walk->cursor)) != 0) {
+        walk->cursor = NULL;
         return rc;
-    uint8_t key[12];
-    schedule_key(key, class_id, after + 1);
-    MDB_val k = {sizeof(key), key}, v;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (rc == 0 && (k.mv_size != sizeof(key) || memcmp(k.mv_data, key, 4) != 0))
-        rc = MDB_NOTFOUND;
-    if (rc == 0 && v.mv_size != sizeof(*s))
-        rc = DD_ECORRUPT;
-    if (rc == 0) {
-        *number = get_be64((const uint8_t *)k.mv_data + 4);
-        memcpy(s, v.mv_data, sizeof(*s));
     }
-    mdb_cursor_close(c);
+    uint64_t from = after + 1;
+    MDB_val k = dd_store_u64_key(&from), v;
+    if (walk->at && walk->at == after)
+        rc = mdb_cursor_get(walk->cursor, &k, &v, MDB_NEXT);
+    else
+        rc = mdb_cursor_get(walk->cursor, &k, &v, MDB_SET_RANGE);
+    walk->at = 0;
+    for (; rc == 0; rc = mdb_cursor_get(walk->cursor, &k, &v, MDB_NEXT)) {
+        if (v.mv_size < sizeof(alerts_schedule) || k.mv_size != sizeof(uint64_t)) {
+            rc = DD_ECORRUPT;
+            break;
+        }
+        /* class_id and scheduled only, before copying the rest */
+        const uint8_t *p = v.mv_data;
+        uint32_t cid;
+        memcpy(&cid, p + offsetof(alerts_schedule, class_id), sizeof(cid));
+        if (cid != class_id || !p[offsetof(alerts_schedule, scheduled)])
+            continue;
+        alerts_schedule h;
+        memcpy(&h, v.mv_data, sizeof(h));
+        memcpy(number, k.mv_data, sizeof(*number));
+        walk->at = *number;
+        memset(s, 0, sizeof(*s));
+        s->first_deadline_ms = h.first_deadline_ms;
+        memcpy(s->region, h.region, sizeof(s->region));
+        s->kind = h.kind;
+        s->severity = h.severity;
+        break;
+    }
     return rc == MDB_NOTFOUND ? DD_NOTFOUND : rc;
 }
 
@@ -413,10 +455,21 @@ bool alerts_book_is_gone(alerts_book *b, MDB_txn *txn, const char *person)
 
 /* ---- timeliness --------------------------------------------------------------- */
 
+/* "<'a' + digits><prefix>@<yyyymm as 6 digits>" (written by hand: a batch
+ * writes tens of thousands of them). */
 static size_t rate_key(char *key, const char *prefix, size_t digits, int32_t yyyymm)
 {
-    return (size_t)snprintf(key, 32, "%c%.*s@%06d", (char)('a' + digits), (int)digits, prefix,
-                            (int)yyyymm);
+    if (digits > 12)
+        digits = 12;
+    uint32_t month = yyyymm < 0 ? 0 : yyyymm > 999999 ? 999999 : (uint32_t)yyyymm;
+    key[0] = (char)('a' + digits);
+    memcpy(key + 1, prefix, digits);
+    char *p = key + 1 + digits;
+    *p++ = '@';
+    for (int i = 5; i >= 0; i--, month /= 10)
+        p[i] = (char)('0' + month % 10);
+    p[6] = '\0';
+    return 1 + digits + 7;
 }
 
 int alerts_book_rate_add(alerts_book *b, MDB_txn *txn, const char *prefix, size_t digits,

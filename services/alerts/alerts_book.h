@@ -7,21 +7,29 @@
  *
  *   alerts     number (MDB_INTEGERKEY) -> alerts_schedule header . StoredAlert;
  *              the id is "A<number>". Written when the alert is raised (an
- *              append) and when an event changes it (merge, acknowledgement,
- *              resolution, inhibition), never by an escalation: while it is
+ *              append) and when an acknowledgement, a resolution or an
+ *              inhibition changes it, never by an escalation: while it is
  *              OPEN or ESCALATED its level, state, deadline and escalations
  *              are a function of its schedule and the clock, which
- *              alerts_book_get applies (alerts_book_view)
+ *              alerts_book_get applies (alerts_book_view). What the header
+ *              holds (kind, severity, region, first deadline) and what
+ *              follows from the number and the level (id, office) is not
+ *              repeated in the message
+ *   repeats    number (MDB_INTEGERKEY) -> alerts_repeat: what repeats merged
+ *              into an alert changed (count, last seen, last cause), kept
+ *              apart so a merge writes 24 bytes into a small tree instead
+ *              of the alert into the big one; alerts_book_get applies it
  *   open       number (MDB_INTEGERKEY) -> alerts_open_entry: every unresolved
  *              alert (open, escalated, acknowledged, silenced); appended at
  *              the raise, deleted when it is resolved or inhibited. What the
  *              engine's in-memory dedup and person lookups are rebuilt from,
  *              and what lists of unresolved alerts scan
- *   schedule   BE class(4) . BE number(8) -> alerts_schedule_entry: every
- *              OPEN or ESCALATED alert whose deadlines are still to pass, by
- *              escalation class (its window, level window and top level):
- *              within a class numbers and first deadlines rise together, so
- *              one position per class and step is the whole sweep state
+ *   (schedule) no database of its own: the alerts' headers are the
+ *              schedule. An alert whose header is `scheduled` is OPEN or
+ *              ESCALATED with deadlines to pass; within an escalation class
+ *              (its window, level window and top level) numbers and first
+ *              deadlines rise together, so one position per class and step
+ *              in the alerts, by number, is the whole sweep state
  *   classes    class (MDB_INTEGERKEY) -> alerts_class
  *   gone       person -> int64 ms  (dead or moved out: inhibits new
  *              visit-overdue alerts)
@@ -30,7 +38,8 @@
  *   meta       "clock", "next_alert", "next_silence", "counts", "layout"
  *
  * alerts_book_open refuses (DD_ECORRUPT, with a message on stderr) a data
- * directory of the first layout, whose values this code would misread.
+ * directory of an earlier layout (the first, or the second with its
+ * `schedule` database), whose values this code would misread.
  *
  * Values returned through pointers into LMDB are valid until the
  * transaction ends; decoded messages live in the arena passed in.
@@ -60,21 +69,37 @@ typedef struct alerts_counts {
 } alerts_counts;
 
 /* The layout of these databases this code reads and writes (meta "layout"). */
-#define ALERTS_BOOK_LAYOUT 2
+#define ALERTS_BOOK_LAYOUT 3
 
 /*
- * How an alert climbs (stored in front of it): the level window and the top
- * level it was raised with, so a changed configuration applies to alerts
- * raised after the change and never rewrites the past of the stream.
+ * The header stored in front of an alert: how it climbs (the level window
+ * and top level it was raised with, so a changed configuration applies to
+ * alerts raised after the change and never rewrites the past of the
+ * stream) and what the sweep needs of it without decoding the message.
  * top_level 1 (village) means no escalation: the deadline passes once.
+ * alerts_book_put takes kind, severity, region and first deadline from the
+ * alert; the caller sets the rest.
  */
 typedef struct alerts_schedule {
     uint8_t layout;     /* ALERTS_BOOK_LAYOUT */
     uint8_t top_level;  /* Doudi__AlertLevel */
-    uint16_t reserved;
+    uint8_t kind;
+    uint8_t severity;
     uint32_t class_id;  /* 0: not scheduled (never was active) */
     int64_t level_window_ms;
+    int64_t first_deadline_ms;
+    char region[12];
+    uint8_t scheduled;  /* OPEN or ESCALATED in class_id: the sweep reaches it */
+    uint8_t reserved[3];
 } alerts_schedule;
+
+/* What repeats merged into an alert changed. */
+typedef struct alerts_repeat {
+    int64_t last_seen_at_ms;
+    uint64_t last_caused_by_sequence;
+    uint32_t count;
+    uint32_t reserved;
+} alerts_repeat;
 
 /* An unresolved alert, as the `open` database holds it. */
 typedef struct alerts_open_entry {
@@ -86,7 +111,7 @@ typedef struct alerts_open_entry {
     uint8_t reserved[2];
 } alerts_open_entry;
 
-/* An alert waiting for deadlines, as the `schedule` database holds it. */
+/* An alert waiting for deadlines, as its header tells the sweep. */
 typedef struct alerts_schedule_entry {
     int64_t first_deadline_ms;
     char region[12];
@@ -129,6 +154,10 @@ int alerts_book_get(alerts_book *b, MDB_txn *txn, uint64_t number, int64_t clock
 /* Writes alert `number` (MDB_APPEND when append is true: a new, highest number). */
 int alerts_book_put(alerts_book *b, MDB_txn *txn, uint64_t number, const alerts_schedule *s,
                     const Doudi__StoredAlert *a, bool append);
+/* Records a repeat merged into alert `number`: its count, last_seen_at_ms
+ * and last_caused_by_sequence as they now are. */
+int alerts_book_repeat_put(alerts_book *b, MDB_txn *txn, uint64_t number,
+                           const Doudi__StoredAlert *a);
 /*
  * Brings an OPEN or ESCALATED alert up to clock_ms: every deadline before
  * clock_ms has passed (the engine's sweep does exactly this, in order), so
@@ -147,12 +176,23 @@ int alerts_book_open_each(alerts_book *b, MDB_txn *txn, uint64_t after_number,
                           int (*fn)(void *arg, uint64_t number, const alerts_open_entry *o),
                           void *arg);
 
-int alerts_book_schedule_put(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number,
-                             const alerts_schedule_entry *s);
-int alerts_book_schedule_del(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t number);
-/* The first entry of the class numbered after `after`: 0, DD_NOTFOUND or an LMDB code. */
-int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, uint32_t class_id, uint64_t after,
-                              uint64_t *number, alerts_schedule_entry *s);
+/*
+ * A walk through the alerts of one write transaction: a cursor that stays
+ * where the last alerts_book_schedule_next found its alert, so the next
+ * call steps on from there instead of searching the tree again. Zero it
+ * when a write transaction starts; LMDB frees the cursor with the
+ * transaction.
+ */
+typedef struct alerts_book_walk {
+    MDB_cursor *cursor;
+    uint64_t at; /* the number the cursor is on; 0: nowhere */
+} alerts_book_walk;
+
+/* The first scheduled alert of the class numbered after `after` (read from
+ * the alerts' headers): 0, DD_NOTFOUND or an LMDB code. */
+int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, alerts_book_walk *walk,
+                              uint32_t class_id, uint64_t after, uint64_t *number,
+                              alerts_schedule_entry *s);
 
 /* Every class, by id (ids are 1..*n); the array is malloc'ed (caller frees). */
 int alerts_book_classes(alerts_book *b, MDB_txn *txn, alerts_class **classes, size_t *n);

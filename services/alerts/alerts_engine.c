@@ -25,6 +25,7 @@ typedef struct esc_next {
     bool known, none;
     uint64_t number;
     alerts_schedule_entry entry;
+    alerts_book_walk walk; /* zeroed with the class at every begin() */
 } esc_next;
 
 typedef struct esc_class {
@@ -238,11 +239,15 @@ static int begin(alerts_engine *e, MDB_txn *txn)
     return alerts_book_silences(e->book, txn, e->batch_arena, &e->silences, &e->nsilences);
 }
 
+static void rates_up(alerts_engine *e);
+
 static int finish(alerts_engine *e, int rc)
 {
     for (size_t i = 0; i < e->nclasses && rc == 0; i++)
         if (e->classes[i].dirty)
             rc = alerts_book_class_put(e->book, e->txn, (uint32_t)(i + 1), &e->classes[i].c);
+    if (rc == 0)
+        rates_up(e);
     for (size_t i = 0; i < e->nrates && rc == 0; i++) {
         const rate_delta *r = &e->rates[i];
         rc = alerts_book_rate_add(e->book, e->txn, r->prefix, r->digits, r->month, r->due,
@@ -356,33 +361,56 @@ static int match_rate(void *arg, uint64_t number)
     return 0;
 }
 
-/* Counts an alert due in the timeliness of its region's five prefixes (in
- * memory; finish() writes the sums once per write). */
+/* The timeliness sums of one prefix and month in this write, created empty. */
+static size_t rate_slot(alerts_engine *e, const char *prefix, size_t digits, int32_t month)
+{
+    uint64_t h = XXH3_64bits_withSeed(prefix, digits, (uint64_t)month * 16 + digits);
+    rate_find f = {e, prefix, digits, month, 0};
+    alerts_hashmap_each(e->rate_of, h, match_rate, &f);
+    if (f.found)
+        return f.found - 1;
+    if (e->nrates == e->rates_cap) {
+        e->rates_cap = e->rates_cap ? e->rates_cap * 2 : 1024;
+        e->rates = dd_realloc(e->rates, e->rates_cap * sizeof(rate_delta));
+    }
+    rate_delta *r = &e->rates[e->nrates++];
+    memset(r, 0, sizeof(*r));
+    memcpy(r->prefix, prefix, digits);
+    r->digits = (uint8_t)digits;
+    r->month = month;
+    alerts_hashmap_add(e->rate_of, h, e->nrates);
+    return e->nrates - 1;
+}
+
+/* Counts an alert due in the timeliness of its village (in memory; finish()
+ * adds the villages' sums to their other four prefixes and writes them
+ * once per write). */
 static void count_due(alerts_engine *e, const char *region, int64_t first_deadline_ms,
                       bool in_time)
 {
     int32_t month = dd_date_yyyymmdd_shanghai(first_deadline_ms) / 100;
-    static const size_t digits[ALERTS_LEVELS] = {2, 4, 6, 9, 12};
-    for (int l = 0; l < ALERTS_LEVELS; l++) {
-        uint64_t h = XXH3_64bits_withSeed(region, digits[l], (uint64_t)month * 16 + digits[l]);
-        rate_find f = {e, region, digits[l], month, 0};
-        alerts_hashmap_each(e->rate_of, h, match_rate, &f);
-        if (!f.found) {
-            if (e->nrates == e->rates_cap) {
-                e->rates_cap = e->rates_cap ? e->rates_cap * 2 : 1024;
-                e->rates = dd_realloc(e->rates, e->rates_cap * sizeof(rate_delta));
-            }
-            rate_delta *r = &e->rates[e->nrates++];
-            memset(r, 0, sizeof(*r));
-            memcpy(r->prefix, region, digits[l]);
-            r->digits = (uint8_t)digits[l];
-            r->month = month;
-            f.found = e->nrates;
-            alerts_hashmap_add(e->rate_of, h, f.found);
+    size_t slot = rate_slot(e, region, 12, month);
+    rate_delta *r = &e->rates[slot];
+    r->due++;
+    r->in_time += in_time ? 1 : 0;
+}
+
+/* Adds each village's sums of this write to its province, city, county and
+ * township. */
+static void rates_up(alerts_engine *e)
+{
+    static const size_t digits[ALERTS_LEVELS - 1] = {2, 4, 6, 9};
+    size_t villages = e->nrates;
+    for (size_t i = 0; i < villages; i++) {
+        rate_delta v = e->rates[i]; /* rate_slot may move the array */
+        if (v.digits != 12)
+            continue;
+        for (int l = 0; l < ALERTS_LEVELS - 1; l++) {
+            size_t slot = rate_slot(e, v.prefix, digits[l], v.month);
+            rate_delta *r = &e->rates[slot];
+            r->due += v.due;
+            r->in_time += v.in_time;
         }
-        rate_delta *r = &e->rates[f.found - 1];
-        r->due++;
-        r->in_time += in_time ? 1 : 0;
     }
 }
 
@@ -404,15 +432,21 @@ static uint64_t person_hash_of(const Doudi__StoredAlert *a)
                : 0;
 }
 
-/* Takes an alert out of every index of the unresolved. */
-static int unindex(alerts_engine *e, uint64_t number, const Doudi__StoredAlert *a,
-                   const alerts_schedule *sched)
+/* Takes an alert out of the schedule (its header, written by the caller). */
+static void unschedule(alerts_engine *e, uint64_t number, alerts_schedule *sched)
 {
-    int rc = 0;
-    if (sched->class_id) {
-        rc = alerts_book_schedule_del(e->book, e->txn, sched->class_id, number);
+    if (sched->class_id && sched->scheduled) {
+        sched->scheduled = 0;
         forget_next(e, sched->class_id, number);
     }
+}
+
+/* Takes an alert out of every index of the unresolved. */
+static int unindex(alerts_engine *e, uint64_t number, const Doudi__StoredAlert *a,
+                   alerts_schedule *sched)
+{
+    int rc = 0;
+    unschedule(e, number, sched);
     if (a->dedup_key[0])
         alerts_hashmap_remove(e->dedup, alerts_book_hash(a->dedup_key), number);
     uint64_t ph = person_hash_of(a);
@@ -429,8 +463,8 @@ static int peek(alerts_engine *e, size_t ci, int k)
 {
     esc_class *c = &e->classes[ci];
     esc_next *n = &c->next[k];
-    int rc = alerts_book_schedule_next(e->book, e->txn, (uint32_t)(ci + 1), c->c.passed[k],
-                                       &n->number, &n->entry);
+    int rc = alerts_book_schedule_next(e->book, e->txn, &n->walk, (uint32_t)(ci + 1),
+                                       c->c.passed[k], &n->number, &n->entry);
     n->none = rc == DD_NOTFOUND;
     n->known = rc == 0 || rc == DD_NOTFOUND;
     return rc == DD_NOTFOUND ? 0 : rc;
@@ -455,7 +489,7 @@ static int step(alerts_engine *e, size_t ci, int k, int64_t deadline)
         count_due(e, en.region, en.first_deadline_ms, false);
     int top = (int)c->c.top_level;
     if (k + 1 >= top)
-        return alerts_book_schedule_del(e->book, e->txn, (uint32_t)(ci + 1), number);
+        return 0; /* overdue at the top: the positions have passed it */
 
     int level = k + 2;
     alerts_counts *cnt = &e->work;
@@ -676,7 +710,7 @@ static int raise_alert(alerts_engine *e, const Doudi__Alert *in, int64_t t)
                 a->last_seen_at_ms = t;
             a->last_caused_by_sequence = e->upstream_seq;
             e->stats.merged++;
-            return alerts_book_put(e->book, e->txn, held.number, &held.sched, a, false);
+            return alerts_book_repeat_put(e->book, e->txn, held.number, a);
         }
     }
 
@@ -739,14 +773,7 @@ static int raise_alert(alerts_engine *e, const Doudi__Alert *in, int64_t t)
     const alerts_class *cl = &e->classes[sched.class_id - 1].c;
     sched.top_level = (uint8_t)cl->top_level;
     sched.level_window_ms = cl->level_window_ms;
-    alerts_schedule_entry se;
-    memset(&se, 0, sizeof(se));
-    se.first_deadline_ms = a.first_deadline_ms;
-    memcpy(se.region, a.region_code, 12);
-    se.kind = (uint8_t)a.kind;
-    se.severity = (uint8_t)a.severity;
-    if ((rc = alerts_book_schedule_put(e->book, e->txn, sched.class_id, number, &se)) != 0)
-        return rc;
+    sched.scheduled = 1;
     forget_next(e, sched.class_id, number);
     e->stats.raised[kind]++;
     count(e, &a, +1);
@@ -802,11 +829,7 @@ static int acknowledge(alerts_engine *e, const Doudi__Envelope *env)
         a->handled_in_time = in_time;
         if (in_time)
             count_due(e, a->region_code, a->first_deadline_ms, true);
-        if (sched.class_id) {
-            if ((rc = alerts_book_schedule_del(e->book, e->txn, sched.class_id, number)) != 0)
-                return rc;
-            forget_next(e, sched.class_id, number);
-        }
+        unschedule(e, number, &sched);
         a->deadline_ms = 0;
     }
     a->note = ack->note;

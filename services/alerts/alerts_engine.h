@@ -35,12 +35,18 @@
  * (alerts_book_view), and the sweep needs no index of deadlines: alerts of
  * one escalation class (window, level window, top level) reach each step
  * in the order they were raised, so a position per class and step, kept
- * in `classes` and written once per batch, walks the `schedule`. The
+ * in `classes` and written once per batch, walks the alerts themselves
+ * (their headers say class and whether they are still scheduled; a walk
+ * keeps its cursor between steps). A repeat merged into an alert writes
+ * only its count, last seen and last cause (the book's `repeats`); an
+ * acknowledgement, a resolution or an inhibition rewrites the alert. The
  * dedup and person lookups are in memory (alerts_hashmap.h, rebuilt from
- * the book's `open` after an abort), timeliness and counts are added up in
- * memory and written once per batch, and the replay index grows by blocks
- * (alerts_stream.h). Settings that shape a climb (windows, level window,
- * top level, escalation on/off) apply to alerts raised after they change.
+ * the book's `open` after an abort), timeliness is added up in memory by
+ * village and written once per batch for every prefix, counts likewise,
+ * and the replay index appends its full blocks and rewrites its open
+ * ones, which sit together (alerts_stream.h). Settings that shape a climb
+ * (windows, level window, top level, escalation on/off) apply to alerts
+ * raised after they change.
  *
  * Handling timeliness (处置及时率): an alert counts as due once, in the
  * month of its village deadline, when it is handled (acknowledged or

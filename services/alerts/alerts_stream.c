@@ -3,7 +3,6 @@
 
 #include "alloc.h"
 #include "error.h"
-#include "alerts_hashmap.h"
 #include "alerts_ladder.h"
 
 #include <stdio.h>
@@ -15,36 +14,44 @@ typedef struct pending {
     size_t offset, len;
 } pending;
 
-/* One area's newest block of the replay index, as in the store after the
- * batch's flush. */
+/* One area's open block of the replay index (as in the store after the
+ * batch's flush), and, once a replay needed it, where its closed blocks are. */
 typedef struct area {
+    uint64_t code;   /* area_code() */
     uint8_t key[13]; /* digits . prefix */
     uint8_t keylen;
     bool empty;      /* no block yet */
     bool dirty;      /* changed since the last flush */
+    bool dir_known;  /* dir lists every closed block still held */
     uint64_t first, last;
     size_t len;
     uint8_t deltas[ALERTS_BLOCK_BYTES];
+    uint64_t *dir;   /* closing sequences of its closed blocks, rising */
+    size_t ndir, dircap;
+    /* a village's province, city, county and township, once looked up
+     * (positions in areas[]) */
+    bool parents_known;
+    uint32_t parent[ALERTS_LEVELS - 1];
 } area;
 
 struct alerts_stream {
     dd_store *store;
     dd_log *log;
-    MDB_dbi index;
+    MDB_dbi closed, open;
     pending *pend;
     size_t npend, cap;
     alerts_buf pend_bytes;
     alerts_buf packed;
     alerts_publish_fn publish;
     void *publish_arg;
-    /* the areas known in memory: code -> position + 1 in areas[] */
-    alerts_hashmap *area_of;
+    /* the areas known in memory: an open-addressing table of positions + 1
+     * in areas[] by area_code() (at most half full) */
+    uint32_t *area_of;
+    size_t area_of_cap;
     area *areas;
     size_t nareas, areas_cap;
     size_t *dirty;
     size_t ndirty, dirty_cap;
-    uint8_t resume[24];
-    size_t resume_len;
 };
 
 static const size_t level_digits[ALERTS_LEVELS] = {2, 4, 6, 9, 12};
@@ -89,12 +96,12 @@ static bool get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
     return false;
 }
 
-static size_t block_key(uint8_t *key, const char *prefix, size_t digits, uint64_t first)
+/* A closed block's key: the sequence that did not fit in it, then its
+ * area's digits. */
+static void closed_key(uint8_t key[9], uint64_t closing, size_t digits)
 {
-    key[0] = (uint8_t)digits;
-    memcpy(key + 1, prefix, digits);
-    put_be64(key + 1 + digits, first);
-    return 1 + digits + 8;
+    put_be64(key, closing);
+    key[8] = (uint8_t)digits;
 }
 
 /* The last sequence of a block, given its first and its deltas. */
@@ -116,7 +123,9 @@ static bool block_last(uint64_t first, const uint8_t *deltas, size_t len, uint64
 
 static void forget_areas(alerts_stream *s)
 {
-    alerts_hashmap_clear(s->area_of);
+    for (size_t i = 0; i < s->nareas; i++)
+        free(s->areas[i].dir);
+    memset(s->area_of, 0, s->area_of_cap * sizeof(uint32_t));
     s->nareas = 0;
     s->ndirty = 0;
 }
@@ -151,12 +160,15 @@ int alerts_stream_open(dd_store *store, dd_log *log, alerts_stream **out)
     alerts_stream *s = dd_calloc(1, sizeof(*s));
     s->store = store;
     s->log = log;
-    int rc = dd_store_dbi(store, "replay", 0, &s->index);
+    int rc = dd_store_dbi(store, "replay_closed", 0, &s->closed);
+    if (rc == 0)
+        rc = dd_store_dbi(store, "replay_open", 0, &s->open);
     if (rc) {
         free(s);
         return rc;
     }
-    s->area_of = alerts_hashmap_new();
+    s->area_of_cap = 1u << 16;
+    s->area_of = dd_calloc(s->area_of_cap, sizeof(uint32_t));
     dd_store_participant p = {committed, aborted, s};
     dd_store_add_participant(store, &p);
     *out = s;
@@ -171,7 +183,8 @@ void alerts_stream_close(alerts_stream **sp)
     free(s->pend);
     alerts_buf_free(&s->pend_bytes);
     alerts_buf_free(&s->packed);
-    alerts_hashmap_destroy(&s->area_of);
+    forget_areas(s);
+    free(s->area_of);
     free(s->areas);
     free(s->dirty);
     free(s);
@@ -186,36 +199,58 @@ void alerts_stream_set_publisher(alerts_stream *s, alerts_publish_fn fn, void *a
 
 /* ---- areas ------------------------------------------------------------------------ */
 
-/* A number naming an area: its digits and its prefix read as decimal. */
+/* A number naming an area: its digits, then its prefix, read as decimal
+ * (prefixes of 2, 4, 6, 9 and 12 digits give numbers of different lengths,
+ * so no two areas share one). */
 static uint64_t area_code(const char *region, size_t digits)
 {
     uint64_t code = digits;
     for (size_t i = 0; i < digits; i++)
         code = code * 10 + (uint64_t)(region[i] - '0');
-    return code * 0x9E3779B97F4A7C15ULL;
+    return code;
 }
 
-typedef struct find_ctx {
-    alerts_stream *s;
-    const char *region;
-    size_t digits;
-    size_t found;
-} find_ctx;
-
-static int match_area(void *arg, uint64_t number)
+static size_t area_home(uint64_t code, size_t cap)
 {
-    find_ctx *f = arg;
-    const area *a = &f->s->areas[number - 1];
-    if (a->keylen == 1 + f->digits && memcmp(a->key + 1, f->region, f->digits) == 0) {
-        f->found = (size_t)number;
-        return 1;
-    }
-    return 0;
+    code *= 0x9E3779B97F4A7C15ULL;
+    return (size_t)(code >> 32) & (cap - 1);
 }
 
-/* Reads an area's newest block from the store into a new slot. */
+/* The area with this code, or NULL. */
+static area *area_find(alerts_stream *s, uint64_t code)
+{
+    for (size_t i = area_home(code, s->area_of_cap); s->area_of[i];
+         i = (i + 1) & (s->area_of_cap - 1)) {
+        area *a = &s->areas[s->area_of[i] - 1];
+        if (a->code == code)
+            return a;
+    }
+    return NULL;
+}
+
+static void area_index(alerts_stream *s, uint64_t code, uint32_t position)
+{
+    size_t i = area_home(code, s->area_of_cap);
+    while (s->area_of[i])
+        i = (i + 1) & (s->area_of_cap - 1);
+    s->area_of[i] = position;
+}
+
+/* Makes room for one more area in the table (doubling it past half full). */
+static void area_reserve(alerts_stream *s)
+{
+    if ((s->nareas + 1) * 2 <= s->area_of_cap)
+        return;
+    free(s->area_of);
+    s->area_of_cap *= 2;
+    s->area_of = dd_calloc(s->area_of_cap, sizeof(uint32_t));
+    for (size_t i = 0; i < s->nareas; i++)
+        area_index(s, s->areas[i].code, (uint32_t)(i + 1));
+}
+
+/* Reads an area's open block from the store into a new slot. */
 static int load_area(alerts_stream *s, MDB_txn *txn, const char *region, size_t digits,
-                     area **out)
+                     bool keep_empty, area **out)
 {
     if (s->nareas == s->areas_cap) {
         s->areas_cap = s->areas_cap ? s->areas_cap * 2 : 1024;
@@ -223,65 +258,78 @@ static int load_area(alerts_stream *s, MDB_txn *txn, const char *region, size_t 
     }
     area *a = &s->areas[s->nareas];
     memset(a, 0, offsetof(area, deltas));
+    a->parents_known = false;
+    a->dir = NULL;
+    a->ndir = a->dircap = 0;
+    a->code = area_code(region, digits);
     a->key[0] = (uint8_t)digits;
     memcpy(a->key + 1, region, digits);
     a->keylen = (uint8_t)(1 + digits);
     a->empty = true;
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, s->index, &c);
-    if (rc)
+    MDB_val k = {a->keylen, a->key}, v;
+    int rc = mdb_get(txn, s->open, &k, &v);
+    if (rc == 0) {
+        if (v.mv_size < 8 || v.mv_size - 8 > ALERTS_BLOCK_BYTES)
+            return DD_ECORRUPT;
+        a->first = get_be64(v.mv_data);
+        a->len = v.mv_size - 8;
+        memcpy(a->deltas, (const uint8_t *)v.mv_data + 8, a->len);
+        if (!block_last(a->first, a->deltas, a->len, &a->last))
+            return DD_ECORRUPT;
+        a->empty = false;
+    } else if (rc != MDB_NOTFOUND) {
         return rc;
-    uint8_t key[24];
-    size_t klen = block_key(key, region, digits, UINT64_MAX);
-    MDB_val k = {klen, key}, v;
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (rc == 0)
-        rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
-    else if (rc == MDB_NOTFOUND)
-        rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-    if (rc == 0 && k.mv_size == klen && memcmp(k.mv_data, key, klen - 8) == 0) {
-        if (v.mv_size > ALERTS_BLOCK_BYTES) {
-            rc = DD_ECORRUPT;
-        } else {
-            a->first = get_be64((const uint8_t *)k.mv_data + klen - 8);
-            a->len = v.mv_size;
-            memcpy(a->deltas, v.mv_data, v.mv_size);
-            a->empty = !block_last(a->first, a->deltas, a->len, &a->last);
-            if (a->empty)
-                rc = DD_ECORRUPT;
-        }
-    } else if (rc == 0 || rc == MDB_NOTFOUND) {
-        rc = 0;
     }
-    mdb_cursor_close(c);
-    if (rc)
-        return rc;
-    s->nareas++;
-    alerts_hashmap_add(s->area_of, area_code(region, digits), s->nareas);
     *out = a;
+    if (a->empty && !keep_empty)
+        return 0; /* a replay of an area never seen: not kept */
+    area_reserve(s);
+    s->nareas++;
+    area_index(s, a->code, (uint32_t)s->nareas);
     return 0;
 }
 
-static int area_get(alerts_stream *s, MDB_txn *txn, const char *region, size_t digits, area **out)
+static int area_get(alerts_stream *s, MDB_txn *txn, const char *region, size_t digits,
+                    bool keep_empty, area **out)
 {
-    find_ctx f = {s, region, digits, 0};
-    alerts_hashmap_each(s->area_of, area_code(region, digits), match_area, &f);
-    if (f.found) {
-        *out = &s->areas[f.found - 1];
+    area *a = area_find(s, area_code(region, digits));
+    if (a) {
+        *out = a;
         return 0;
     }
-    return load_area(s, txn, region, digits, out);
+    return load_area(s, txn, region, digits, keep_empty, out);
 }
 
-static int write_block(alerts_stream *s, MDB_txn *txn, const area *a)
+static void dir_push(area *a, uint64_t closing)
 {
-    uint8_t key[24];
-    size_t klen = block_key(key, (const char *)a->key + 1, a->key[0], a->first);
-    MDB_val k = {klen, key}, v = {a->len, (void *)a->deltas};
-    return mdb_put(txn, s->index, &k, &v, 0);
+    if (a->ndir == a->dircap) {
+        a->dircap = a->dircap ? a->dircap * 2 : 8;
+        a->dir = dd_realloc(a->dir, a->dircap * sizeof(uint64_t));
+    }
+    a->dir[a->ndir++] = closing;
 }
 
-/* Adds seq to the area's newest block (a full block is written at once). */
+/* Closes an area's open block at `closing` (the sequence that did not fit):
+ * an append, since sequences only rise. */
+static int close_block(alerts_stream *s, MDB_txn *txn, area *a, uint64_t closing)
+{
+    size_t digits = a->key[0];
+    uint8_t key[9];
+    closed_key(key, closing, digits);
+    MDB_val k = {sizeof(key), key}, v = {8 + digits + a->len, NULL};
+    int rc = mdb_put(txn, s->closed, &k, &v, MDB_APPEND | MDB_RESERVE);
+    if (rc)
+        return rc;
+    uint8_t *p = v.mv_data;
+    put_be64(p, a->first);
+    memcpy(p + 8, a->key + 1, digits);
+    memcpy(p + 8 + digits, a->deltas, a->len);
+    if (a->dir_known)
+        dir_push(a, closing);
+    return 0;
+}
+
+/* Adds seq to the area's open block (a full block is closed at once). */
 static int area_add(alerts_stream *s, MDB_txn *txn, area *a, uint64_t seq)
 {
     if (!a->empty) {
@@ -293,7 +341,7 @@ static int area_add(alerts_stream *s, MDB_txn *txn, area *a, uint64_t seq)
             a->last = seq;
             goto changed;
         }
-        int rc = write_block(s, txn, a);
+        int rc = close_block(s, txn, a, seq);
         if (rc)
             return rc;
     }
@@ -316,9 +364,12 @@ int alerts_stream_flush(alerts_stream *s, MDB_txn *txn)
 {
     for (size_t i = 0; i < s->ndirty; i++) {
         area *a = &s->areas[s->dirty[i]];
-        int rc = write_block(s, txn, a);
+        MDB_val k = {a->keylen, a->key}, v = {8 + a->len, NULL};
+        int rc = mdb_put(txn, s->open, &k, &v, MDB_RESERVE);
         if (rc)
             return rc;
+        put_be64(v.mv_data, a->first);
+        memcpy((uint8_t *)v.mv_data + 8, a->deltas, a->len);
         a->dirty = false;
     }
     s->ndirty = 0;
@@ -334,12 +385,27 @@ int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, 
         return DD_EPROTO;
     size_t areas[ALERTS_LEVELS]; /* positions: loading one may move the others */
     uint64_t prev[ALERTS_LEVELS];
+    area *village;
+    int rc = area_get(s, txn, region, level_digits[ALERTS_LEVELS - 1], true, &village);
+    if (rc)
+        return rc;
+    areas[ALERTS_LEVELS - 1] = (size_t)(village - s->areas);
+    if (!village->parents_known) {
+        for (int l = 0; l < ALERTS_LEVELS - 1; l++) {
+            area *a;
+            if ((rc = area_get(s, txn, region, level_digits[l], true, &a)) != 0)
+                return rc;
+            areas[l] = (size_t)(a - s->areas);
+        }
+        village = &s->areas[areas[ALERTS_LEVELS - 1]];
+        for (int l = 0; l < ALERTS_LEVELS - 1; l++)
+            village->parent[l] = (uint32_t)areas[l];
+        village->parents_known = true;
+    }
+    for (int l = 0; l < ALERTS_LEVELS - 1; l++)
+        areas[l] = village->parent[l];
     for (int l = 0; l < ALERTS_LEVELS; l++) {
-        area *a;
-        int rc = area_get(s, txn, region, level_digits[l], &a);
-        if (rc)
-            return rc;
-        areas[l] = (size_t)(a - s->areas);
+        const area *a = &s->areas[areas[l]];
         prev[l] = a->empty ? 0 : a->last;
     }
     u->previous_in_area = prev;
@@ -353,7 +419,7 @@ int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, 
     u->previous_in_area = NULL;
     u->n_previous_in_area = 0;
     uint64_t seq;
-    int rc = dd_log_append(s->log, txn, DOUDI__ALERTS_RECORD_KIND__ALERTS_RECORD_KIND_UPDATE,
+    rc = dd_log_append(s->log, txn, DOUDI__ALERTS_RECORD_KIND__ALERTS_RECORD_KIND_UPDATE,
                            u->at_ms, s->packed.data, len, &seq);
     for (int l = 0; l < ALERTS_LEVELS && rc == 0; l++)
         rc = area_add(s, txn, &s->areas[areas[l]], seq);
@@ -424,53 +490,110 @@ static int replay_one(replay_ctx *c, uint64_t seq)
     return rc;
 }
 
-static int replay_prefix(replay_ctx *c, const char *prefix, size_t digits)
+/* Takes the sequences of one block (its first, then its deltas). */
+static int replay_block(replay_ctx *c, uint64_t first, const uint8_t *d, size_t len)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->s->index, &cur);
+    uint64_t seq = first;
+    size_t pos = 0;
+    int rc = replay_one(c, seq);
+    while (rc == 0 && !c->done && pos < len) {
+        uint64_t delta;
+        if (!get_varint(d, len, &pos, &delta))
+            return DD_ECORRUPT;
+        seq += delta;
+        rc = replay_one(c, seq);
+    }
+    return rc;
+}
+
+/* Reads the closed block of area a closed at `closing`: DD_NOTFOUND when
+ * it is not held (trimmed) or is another area's. */
+static int get_closed(alerts_stream *s, MDB_txn *txn, const area *a, uint64_t closing,
+                      uint64_t *first, const uint8_t **deltas, size_t *len)
+{
+    size_t digits = a->key[0];
+    uint8_t key[9];
+    closed_key(key, closing, digits);
+    MDB_val k = {sizeof(key), key}, v;
+    int rc = mdb_get(txn, s->closed, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return DD_NOTFOUND;
     if (rc)
         return rc;
-    uint8_t key[24];
-    size_t klen = block_key(key, prefix, digits, c->after + 1);
-    MDB_val k = {klen, key}, v;
-    /* The block holding after + 1 may start before it. */
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == 0 || rc == MDB_NOTFOUND) {
-        int at = rc;
-        MDB_val pk, pv;
-        int prc = mdb_cursor_get(cur, &pk, &pv, at == 0 ? MDB_PREV : MDB_LAST);
-        if (prc == 0 && pk.mv_size == klen && memcmp(pk.mv_data, key, klen - 8) == 0) {
-            k = pk;
-            v = pv;
-            rc = 0;
-        } else if (at == 0) {
-            rc = mdb_cursor_get(cur, &k, &v, prc == 0 ? MDB_NEXT : MDB_FIRST);
-        } else {
-            rc = MDB_NOTFOUND;
-        }
-    }
-    while (rc == 0 && !c->done && k.mv_size == klen && memcmp(k.mv_data, key, klen - 8) == 0) {
-        uint64_t seq = get_be64((const uint8_t *)k.mv_data + klen - 8);
-        const uint8_t *d = v.mv_data;
-        size_t pos = 0;
-        if ((rc = replay_one(c, seq)) != 0)
+    if (v.mv_size < 8 + digits || v.mv_size - 8 - digits > ALERTS_BLOCK_BYTES)
+        return DD_ECORRUPT;
+    if (memcmp((const uint8_t *)v.mv_data + 8, a->key + 1, digits) != 0)
+        return DD_NOTFOUND;
+    *first = get_be64(v.mv_data);
+    *deltas = (const uint8_t *)v.mv_data + 8 + digits;
+    *len = v.mv_size - 8 - digits;
+    return 0;
+}
+
+/*
+ * Lists an area's closed blocks: each names the one before it (its first
+ * sequence is the closing sequence of the one before), so the list is
+ * walked back from the open block, once; closings extend it after that.
+ */
+static int build_dir(alerts_stream *s, MDB_txn *txn, area *a)
+{
+    a->ndir = 0;
+    uint64_t closing = a->first;
+    for (;;) {
+        uint64_t first;
+        const uint8_t *d;
+        size_t len;
+        int rc = get_closed(s, txn, a, closing, &first, &d, &len);
+        if (rc == DD_NOTFOUND)
             break;
-        while (!c->done && pos < v.mv_size) {
-            uint64_t delta;
-            if (!get_varint(d, v.mv_size, &pos, &delta)) {
-                rc = DD_ECORRUPT;
-                break;
-            }
-            seq += delta;
-            if ((rc = replay_one(c, seq)) != 0)
-                break;
-        }
         if (rc)
-            break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            return rc;
+        if (first >= closing)
+            return DD_ECORRUPT;
+        dir_push(a, closing);
+        closing = first;
     }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    for (size_t i = 0; i < a->ndir / 2; i++) {
+        uint64_t t = a->dir[i];
+        a->dir[i] = a->dir[a->ndir - 1 - i];
+        a->dir[a->ndir - 1 - i] = t;
+    }
+    a->dir_known = true;
+    return 0;
+}
+
+static int replay_prefix(replay_ctx *c, const char *prefix, size_t digits)
+{
+    alerts_stream *s = c->s;
+    area *a;
+    int rc = area_get(s, c->txn, prefix, digits, false, &a);
+    if (rc || a->empty)
+        return rc;
+    if (!a->dir_known && (rc = build_dir(s, c->txn, a)) != 0)
+        return rc;
+    /* The first block that may hold a sequence after c->after: a block
+     * holds sequences below its closing one. */
+    size_t lo = 0, hi = a->ndir;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->dir[mid] <= c->after + 1)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < a->ndir && !c->done && rc == 0; i++) {
+        uint64_t first;
+        const uint8_t *d;
+        size_t len;
+        rc = get_closed(s, c->txn, a, a->dir[i], &first, &d, &len);
+        if (rc == DD_NOTFOUND)
+            rc = 0; /* trimmed */
+        else if (rc == 0)
+            rc = replay_block(c, first, d, len);
+    }
+    if (rc == 0 && !c->done)
+        rc = replay_block(c, a->first, a->deltas, a->len);
+    return rc;
 }
 
 int alerts_stream_replay(alerts_stream *s, const char *prefix, uint64_t after,
@@ -508,8 +631,9 @@ typedef struct trim_ctx {
     size_t limit, deleted;
 } trim_ctx;
 
-/* A block can go when the next block of its area starts at or below the
- * first sequence still held: all of its own are below it. */
+/* Closed blocks are in the order they closed, and a block holds sequences
+ * below its closing one: those closed at or below the first sequence still
+ * held are wholly trimmed, and they are the first ones. */
 static int trim_fn(MDB_txn *txn, void *arg)
 {
     trim_ctx *t = arg;
@@ -517,55 +641,26 @@ static int trim_fn(MDB_txn *txn, void *arg)
     uint64_t first = dd_log_first(s->log);
     t->deleted = 0;
     MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, s->index, &c);
+    int rc = mdb_cursor_open(txn, s->closed, &c);
     if (rc)
         return rc;
-    MDB_val k = {s->resume_len, s->resume}, v;
-    rc = mdb_cursor_get(c, &k, &v, s->resume_len ? MDB_SET_RANGE : MDB_FIRST);
-    size_t seen = 0;
-    uint8_t prev[24];
-    size_t prev_len = 0;
-    while (rc == 0 && seen < t->limit) {
-        seen++;
-        if (k.mv_size >= 9 && k.mv_size <= sizeof(prev)) {
-            uint64_t start = get_be64((const uint8_t *)k.mv_data + k.mv_size - 8);
-            if (prev_len == k.mv_size && memcmp(prev, k.mv_data, k.mv_size - 8) == 0 &&
-                (first == 0 || start <= first)) {
-                /* prev is a block of the same area wholly below `first`. */
-                MDB_val pk = {prev_len, prev};
-                if ((rc = mdb_del(txn, s->index, &pk, NULL)) != 0)
-                    break;
-                t->deleted++;
-                MDB_val again = {k.mv_size, NULL};
-                uint8_t cur[24];
-                memcpy(cur, k.mv_data, k.mv_size);
-                again.mv_data = cur;
-                if ((rc = mdb_cursor_get(c, &again, &v, MDB_SET_KEY)) != 0)
-                    break;
-                k = again;
-                memcpy(prev, cur, k.mv_size);
-            } else {
-                memcpy(prev, k.mv_data, k.mv_size);
-            }
-            prev_len = k.mv_size;
-        }
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
-    if (rc == 0 && prev_len) {
-        /* Resume at the last block looked at: its successor decides it. */
-        memcpy(s->resume, prev, prev_len);
-        s->resume_len = prev_len;
-    } else if (rc == MDB_NOTFOUND) {
-        s->resume_len = 0; /* wrap around */
-        rc = 0;
+    MDB_val k, v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (rc == 0 && t->deleted < t->limit) {
+        if (k.mv_size != 9 || get_be64(k.mv_data) > first)
+            break;
+        if ((rc = mdb_cursor_del(c, 0)) != 0)
+            break;
+        t->deleted++;
+        rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
     }
     mdb_cursor_close(c);
-    return rc;
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int alerts_stream_trim_index(alerts_stream *s, size_t limit, size_t *deleted)
 {
-    if (dd_log_first(s->log) <= 1 && dd_log_head(s->log) > 0) {
+    if (dd_log_first(s->log) <= 1) {
         if (deleted)
             *deleted = 0;
         return 0; /* nothing trimmed yet */
@@ -574,5 +669,18 @@ int alerts_stream_trim_index(alerts_stream *s, size_t limit, size_t *deleted)
     int rc = dd_store_write(s->store, trim_fn, &t);
     if (deleted)
         *deleted = rc ? 0 : t.deleted;
+    /* The lists of closed blocks forget those wholly below the log's first
+     * sequence: they hold only trimmed records, deleted or about to be. */
+    uint64_t first = dd_log_first(s->log);
+    for (size_t i = 0; i < s->nareas; i++) {
+        area *a = &s->areas[i];
+        size_t gone = 0;
+        while (gone < a->ndir && a->dir[gone] <= first)
+            gone++;
+        if (gone) {
+            memmove(a->dir, a->dir + gone, (a->ndir - gone) * sizeof(uint64_t));
+            a->ndir -= gone;
+        }
+    }
     return rc;
 }

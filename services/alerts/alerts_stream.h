@@ -8,24 +8,40 @@
  *       -> dd_log_append: the next sequence
  *       -> previous_in_area: the last sequence of each of the five areas
  *          (province, city, county, township, village) before this one
- *       -> the replay index, in memory: the sequence joins each area's
- *          newest block
+ *       -> the replay index: the sequence joins each area's open block,
+ *          in memory; a block it does not fit in is closed (written) first
  *       -> pending publication
- *   alerts_stream_flush (before the commit): each area's newest block
- *       that changed is written
+ *   alerts_stream_flush (before the commit): each open block that changed
+ *       is written
  *   commit: pending entries go to the publisher, in sequence order
  *   abort:  pending entries and the in-memory blocks are dropped (the
  *           blocks are read again from the store when next needed)
  *
- * The replay index ("replay") holds, per area, blocks of its sequences:
- * key digits(1) . prefix . BE first sequence, value the following
- * sequences as varint deltas, at most ALERTS_BLOCK_BYTES. An area's newest
- * block is kept in memory and grows in place, and a block is full when
- * its deltas are, so the blocks depend on the sequences only, never on
- * how the upstream log was cut into batches: a batch writes one value per
- * area it touched instead of five random keys per record, and an entry
- * costs a byte or three instead of a key. The newest block of an area
- * also gives previous_in_area; trimming never deletes it.
+ * The replay index holds, per area, blocks of its sequences: a first
+ * sequence and the following ones as varint deltas, at most
+ * ALERTS_BLOCK_BYTES of them. A block is full when its deltas are, so the
+ * blocks depend on the sequences only, never on how the upstream log was
+ * cut into batches.
+ *
+ *   replay_open    digits(1) . prefix -> BE first(8) . deltas: each area's
+ *                  open block; a batch rewrites those of the areas it
+ *                  touched, which all sit together (about 30 bytes of key
+ *                  and value per area plus the deltas)
+ *   replay_closed  BE closing(8) . digits(1) -> BE first(8) . prefix .
+ *                  deltas: full blocks, keyed by the sequence that did not
+ *                  fit, which rises, so closing a block is an append (a
+ *                  sequence belongs to one area of each level, so the key
+ *                  is unique). A block's first sequence is the closing
+ *                  sequence of the area's block before it: an area's
+ *                  blocks are walked back from its open block once, when a
+ *                  replay first needs them, and listed in memory after that.
+ *
+ * Keyed by area, the full blocks went in at some 27,000 places of the tree
+ * (one area's blocks after the other's) and a batch of a province-month
+ * rewrote about 3,200 pages of the index; keyed by their closing, they are
+ * appended, and a batch writes the open blocks' 1,300 pages and the new
+ * full blocks. The open block of an area gives previous_in_area; trimming
+ * deletes full blocks only, oldest first.
  *
  * A stream record is published live only after its commit, so nobody ever
  * sees a record that a crash could take back.
@@ -45,7 +61,7 @@
 #include "doudi/alerts.pb-c.h"
 
 /* The most bytes of deltas in one block of the replay index. */
-#define ALERTS_BLOCK_BYTES 256
+#define ALERTS_BLOCK_BYTES 128
 
 typedef struct alerts_stream alerts_stream;
 
@@ -88,16 +104,17 @@ typedef struct alerts_replay_result {
  * Appends to out, as repeated field 1 of a ReplayReply, the entries of the
  * prefix ("" or 2/4/6/9/12 digits, already validated) after `after`, at
  * most max_entries and about max_bytes, and fills r. Reads in its own read
- * transaction. Returns 0 or an LMDB code.
+ * transaction, with the open blocks in memory: call it between write
+ * transactions (the daemon's one thread does). Returns 0 or an LMDB code.
  */
 int alerts_stream_replay(alerts_stream *s, const char *prefix, uint64_t after,
                          uint32_t max_entries, size_t max_bytes, alerts_buf *out,
                          alerts_replay_result *r);
 
 /*
- * Looks at up to `limit` index blocks and deletes those whose every sequence
- * is below the log's first (after a trim; an area's newest block stays),
- * in its own write transaction, resuming where the last call stopped.
+ * Deletes up to `limit` full blocks whose every sequence is below the
+ * log's first (after a trim; open blocks stay), oldest first, in its own
+ * write transaction; the in-memory lists of full blocks forget them.
  * *deleted may be NULL.
  */
 int alerts_stream_trim_index(alerts_stream *s, size_t limit, size_t *deleted);

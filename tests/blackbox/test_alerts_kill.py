@@ -11,8 +11,9 @@ consume under two consumer names: A uninterrupted, B killed with SIGKILL at
 spread-out marks of its cursor and started again on the same directory
 and ports. B fetches 3 records at a time (A 2000), so batch boundaries
 differ too. After the month, acknowledgements and resolutions of real
-alert ids (taken from A) and clock ticks weeks later go through the chain,
-and B is killed during those as well. Each daemon has two subscriber
+alert ids (taken from A) and clock ticks weeks later go through the chain
+(B stopped with SIGTERM until they are all in eligibility's log, so that
+its marks lie ahead of it), and B is killed during those as well. Each daemon has two subscriber
 processes (prefixes 440106 and 440106001, alerts_harness.py subscriber),
 which ride out B's deaths.
 
@@ -37,8 +38,8 @@ from doudi import eligibility_pb2
 HOUSEHOLDS = int(os.environ.get("DOUDI_ALERTS_HOUSEHOLDS", "1500"))
 KILLS = int(os.environ.get("DOUDI_ALERTS_KILLS", "6"))
 KILL_SEED = os.environ.get("DOUDI_ALERTS_KILL_SEED") or str(time.time_ns())
-DATABASES = ("alerts", "open", "schedule", "classes", "gone", "rates", "silences", "meta",
-             "replay", "log", "cursors")
+DATABASES = ("alerts", "repeats", "open", "classes", "gone", "rates", "silences", "meta",
+             "replay_closed", "replay_open", "log", "cursors")
 PREFIXES = ("440106", "440106001")
 
 
@@ -110,6 +111,9 @@ def test_kill_minus_nine_during_a_month(env):
     b.wait_caught_up(120)
 
     # Acknowledgements and resolutions of real ids, then ticks weeks later.
+    # B waits, stopped, until they are all in eligibility's log: following
+    # it live, B could pass every mark before the marks are known.
+    h.check_eq(b.stop(), 0, "status of B after SIGTERM")
     month_end = max(t for t, _ in county.events)
     open_alerts = a.list(unresolved_only=True)
     h.check(len(open_alerts) >= 20, f"only {len(open_alerts)} unresolved alerts after the month")
@@ -126,6 +130,7 @@ def test_kill_minus_nine_during_a_month(env):
     first_phase_head = elig_head
     elig_head = elig.log_head()
     step = (elig_head - first_phase_head) / (KILLS - KILLS // 2 + 1)
+    b.start()
     kill_at([int(first_phase_head + step * (k + 1)) for k in range(KILLS - KILLS // 2)])
     h.check(len(kills) >= 5, f"only {len(kills)} kills")
     for d in (a, b):

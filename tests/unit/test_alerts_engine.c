@@ -5,7 +5,7 @@
  * dedup, inhibition by a death, a plan restarting, acknowledgements
  * refused, the replay index by prefix; the same records cut into other
  * batches giving identical databases; replay blocks of a busy area and
- * their trimming; a data directory of the first layout refused; and the
+ * their trimming; a data directory of an earlier layout refused; and the
  * ladder's pure functions.
  */
 #include <setjmp.h>
@@ -186,6 +186,13 @@ static int apply_fn(MDB_txn *txn, void *arg)
 {
     apply_ctx *c = arg;
     return alerts_engine_apply(c->f->engine, txn, c->b->ptrs, c->b->n);
+}
+
+/* Applies, then fails: the write is taken back. */
+static int apply_then_fail(MDB_txn *txn, void *arg)
+{
+    int rc = apply_fn(txn, arg);
+    return rc ? rc : DD_EPROTO;
 }
 
 static void apply(fx *f, batch *b)
@@ -452,9 +459,11 @@ static void test_batch_boundaries(void **state)
     static const struct {
         const char *name;
         unsigned flags;
-    } dbs[] = {{"alerts", MDB_INTEGERKEY}, {"open", MDB_INTEGERKEY}, {"schedule", 0},
-               {"classes", MDB_INTEGERKEY}, {"gone", 0}, {"rates", 0}, {"meta", 0},
-               {"replay", 0}, {"log", MDB_INTEGERKEY}};
+    } dbs[] = {{"alerts", MDB_INTEGERKEY}, {"repeats", MDB_INTEGERKEY},
+               {"open", MDB_INTEGERKEY},  {"classes", MDB_INTEGERKEY},
+               {"gone", 0},               {"rates", 0},
+               {"meta", 0},               {"replay_closed", 0},
+               {"replay_open", 0},        {"log", MDB_INTEGERKEY}};
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
         assert_same_db(a, b, dbs[i].name, dbs[i].flags);
     const alerts_counts *ca = alerts_engine_counts(a->engine);
@@ -550,13 +559,49 @@ static void test_replay_blocks_and_trim(void **state)
     n = replay_seqs(f, "440106001005", 699, seqs, 2000);
     assert_int_equal(n, 2);
     assert_int_equal(seqs[1], 701);
+
+    /* Blocks that fill after a replay listed the area's blocks join the
+     * list; a write that is taken back leaves it as it was. */
+    for (int i = 0; i < 300; i++) {
+        char p[19];
+        snprintf(p, sizeof(p), "4401061951%07d", i);
+        p[17] = dd_idnum_check_char(p);
+        p[18] = '\0';
+        add_alert(f, b, DOUDI__ALERT_KIND__ALERT_KIND_RISK, p, "440106001005", T0 + 1001 + i);
+        if (b->n == 37)
+            apply(f, b);
+    }
+    apply(f, b);
+    n = replay_seqs(f, "440106001005", 0, seqs, 2000);
+    assert_int_equal(n, 351); /* 602, 604 ... 700 (the rest trimmed), 701 ... 1001 */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(seqs[i], i < 50 ? 602 + 2 * i : 701 + (i - 50));
+    n = replay_seqs(f, "44", 900, seqs, 2000);
+    assert_int_equal(n, 101);
+    assert_int_equal(seqs[100], 1001);
+    for (int i = 0; i < 200; i++) {
+        char p[19];
+        snprintf(p, sizeof(p), "4401061952%07d", i);
+        p[17] = dd_idnum_check_char(p);
+        p[18] = '\0';
+        add_alert(f, b, DOUDI__ALERT_KIND__ALERT_KIND_RISK, p, "440106001005", T0 + 2000 + i);
+    }
+    apply_ctx failing = {f, b};
+    assert_int_equal(dd_store_write(f->store, apply_then_fail, &failing), DD_EPROTO);
+    assert_int_equal(dd_log_head(f->log), 1001);
+    assert_int_equal(replay_seqs(f, "440106001005", 0, seqs, 2000), 351);
+    apply(f, b);
+    n = replay_seqs(f, "440106001005", 0, seqs, 2000);
+    assert_int_equal(n, 551);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(seqs[i], i < 50 ? 602 + 2 * i : 701 + (i - 50));
     free(seqs);
     free(b);
 }
 
-static void test_first_layout_refused(void **state)
+/* A directory holding a database only an earlier layout had is refused. */
+static void refused_with(const char *db)
 {
-    (void)state;
     char dir[64];
     snprintf(dir, sizeof(dir), "/tmp/test_alerts_layout.XXXXXX");
     assert_non_null(mkdtemp(dir));
@@ -564,12 +609,19 @@ static void test_first_layout_refused(void **state)
     dd_store *store;
     assert_int_equal(dd_store_open(dir, &so, &store), 0);
     MDB_dbi dbi;
-    assert_int_equal(dd_store_dbi(store, "deadlines", 0, &dbi), 0);
+    assert_int_equal(dd_store_dbi(store, db, 0, &dbi), 0);
     alerts_book *book = NULL;
     assert_int_equal(alerts_book_open(store, &book), DD_ECORRUPT);
     assert_null(book);
     dd_store_close(&store);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void test_earlier_layouts_refused(void **state)
+{
+    (void)state;
+    refused_with("deadlines"); /* the first layout */
+    refused_with("schedule");  /* the second */
 }
 
 int main(void)
@@ -582,7 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_blocks_and_trim, setup, teardown),
-        cmocka_unit_test(test_first_layout_refused),
+        cmocka_unit_test(test_earlier_layouts_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
