@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 /* One person in the index: the newest journal key of its plan. */
 typedef struct slot {
     uint64_t hash; /* 0: empty */
@@ -37,13 +40,8 @@ struct sched_journal {
 
 static uint64_t hash_id(const char *id, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a final mix */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)id[i]) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h ? h : 1;
+    uint64_t h = XXH3_64bits(id, len);
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 static slot *find_slot(sched_journal *j, const char *id, size_t len, uint64_t h)

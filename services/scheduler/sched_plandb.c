@@ -9,6 +9,9 @@
 
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 const int sched_level_len[SCHED_LEVELS] = {2, 4, 6, 9, 12};
 
 static const struct {
@@ -242,13 +245,8 @@ int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan, 
 
 static uint64_t id_hash(const char *id, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a final mix */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)id[i]) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h ? h : 1;
+    uint64_t h = XXH3_64bits(id, len);
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 static cached_worker *worker_slot(sched_db *db, const char *id, size_t len, uint64_t h)
@@ -550,14 +548,7 @@ int sched_db_township_plans_scan(sched_db *db, MDB_txn *txn, const char *prefix,
 
 static uint64_t counter_hash(uint8_t which, const uint8_t *key, size_t klen)
 {
-    uint64_t h = 1469598103934665603ULL ^ which; /* FNV-1a */
-    for (size_t i = 0; i < klen; i++)
-        h = (h ^ key[i]) * 1099511628211ULL;
-    /* Keys differ in their last digits: mix them into the low bits too. */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
+    return XXH3_64bits_withSeed(key, klen, which);
 }
 
 static counter *counter_slot(sched_db *db, uint8_t which, const uint8_t *key, size_t klen)
