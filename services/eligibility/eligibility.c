@@ -31,7 +31,7 @@
       "Records that changed nothing (no write).", NULL, NULL, 0)                           \
     X(M_UNCHANGED_CACHED, "doudi_eligibility_records_known_from_cache_total",              \
       DD_METRIC_COUNTER,                                                                   \
-      "Comparison records found to change nothing from the fact cache alone (no read).",  \
+      "Comparison records found to change nothing without a registry read (fact cache, no finding).",\
       NULL, NULL, 0)                                                                       \
     X(M_FACT_CACHE_ENTRIES, "doudi_eligibility_fact_cache_entries", DD_METRIC_GAUGE,       \
       "Department findings held in the fact cache.", NULL, NULL, 0)                        \

@@ -914,6 +914,125 @@ static int place_in_household(elig_engine *e, const char *person_id, const char 
     return 0;
 }
 
+enum { FACT_INCOME = 1, FACT_EMPLOYMENT, FACT_PROPERTY, FACT_VEHICLES, FACT_ASSETS,
+       FACT_DISABILITY, FACT_KINDS };
+
+/* A finding's value as the fact cache holds it (never 0). */
+static uint64_t income_fact(int64_t monthly_income_fen)
+{
+    return XXH3_64bits(&monthly_income_fen, sizeof(int64_t)) | 1;
+}
+
+static uint64_t employment_fact(bool registered_unemployed, bool receiving_pension,
+                                int64_t monthly_pension_fen)
+{
+    int64_t v[3] = {registered_unemployed, receiving_pension, monthly_pension_fen};
+    return XXH3_64bits(v, sizeof(v)) | 1;
+}
+
+static uint64_t property_fact(int32_t dwellings)
+{
+    return XXH3_64bits(&dwellings, sizeof(int32_t)) | 1;
+}
+
+static uint64_t vehicles_fact(const int64_t *values_fen, size_t n)
+{
+    return XXH3_64bits_withSeed(n ? values_fen : NULL, n * sizeof(int64_t), n) | 1;
+}
+
+static uint64_t assets_fact(int64_t financial_assets_fen)
+{
+    return XXH3_64bits(&financial_assets_fen, sizeof(int64_t)) | 1;
+}
+
+/* Only the grade decides whether a disability finding changes anything. */
+static uint64_t disability_fact(int32_t grade)
+{
+    return XXH3_64bits_withSeed(&grade, sizeof(int32_t), FACT_DISABILITY) | 1;
+}
+
+/*
+ * The cache value of each finding present in c (0 where absent); returns
+ * false when c carries a finding whose effect does not depend only on the
+ * stored value (a hospital stay, a disability, a death), so the record must
+ * take the slow path.
+ */
+static bool fact_values(const Doudi__ComparisonRecord *c, uint64_t value[FACT_KINDS])
+{
+    memset(value, 0, sizeof(uint64_t) * FACT_KINDS);
+    if (c->medical_stay || c->death)
+        return false;
+    if (c->income)
+        value[FACT_INCOME] = income_fact(c->income->monthly_income_fen);
+    if (c->employment)
+        value[FACT_EMPLOYMENT] = employment_fact(c->employment->registered_unemployed,
+                                                 c->employment->receiving_pension,
+                                                 c->employment->monthly_pension_fen);
+    if (c->property)
+        value[FACT_PROPERTY] = property_fact(c->property->dwellings);
+    if (c->vehicles)
+        value[FACT_VEHICLES] = vehicles_fact(c->vehicles->vehicle_values_fen,
+                                             c->vehicles->n_vehicle_values_fen);
+    if (c->assets)
+        value[FACT_ASSETS] = assets_fact(c->assets->financial_assets_fen);
+    if (c->disability)
+        value[FACT_DISABILITY] = disability_fact(c->disability->disability_grade);
+    return true;
+}
+
+/*
+ * Every finding the stored person holds, as a record repeating them would
+ * carry them: once one department's record made us read the person, the
+ * other departments' records of the month need no read.
+ */
+static void stored_facts(const Doudi__StoredPerson *sp, uint64_t value[FACT_KINDS])
+{
+    memset(value, 0, sizeof(uint64_t) * FACT_KINDS);
+    if (sp->income_known)
+        value[FACT_INCOME] = income_fact(sp->verified_income_fen);
+    /* Compared field by field, known or not (apply_comparison). */
+    value[FACT_EMPLOYMENT] = employment_fact(sp->registered_unemployed, sp->receiving_pension,
+                                             sp->monthly_pension_fen);
+    if (sp->dwellings_known)
+        value[FACT_PROPERTY] = property_fact(sp->verified_dwellings);
+    if (sp->vehicles_known)
+        value[FACT_VEHICLES] = vehicles_fact(sp->verified_vehicle_values_fen,
+                                             sp->n_verified_vehicle_values_fen);
+    if (sp->assets_known)
+        value[FACT_ASSETS] = assets_fact(sp->verified_assets_fen);
+    if (sp->report)
+        value[FACT_DISABILITY] = disability_fact(sp->report->disability_grade);
+}
+
+/* Whether every finding of the record is what the registry already holds. */
+static bool facts_known(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
+{
+    bool any = false;
+    for (unsigned k = 1; k < FACT_KINDS; k++) {
+        if (!value[k])
+            continue;
+        if (!elig_factcache_same(e->facts, elig_factcache_key(person_id, k), value[k]))
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+static void remember_facts(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
+{
+    for (unsigned k = 1; k < FACT_KINDS; k++) {
+        if (!value[k])
+            continue;
+        uint64_t key = elig_factcache_key(person_id, k);
+        elig_factcache_put(e->facts, key, value[k]);
+        if (e->nfacts_put == e->facts_put_cap) {
+            e->facts_put_cap = e->facts_put_cap ? e->facts_put_cap * 2 : 4096;
+            e->facts_put = dd_realloc(e->facts_put, e->facts_put_cap * sizeof(uint64_t));
+        }
+        e->facts_put[e->nfacts_put++] = key;
+    }
+}
+
 static int apply_person(elig_engine *e, const Doudi__Envelope *env)
 {
     const Doudi__PersonReported *r = env->person_reported;
@@ -935,6 +1054,10 @@ static int apply_person(elig_engine *e, const Doudi__Envelope *env)
     char *old_household_copy = astrdup(e, old_household);
     bool died_now = r->died_at_ms && !sp->report->died_at_ms;
     sp->report = (Doudi__PersonReported *)r;
+    /* The report carries the disability grade a department may repeat. */
+    uint64_t facts[FACT_KINDS];
+    stored_facts(sp, facts);
+    remember_facts(e, r->person_id, facts);
     sp->region_code = env->region_code;
     sp->reported_at_ms = env->occurred_at_ms;
     sp->sequence = e->seq;
@@ -1049,72 +1172,22 @@ static int64_t medical_threshold(elig_engine *e, const Doudi__StoredPerson *sp)
 }
 
 /* The findings the fact cache knows, as its kinds (factcache.h). */
-enum { FACT_INCOME = 1, FACT_EMPLOYMENT, FACT_PROPERTY, FACT_VEHICLES, FACT_ASSETS, FACT_KINDS };
-
-/*
- * The cache value of each finding present in c (0 where absent); returns
- * false when c carries a finding whose effect does not depend only on the
- * stored value (a hospital stay, a disability, a death), so the record must
- * take the slow path.
- */
-static bool fact_values(const Doudi__ComparisonRecord *c, uint64_t value[FACT_KINDS])
-{
-    memset(value, 0, sizeof(uint64_t) * FACT_KINDS);
-    if (c->medical_stay || c->disability || c->death)
-        return false;
-    if (c->income)
-        value[FACT_INCOME] = XXH3_64bits(&c->income->monthly_income_fen, sizeof(int64_t)) | 1;
-    if (c->employment) {
-        int64_t v[3] = {c->employment->registered_unemployed, c->employment->receiving_pension,
-                        c->employment->monthly_pension_fen};
-        value[FACT_EMPLOYMENT] = XXH3_64bits(v, sizeof(v)) | 1;
-    }
-    if (c->property)
-        value[FACT_PROPERTY] = XXH3_64bits(&c->property->dwellings, sizeof(int32_t)) | 1;
-    if (c->vehicles) {
-        size_t n = c->vehicles->n_vehicle_values_fen;
-        value[FACT_VEHICLES] = XXH3_64bits_withSeed(n ? c->vehicles->vehicle_values_fen : NULL,
-                                                    n * sizeof(int64_t), n) | 1;
-    }
-    if (c->assets)
-        value[FACT_ASSETS] = XXH3_64bits(&c->assets->financial_assets_fen, sizeof(int64_t)) | 1;
-    return true;
-}
-
-/* Whether every finding of the record is what the registry already holds. */
-static bool facts_known(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
-{
-    bool any = false;
-    for (unsigned k = 1; k < FACT_KINDS; k++) {
-        if (!value[k])
-            continue;
-        if (!elig_factcache_same(e->facts, elig_factcache_key(person_id, k), value[k]))
-            return false;
-        any = true;
-    }
-    return any;
-}
-
-static void remember_facts(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
-{
-    for (unsigned k = 1; k < FACT_KINDS; k++) {
-        if (!value[k])
-            continue;
-        uint64_t key = elig_factcache_key(person_id, k);
-        elig_factcache_put(e->facts, key, value[k]);
-        if (e->nfacts_put == e->facts_put_cap) {
-            e->facts_put_cap = e->facts_put_cap ? e->facts_put_cap * 2 : 4096;
-            e->facts_put = dd_realloc(e->facts_put, e->facts_put_cap * sizeof(uint64_t));
-        }
-        e->facts_put[e->nfacts_put++] = key;
-    }
-}
-
 static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
 {
     const Doudi__ComparisonRecord *c = env->comparison_record;
     uint64_t facts[FACT_KINDS];
     bool cacheable = fact_values(c, facts);
+    /* Nothing found that the registry keeps (a hospital feed without a
+     * stay; schooling, recorded upstream but deciding nothing here): there
+     * is nothing to compare or store, whoever the person is. */
+    bool any_finding = !cacheable;
+    for (unsigned k = 1; k < FACT_KINDS; k++)
+        any_finding |= facts[k] != 0;
+    if (!any_finding) {
+        e->stats.records_unchanged++;
+        e->stats.records_unchanged_cached++;
+        return 0;
+    }
     if (cacheable && facts_known(e, c->subject_person_id, facts)) {
         e->stats.records_unchanged++;
         e->stats.records_unchanged_cached++;
@@ -1220,9 +1293,10 @@ static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
                         "the civil registry recorded a death in the household")) != 0)
             return rc;
     }
-    /* The registry now holds exactly these findings (stored or equal). */
-    if (cacheable)
-        remember_facts(e, c->subject_person_id, facts);
+    /* The registry now holds exactly the person's findings as they stand
+     * here (those of this record stored or equal, the others as read). */
+    stored_facts(sp, facts);
+    remember_facts(e, c->subject_person_id, facts);
     if (!changed && !discharged) {
         e->stats.records_unchanged++;
         return 0;

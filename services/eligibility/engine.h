@@ -62,7 +62,7 @@ typedef struct elig_engine_options {
 typedef struct elig_batch_stats {
     uint64_t records[20];            /* by intake record kind (10..18) */
     uint64_t records_unchanged;      /* applied and changed nothing */
-    uint64_t records_unchanged_cached; /* ...known so from the fact cache alone */
+    uint64_t records_unchanged_cached; /* ...known so without a registry read */
     uint64_t records_changed;
     uint64_t records_undecodable;
     uint64_t evaluations;            /* household evaluations */
