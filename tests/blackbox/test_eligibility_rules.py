@@ -550,5 +550,42 @@ def test_assessment_uses_the_standard_of_its_day(env):
     h.check_eq(param(d, "standard_fen"), JULY_STD, "standard_fen of a July assessment")
 
 
+
+def test_repeated_findings_follow_person_reports(env):
+    """A department record that repeats what the registry holds changes
+    nothing (and is answered from memory); once a person report changed the
+    disability grade, the same department record is a change again. A
+    record whose only finding is schooling changes nothing."""
+    c = Chain(env)
+    region = "440106002011"
+    p = pid("440106", "19600101", 31)
+    t = at("2026-06-10 10:00")
+    c.send(c.person(t, region, p, "hh-facts", disability_grade=0, work_ability=1,
+                    own_monthly_income_fen=100_000),
+           c.household(t + 1, region, "hh-facts", [p], 100_000))
+
+    def changed():
+        return c.elig.metrics().get("doudi_eligibility_records_changed_total", 0.0)
+
+    def disability(at_ms, grade):
+        return c.event(at_ms, region, "comparison_record", subject_person_id=p,
+                       department=ev.DEPARTMENT_DISABILITY_FEDERATION, period_yyyymm=202606,
+                       disability=dict(disability_grade=grade, disability_type=1))
+
+    before = changed()
+    c.send(disability(t + 10, 0), disability(t + 11, 0))
+    h.check_eq(changed(), before, "records changed by a repeated grade 0")
+    c.send(c.person(t + 20, region, p, "hh-facts", disability_grade=2, work_ability=1,
+                    own_monthly_income_fen=100_000))
+    before = changed()
+    c.send(disability(t + 30, 0))
+    h.check_eq(changed(), before + 1, "records changed by grade 0 after a report of grade 2")
+    c.send(disability(t + 31, 0),
+           c.event(t + 40, region, "comparison_record", subject_person_id=p,
+                   department=ev.DEPARTMENT_EDUCATION, period_yyyymm=202606,
+                   schooling=dict(enrolled=True, yearly_fees_fen=120_000)))
+    h.check_eq(changed(), before + 1, "records changed by a repeat and a schooling finding")
+
+
 if __name__ == "__main__":
     h.run_tests(globals())
