@@ -622,6 +622,11 @@ def main():
                          "eligibility measures intake -> eligibility alone")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--png", help="write the throughput-over-time plot here")
+    ap.add_argument("--preload-snapshot", metavar="DIR",
+                    help="keep the generated files and the daemons' stores after the preload in "
+                         "DIR, or start from them when DIR holds a snapshot of the same options: "
+                         "the month then runs on daemons restarted from the snapshot (eligibility's "
+                         "fact cache starts empty); see save_snapshot()")
     args = ap.parse_args()
     global RUNNING
     RUNNING = DAEMONS[:DAEMONS.index(args.until) + 1]
@@ -659,8 +664,78 @@ def say(msg):
     print(msg, flush=True)
 
 
+def snapshot_options(args):
+    """What a preload snapshot must have been made with to be reused."""
+    return {"scale": args.scale, "households": args.households, "seed": args.seed,
+            "month": args.month, "miss_rate": args.miss_rate, "portals": args.portals,
+            "batch": args.batch, "window": args.window, "daemons": list(RUNNING)}
+
+
+def load_snapshot(args):
+    """The snapshot's description when --preload-snapshot holds one made
+    with these options, else None."""
+    if not args.preload_snapshot:
+        return None
+    try:
+        with open(os.path.join(args.preload_snapshot, "snapshot.json")) as f:
+            snap = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if snap.get("options") != snapshot_options(args):
+        say(f"   the snapshot in {args.preload_snapshot} was made with other options; making a new one")
+        return None
+    if snap.get("commit") != git_commit():
+        say(f"   note: the snapshot's stores were written by commit {snap.get('commit')}")
+    return snap
+
+
+def copy_tree(src, dst):
+    shutil.rmtree(dst, ignore_errors=True)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    subprocess.run(["cp", "-a", src, dst], check=True)
+
+
+def save_snapshot(args, d, gen_dir, pre, preload_s, m_pre):
+    """Stops the running daemons (SIGTERM: each commits and exits 0), copies
+    the generated files and every store to --preload-snapshot with the
+    preload's publish result and counters, and starts the daemons again."""
+    snap_dir = args.preload_snapshot
+    for n in RUNNING:
+        rc = d[n].stop(300)
+        if rc != 0:
+            raise RuntimeError(f"doudi-{n} exited with {rc} on SIGTERM before the snapshot")
+    shutil.rmtree(snap_dir, ignore_errors=True)
+    os.makedirs(snap_dir)
+    copy_tree(gen_dir, os.path.join(snap_dir, "gen"))
+    for n in RUNNING:
+        copy_tree(d[n].data, os.path.join(snap_dir, n, "data"))
+    counters = [[n, name, list(map(list, labels)), v] for n in RUNNING
+                for (name, labels), v in m_pre[n].items() if name.endswith("_total")]
+    with open(os.path.join(snap_dir, "snapshot.json"), "w") as f:
+        json.dump({"options": snapshot_options(args), "commit": git_commit(), "publish": pre,
+                   "preload_s": preload_s, "counters": counters}, f)
+    for n in RUNNING:
+        d[n].start(300)
+
+
+def add_preload_counters(m, snap):
+    """The month's metrics of daemons restarted after the preload, with the
+    preload's counters added back, so the checks see the whole run."""
+    out = {n: dict(v) for n, v in m.items()}
+    for n, name, labels, v in snap["counters"]:
+        key = (name, tuple(tuple(x) for x in labels))
+        out[n][key] = out[n].get(key, 0.0) + v
+    return out
+
+
 def run(args, work, baselines, result):
-    gen_dir = os.path.join(work, "gen")
+    snap = load_snapshot(args)
+    if snap:
+        return run_from(args, work, baselines, result, snap, os.path.join(args.preload_snapshot, "gen"))
+    return run_from(args, work, baselines, result, None, os.path.join(work, "gen"))
+
+
+def generate(args, gen_dir):
     gen = [os.path.join(args.bin, "provgen"), "--out", gen_dir, "--scale", args.scale, "--seed",
            str(args.seed), "--month", str(args.month), "--portals", str(args.portals), "--miss-rate",
            str(args.miss_rate)]
@@ -669,21 +744,31 @@ def run(args, work, baselines, result):
     say(f"== generating: {' '.join(gen[1:])}")
     t = time.monotonic()
     subprocess.run(gen, check=True, preexec_fn=_die_with_parent)
-    gen_s = time.monotonic() - t
+    return time.monotonic() - t
+
+
+def run_from(args, work, baselines, result, snap, gen_dir):
+    gen_s = None if snap else generate(args, gen_dir)
     with open(os.path.join(gen_dir, "expected.json")) as f:
         ex = json.load(f)
     result["expected"] = ex
-    result["generation"] = {"seconds": gen_s, "events_per_s": ex["events_total"] / gen_s}
+    if gen_s is not None:
+        result["generation"] = {"seconds": gen_s, "events_per_s": ex["events_total"] / gen_s}
     pop = ex["population"]
     say(f"   {pop['households']:,} households, {pop['persons']:,} persons "
         f"({pop['share_60_plus']:.2%} aged 60+, {pop['share_80_plus_of_60_plus']:.1%} of them 80+), "
         f"{pop['workers']:,} workers; preload {ex['preload']['valid']:,} events, month "
         f"{ex['month']['valid'] + ex['invalid_total']:,} events "
         f"({ex['month']['by_kind']['comparison_record']:,} comparison records, "
-        f"{pop['comparison_records_changing']:,} changing), generated in {gen_s:.1f} s")
+        f"{pop['comparison_records_changing']:,} changing)"
+        + (f", generated in {gen_s:.1f} s" if gen_s is not None else f", from {gen_dir}"))
 
     d = {n: Daemon(n, work, args.bin) for n in DAEMONS}
     configure(d, work, gen_dir)
+    if snap:
+        say(f"== restoring the preload snapshot of {args.preload_snapshot}")
+        for n in RUNNING:
+            copy_tree(os.path.join(args.preload_snapshot, n, "data"), d[n].data)
     for n in RUNNING:
         d[n].start(60)
     say(f"== started {', '.join(RUNNING)} in {work} (fsync on, data on {result['filesystem']})")
@@ -691,14 +776,26 @@ def run(args, work, baselines, result):
 
     pub = [os.path.join(args.bin, "provpub"), "--dir", gen_dir, "-e", d["intake"].endpoint("publish"),
            "--portals", str(args.portals), "--batch", str(args.batch), "--window", str(args.window)]
-    t = time.time()
-    pre = run_json(pub + ["--phase", "preload"], args.timeout)
-    s_pre, m_pre = wait_caught_up(sampler, d, ex["preload"]["valid"], args.timeout)
-    preload_s = time.time() - t
+    if snap:
+        pre, preload_s = snap["publish"], snap["preload_s"]
+        s_pre, m_pre = wait_caught_up(sampler, d, ex["preload"]["valid"], args.timeout)
+    else:
+        t = time.time()
+        pre = run_json(pub + ["--phase", "preload"], args.timeout)
+        s_pre, m_pre = wait_caught_up(sampler, d, ex["preload"]["valid"], args.timeout)
+        preload_s = time.time() - t
     result["preload"] = {"publish": pre, "end_to_end_s": preload_s,
                          "events_per_s": ex["preload"]["valid"] / preload_s}
     say(f"== preload: {ex['preload']['valid']:,} events published in {pre['elapsed_s']:.1f} s, "
-        f"consumed by the whole chain in {preload_s:.1f} s")
+        f"consumed by the whole chain in {preload_s:.1f} s" + (" (restored)" if snap else ""))
+    if args.preload_snapshot:
+        if not snap:
+            say(f"== saving the preload snapshot in {args.preload_snapshot}")
+            save_snapshot(args, d, gen_dir, pre, preload_s, m_pre)
+            with open(os.path.join(args.preload_snapshot, "snapshot.json")) as f:
+                snap = json.load(f)
+            s_pre, m_pre = wait_caught_up(sampler, d, ex["preload"]["valid"], args.timeout)
+        result["preload"]["snapshot"] = args.preload_snapshot
 
     cpu0 = {n: d[n].cpu_seconds() for n in RUNNING}
     requests_path = os.path.join(work, "requests.csv")
@@ -718,7 +815,8 @@ def run(args, work, baselines, result):
 
     # ---- checks: exact, from what the generator knows ----------------------
     c = Checks()
-    mi, me = m["intake"], m["eligibility"]
+    whole = add_preload_counters(m, snap) if snap else m
+    mi, me = whole["intake"], whole["eligibility"]
     valid = ex["preload"]["valid"] + ex["month"]["valid"]
     c.eq("provpub: every event answered", pre["answered"] + month["answered"], valid + ex["invalid_total"])
     c.eq("provpub: accepted or duplicate (a resent request) = valid events",
@@ -744,7 +842,7 @@ def run(args, work, baselines, result):
          pop["households"])
     c.eq("eligibility: cursor at intake's head", s_end["cursor_eligibility"], valid)
     if "scheduler" in RUNNING:
-        check_scheduler_and_alerts(c, d, m, s_end, by_kind)
+        check_scheduler_and_alerts(c, d, whole, s_end, by_kind)
     result["checks"] = c.rows
     result["month_commits"] = commits_of_month(m_pre, m)
     finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, samples, sampler.error, month_start, month_s,
