@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     dd_log *log;
     dd_log_options lo = {0};
     elig_registry *registry;
-    if (dd_log_open(store, &lo, NULL, &log) != 0 || elig_registry_open(store, &registry) != 0)
+    if (dd_log_open(store, &lo, NULL, &log) != 0 || elig_registry_open(store, 4000000, &registry) != 0)
         return 2;
     elig_standards *standards = elig_standards_demo();
     elig_engine_options eo = {

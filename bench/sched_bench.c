@@ -19,7 +19,7 @@
  *
  *   sched_bench [--plans N] [--reports N] [--batch N] [--journal N] [--dir DIR] [--keep]
  *
- * --journal sets the plan journal's fold threshold (sched_journal.h).
+ * --journal sets the plan journal's fold threshold (common/journal.h).
  */
 #include "alloc.h"
 #include "clock.h"

@@ -58,6 +58,9 @@
       "Households in the registry (placeholders included).", NULL, NULL, 0)                \
     X(M_DECISIONS_HELD, "doudi_eligibility_registry_decisions", DD_METRIC_GAUGE,           \
       "Decisions held (one per person and program).", NULL, NULL, 0)                       \
+    X(M_JOURNAL_ENTRIES, "doudi_eligibility_registry_journal_entries", DD_METRIC_GAUGE,      \
+      "Registry writes in the households journal, not yet folded into the households tree.", \
+      NULL, NULL, 0)                                                                       \
     X(M_QUERIES, "doudi_eligibility_queries_total", DD_METRIC_COUNTER,                     \
       "Registry queries answered, by result.", "result", NULL, 0)
 
@@ -258,6 +261,7 @@ static void update_gauges(void *arg)
         dd_series_set(d->s[M_HOUSEHOLDS], (double)households);
         dd_series_set(d->s[M_DECISIONS_HELD], (double)decisions);
     }
+    dd_series_set(d->s[M_JOURNAL_ENTRIES], (double)elig_registry_journal_entries(d->registry));
     elig_factcache_stats fc;
     elig_engine_fact_cache_stats(d->engine, &fc);
     dd_series_set(d->s[M_FACT_CACHE_ENTRIES], (double)fc.entries);
@@ -389,7 +393,8 @@ int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
     if ((rc = dd_stage_open_store(d->stage)) != 0)
         goto fail;
     dd_store *store = dd_stage_store(d->stage);
-    if ((rc = elig_registry_open(store, &d->registry)) != 0)
+    if ((rc = elig_registry_open(store, (uint64_t)dd_config_int(config, E_REGISTRY_JOURNAL_MAX),
+                                 &d->registry)) != 0)
         goto fail;
     elig_engine_options eo;
     read_options(config, &eo);

@@ -1737,14 +1737,18 @@ int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records,
     elig_engine *e = arg;
     memset(&e->stats, 0, sizeof(e->stats));
     e->txn = txn;
+    int rc = elig_registry_begin(e->registry, txn);
+    if (rc)
+        return rc;
     e->now_ms = elig_registry_clock(e->registry, txn);
     e->next_due_ms = elig_registry_first_due(e->registry, txn);
     int64_t started = e->now_ms;
-    int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = apply_one(e, records[i]);
         e->just_stored = NULL;
         dd_arena_reset(e->arena);
+        if (rc == 0)
+            rc = elig_registry_fold_if_full(e->registry, txn, false);
     }
     if (rc == 0 && e->now_ms != started)
         rc = elig_registry_set_clock(e->registry, txn, e->now_ms);

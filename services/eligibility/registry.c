@@ -3,14 +3,18 @@
 
 #include "diag.h"
 #include "error.h"
+#include "journal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct elig_registry {
     dd_store *store;
-    MDB_dbi person_index, households, decisions, due, meta;
+    MDB_dbi person_index, households, households_journal, decisions, due, meta;
+    dd_journal *journal; /* writes to households go through it */
 };
+
+#define HOUSEHOLDS_KEY "households"
 
 /*
  * The first layout kept persons in a tree of their own, keyed by identity
@@ -38,7 +42,40 @@ static int check_layout(dd_store *store)
     return rc;
 }
 
-int elig_registry_open(dd_store *store, elig_registry **out)
+/*
+ * Data directories written before the journal have no household count in
+ * "meta": it is the households tree less its persons (the journal is still
+ * empty there).
+ */
+static int init_household_count(MDB_txn *txn, void *arg)
+{
+    elig_registry *r = arg;
+    MDB_val k = {strlen(HOUSEHOLDS_KEY), HOUSEHOLDS_KEY}, v;
+    int rc = mdb_get(txn, r->meta, &k, &v);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    MDB_stat persons, tree;
+    if ((rc = mdb_stat(txn, r->person_index, &persons)) ||
+        (rc = mdb_stat(txn, r->households, &tree)))
+        return rc;
+    uint64_t n = tree.ms_entries >= persons.ms_entries ? tree.ms_entries - persons.ms_entries : 0;
+    v.mv_size = sizeof(n);
+    v.mv_data = &n;
+    return mdb_put(txn, r->meta, &k, &v, 0);
+}
+
+static int open_journal(elig_registry *r, uint64_t journal_max)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(r->store), NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = dd_journal_open(txn, r->households_journal, r->households, journal_max, &r->journal);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **out)
 {
     int rc = check_layout(store);
     if (rc)
@@ -49,13 +86,19 @@ int elig_registry_open(dd_store *store, elig_registry **out)
     if (!rc)
         rc = dd_store_dbi(store, "households", 0, &r->households);
     if (!rc)
+        rc = dd_store_dbi(store, "households_journal", MDB_INTEGERKEY, &r->households_journal);
+    if (!rc)
         rc = dd_store_dbi(store, "decisions", 0, &r->decisions);
     if (!rc)
         rc = dd_store_dbi(store, "due", 0, &r->due);
     if (!rc)
         rc = dd_store_dbi(store, "meta", 0, &r->meta);
+    if (!rc)
+        rc = dd_store_write(store, init_household_count, r);
+    if (!rc)
+        rc = open_journal(r, journal_max);
     if (rc) {
-        free(r);
+        elig_registry_close(&r);
         return rc;
     }
     *out = r;
@@ -66,8 +109,29 @@ void elig_registry_close(elig_registry **r)
 {
     if (!r || !*r)
         return;
+    dd_journal_close(&(*r)->journal);
     free(*r);
     *r = NULL;
+}
+
+void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max)
+{
+    dd_journal_set_max(r->journal, journal_max);
+}
+
+int elig_registry_begin(elig_registry *r, MDB_txn *txn)
+{
+    return dd_journal_begin(r->journal, txn);
+}
+
+int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force)
+{
+    return dd_journal_fold_if_full(r->journal, txn, force);
+}
+
+uint64_t elig_registry_journal_entries(const elig_registry *r)
+{
+    return dd_journal_entries(r->journal);
 }
 
 static int get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *v)
@@ -92,6 +156,33 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
     return 0;
 }
 
+/* ---- the households tree, as its journal leaves it ------------------------ */
+
+static int households_get(elig_registry *r, MDB_txn *txn, const void *key, size_t klen,
+                          MDB_val *v)
+{
+    if (klen == 0 || klen > DD_JOURNAL_KEY_MAX)
+        return DD_NOTFOUND;
+    int rc = dd_journal_get(r->journal, txn, key, klen, v);
+    if (rc == 0)
+        return v->mv_data ? 0 : DD_NOTFOUND;
+    if (rc != DD_NOTFOUND)
+        return rc;
+    return get(txn, r->households, key, klen, v);
+}
+
+/* Appends msg to the journal, packed straight into the page it reserves. */
+static int households_put(elig_registry *r, MDB_txn *txn, const void *key, size_t klen,
+                          const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    void *out;
+    int rc = dd_journal_reserve(r->journal, txn, key, klen, len, &out);
+    if (rc == 0)
+        protobuf_c_message_pack(msg, out);
+    return rc;
+}
+
 /* household id, 0x1F (never in a printable id), person id: a member's key
  * sorts right after its household's, so both share a page. */
 static size_t member_key(char key[96], const char *household_id, size_t hl, const char *person_id)
@@ -110,7 +201,7 @@ static int get_member_at(elig_registry *r, MDB_txn *txn, const char *household_i
 {
     char key[96];
     MDB_val v;
-    int rc = get(txn, r->households, key, member_key(key, household_id, hl, person_id), &v);
+    int rc = households_get(r, txn, key, member_key(key, household_id, hl, person_id), &v);
     if (rc)
         return rc;
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
@@ -152,8 +243,8 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
     int rc = mdb_get(txn, r->person_index, &k, &home);
     if (rc == 0 && (home.mv_size != hl || memcmp(home.mv_data, household_id, hl) != 0)) {
         /* Moved to another household: the record follows. */
-        MDB_val old = {member_key(key, home.mv_data, home.mv_size, id), key};
-        if ((rc = mdb_del(txn, r->households, &old, NULL)) != 0 && rc != MDB_NOTFOUND)
+        if ((rc = dd_journal_del(r->journal, txn, key,
+                                 member_key(key, home.mv_data, home.mv_size, id))) != 0)
             return rc;
         rc = MDB_NOTFOUND;
     }
@@ -163,14 +254,14 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
     }
     if (rc)
         return rc;
-    return put(txn, r->households, key, member_key(key, household_id, hl, id), &p->base);
+    return households_put(r, txn, key, member_key(key, household_id, hl, id), &p->base);
 }
 
 int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *household_id,
                                 dd_arena *arena, Doudi__StoredHousehold **out)
 {
     MDB_val v;
-    int rc = get(txn, r->households, household_id, strlen(household_id), &v);
+    int rc = households_get(r, txn, household_id, strlen(household_id), &v);
     if (rc)
         return rc;
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
@@ -178,10 +269,37 @@ int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *hous
     return *out ? 0 : DD_ECORRUPT;
 }
 
+/* One more household in meta's count (households are never deleted). */
+static int count_new_household(elig_registry *r, MDB_txn *txn)
+{
+    MDB_val k = {strlen(HOUSEHOLDS_KEY), HOUSEHOLDS_KEY}, v;
+    uint64_t n = 0;
+    int rc = mdb_get(txn, r->meta, &k, &v);
+    if (rc == 0 && v.mv_size == sizeof(n))
+        memcpy(&n, v.mv_data, sizeof(n));
+    else if (rc != MDB_NOTFOUND)
+        return rc ? rc : DD_ECORRUPT;
+    n++;
+    v.mv_size = sizeof(n);
+    v.mv_data = &n;
+    return mdb_put(txn, r->meta, &k, &v, 0);
+}
+
 int elig_registry_put_household(elig_registry *r, MDB_txn *txn, const Doudi__StoredHousehold *h)
 {
     const char *id = h->report ? h->report->household_id : "";
-    return put(txn, r->households, id, strlen(id), &h->base);
+    size_t len = strlen(id);
+    /* In the journal's index means stored already: no read needed. */
+    int rc = dd_journal_holds(r->journal, txn, id, len);
+    if (rc == DD_NOTFOUND) {
+        MDB_val v;
+        rc = get(txn, r->households, id, len, &v);
+        if (rc == DD_NOTFOUND)
+            rc = count_new_household(r, txn);
+    }
+    if (rc)
+        return rc;
+    return households_put(r, txn, id, len, &h->base);
 }
 
 /* household id, 0x1F (never in a printable id), person id, program byte. */
@@ -313,9 +431,11 @@ int elig_registry_counts(elig_registry *r, uint64_t *persons, uint64_t *househol
     MDB_stat st;
     mdb_stat(txn, r->person_index, &st);
     *persons = st.ms_entries;
-    mdb_stat(txn, r->households, &st);
-    /* The households tree holds every person's record beside its own. */
-    *households = st.ms_entries >= *persons ? st.ms_entries - *persons : 0;
+    /* Counted as they come: the tree alone misses those still in the journal. */
+    MDB_val k = {strlen(HOUSEHOLDS_KEY), HOUSEHOLDS_KEY}, v;
+    *households = 0;
+    if (mdb_get(txn, r->meta, &k, &v) == 0 && v.mv_size == sizeof(uint64_t))
+        memcpy(households, v.mv_data, sizeof(uint64_t));
     mdb_stat(txn, r->decisions, &st);
     *decisions = st.ms_entries;
     mdb_txn_abort(txn);

@@ -6,8 +6,14 @@
  *                 key: household id, 0x1F, identity number -> StoredPerson,
  *                 under the household the person's own report names ("" for
  *                 none): a member sorts right after its household, so a
- *                 re-decided household rewrites one page where two trees
- *                 would dirty two random ones
+ *                 fold rewrites a household and its members in one page
+ *   "households_journal" the writes to "households", appended instead of
+ *                 rewritten in place (common/journal.h): a batch's changed
+ *                 households, spread over a province's registry, fill pages
+ *                 one after the other instead of dirtying a random page (and
+ *                 its branch) each. After the record that brings the journal
+ *                 to journal_max entries it is folded into "households" in
+ *                 key order; reads look in the journal first
  *   "person_index" key: identity number -> household id its record is under
  *                 (written only when a person is new or moves)
  *   "decisions"   key: household id, 0x1F, identity number, program byte
@@ -22,7 +28,10 @@
  *                 that must be looked at again at an event time (a
  *                 placeholder waiting too long: 'P' person, 'H' household;
  *                 a quick aid to be decided: 'Q' person), soonest first
- *   "meta"        "clock" -> int64 newest event time applied
+ *   "meta"        "clock" -> int64 newest event time applied;
+ *                 "households" -> uint64 households held (households are
+ *                 never deleted; counted when first stored, since the tree
+ *                 alone misses those still in the journal)
  *
  * Records are encoded protobuf (registry.proto, eligibility.proto).
  * Reads decode into the caller's arena (valid until it is reset); every
@@ -39,6 +48,7 @@
 #define ELIG_REGISTRY_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "alloc.h"
@@ -48,9 +58,22 @@
 
 typedef struct elig_registry elig_registry;
 
-/* 0, DD_ECORRUPT (a data directory of the first layout) or an LMDB code. */
-int elig_registry_open(dd_store *store, elig_registry **out);
+/*
+ * Opens the registry's databases and builds the journal's index by scanning
+ * it; journal_max: entries after which elig_registry_fold_if_full folds.
+ * 0, DD_ECORRUPT (a data directory of the first layout) or an LMDB code.
+ */
+int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **out);
 void elig_registry_close(elig_registry **registry);
+void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max);
+
+/* Call at the start of every write transaction, before anything else. */
+int elig_registry_begin(elig_registry *r, MDB_txn *txn);
+/* Call after each record: folds the journal when it is full (or always,
+ * with force), so where folds fall depends on the records alone. */
+int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force);
+/* Entries in the journal as the last write transaction left it. */
+uint64_t elig_registry_journal_entries(const elig_registry *r);
 
 /* 0 with *out set, DD_NOTFOUND, DD_ECORRUPT or an LMDB code. */
 int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_id,

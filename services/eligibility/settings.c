@@ -104,6 +104,12 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "The map never grows beyond this; 0 means no limit but the disk."),
     K(E_READER_CHECK_INTERVAL, "store", "reader_check_interval", DD_CONF_DURATION, "60s", 1000,
       DAY, NULL, false, "How often stale LMDB reader slots of killed processes are cleared."),
+    K(E_REGISTRY_JOURNAL_MAX, "store", "registry_journal_max", DD_CONF_INT, "4000000", 1,
+      100000000, NULL, false,
+      "Registry writes (a changed person or household) appended to the households journal "
+      "before it is folded into the households database in key order. More: fewer random page "
+      "writes per changed household, more memory (about 130 bytes each) and a longer fold; "
+      "replays with the same value store the same databases."),
     K(E_LOG_RETENTION, "log", "retention", DD_CONF_DURATION, "7d", 0, 3650 * DAY, NULL, true,
       "Output records are trimmed only when this old AND consumed by every known consumer."),
     K(E_LOG_CONSUMERS, "log", "consumers", DD_CONF_STRING, "scheduler", 0, 0, NULL, false,

@@ -26,7 +26,7 @@
  * entry only when its key changes, the counters, townships and workers are
  * written once per batch (sched_db_counters_flush), the index keys append,
  * and plans go to the end of the plan journal, folded into "plans" after
- * the record that fills it (sched_plandb.h, sched_journal.h).
+ * the record that fills it (sched_plandb.h, common/journal.h).
  */
 #include "sched_engine.h"
 

@@ -3,7 +3,7 @@
 
 #include "diag.h"
 #include "error.h"
-#include "sched_journal.h"
+#include "journal.h"
 
 #include <stdlib.h>
 
@@ -58,7 +58,7 @@ typedef struct cached_worker {
 
 struct sched_db {
     MDB_dbi dbi[SCHED_DB_COUNT];
-    sched_journal *journal;
+    dd_journal *journal;
     counter *counters;
     size_t ncounters, counters_cap;
     cached_worker *workers;
@@ -114,8 +114,8 @@ int sched_db_open(dd_store *store, sched_db **out)
         rc = dd_store_dbi(store, db_defs[i].name, db_defs[i].flags, &db->dbi[i]);
     MDB_txn *txn;
     if (!rc && !(rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn))) {
-        rc = sched_journal_open(txn, db->dbi[SCHED_DB_PLAN_JOURNAL], db->dbi[SCHED_DB_PLANS],
-                                SCHED_JOURNAL_MAX_DEFAULT, &db->journal);
+        rc = dd_journal_open(txn, db->dbi[SCHED_DB_PLAN_JOURNAL], db->dbi[SCHED_DB_PLANS],
+                             SCHED_JOURNAL_MAX_DEFAULT, &db->journal);
         mdb_txn_abort(txn);
     }
     if (rc) {
@@ -128,7 +128,7 @@ int sched_db_open(dd_store *store, sched_db **out)
 
 void sched_db_set_journal_max(sched_db *db, uint64_t max_entries)
 {
-    sched_journal_set_max(db->journal, max_entries);
+    dd_journal_set_max(db->journal, max_entries);
 }
 
 int sched_db_begin(sched_db *db, MDB_txn *txn)
@@ -144,7 +144,7 @@ int sched_db_begin(sched_db *db, MDB_txn *txn)
     db->dirty_id = 0;
     db->writing = txn;
     db->writing_id = id;
-    return sched_journal_begin(db->journal, txn);
+    return dd_journal_begin(db->journal, txn);
 }
 
 /* Whether txn is the write transaction begun last (the caches serve only it). */
@@ -155,10 +155,10 @@ static bool in_write(const sched_db *db, MDB_txn *txn)
 
 int sched_db_journal_fold(sched_db *db, MDB_txn *txn, bool force)
 {
-    return sched_journal_fold_if_full(db->journal, txn, force);
+    return dd_journal_fold_if_full(db->journal, txn, force);
 }
 
-uint64_t sched_db_journal_entries(const sched_db *db) { return sched_journal_entries(db->journal); }
+uint64_t sched_db_journal_entries(const sched_db *db) { return dd_journal_entries(db->journal); }
 
 void sched_db_close(sched_db **db)
 {
@@ -167,7 +167,7 @@ void sched_db_close(sched_db **db)
     free((*db)->counters);
     workers_drop(*db);
     free((*db)->workers);
-    sched_journal_close(&(*db)->journal);
+    dd_journal_close(&(*db)->journal);
     free(*db);
     *db = NULL;
 }
@@ -223,7 +223,9 @@ int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_aren
                       Doudi__VisitPlan **out)
 {
     MDB_val v;
-    int rc = sched_journal_get(db->journal, txn, person_id, &v);
+    int rc = dd_journal_get(db->journal, txn, person_id, strlen(person_id), &v);
+    if (rc == 0 && !v.mv_data)
+        return DD_NOTFOUND; /* plans are never deleted; a deletion would mean none */
     if (rc == DD_NOTFOUND)
         rc = sched_db_get(db, txn, SCHED_DB_PLANS, person_id, strlen(person_id), &v);
     if (rc)
@@ -238,7 +240,7 @@ int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan, 
     size_t len = doudi__visit_plan__get_packed_size(plan);
     uint8_t *buf = dd_arena_alloc(arena, len ? len : 1);
     doudi__visit_plan__pack(plan, buf);
-    return sched_journal_put(db->journal, txn, plan->person_id, buf, len);
+    return dd_journal_put(db->journal, txn, plan->person_id, strlen(plan->person_id), buf, len);
 }
 
 /* ---- workers, cached ---------------------------------------------------------- */

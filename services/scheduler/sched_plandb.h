@@ -49,7 +49,7 @@
  * a batch changes are spread over the whole tree, and the journal turns a
  * random page per plan into a share of an appended page. An index in
  * memory finds a person's newest journal entry; every max_entries entries
- * the journal is folded into plans in key order (sched_journal.h).
+ * the journal is folded into plans in key order (common/journal.h).
  *
  * Counters (rates and tiers), townships and workers are cached in memory
  * by the write transactions: loaded on first use, changed in memory and
@@ -128,7 +128,7 @@ void sched_db_close(sched_db **db);
 int sched_db_begin(sched_db *db, MDB_txn *txn);
 
 /*
- * The plan journal (sched_journal.h): plans are written to its end and
+ * The plan journal (common/journal.h): plans are written to its end and
  * folded into "plans" every max_entries entries (default
  * SCHED_JOURNAL_MAX_DEFAULT); the engine calls sched_db_journal_fold after
  * each record (force: fold now, when anything is in the journal).

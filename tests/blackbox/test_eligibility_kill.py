@@ -24,7 +24,8 @@ head) test_kill_minus_nine_during_consumption proves:
     and stamp (eligibility stamps records with event time);
   - after a SIGTERM (exit 0), `mdb_dump` of every database (person_index,
     households, decisions, due, meta, cursors, log, log_consumers) holds
-    the same keys and values in both data directories;
+    the same keys and values in both data directories (the households
+    journal, folded every 700 registry writes, included);
 and, about what the month produced (the same for both):
   - decisions of most programs, both outcomes; every 4401 decision uses
     1,368 yuan before 1 July and 1,400 yuan from 1 July (but application
@@ -71,8 +72,11 @@ SEED = int(os.environ.get("DOUDI_ELIG_SEED", "7"))
 KILL_SEED = os.environ.get("DOUDI_ELIG_KILL_SEED") or str(time.time_ns())
 # Every named database of eligibility's environment: the registry, its
 # clock and schedule, the cursor at intake and the output log itself.
-DATABASES = ("person_index", "households", "decisions", "due", "meta", "cursors", "log",
-             "log_consumers")
+DATABASES = ("person_index", "households", "households_journal", "decisions", "due", "meta",
+             "cursors", "log", "log_consumers")
+# The households journal folds every so many registry writes, so that both
+# daemons fold many times, at the same records, between other batch ends.
+JOURNAL_MAX = 700
 
 DECISION = eligibility_pb2.ELIGIBILITY_RECORD_KIND_DECISION
 CARE_CHANGE = eligibility_pb2.ELIGIBILITY_RECORD_KIND_CARE_CHANGE
@@ -92,7 +96,7 @@ INTAKE_CONFIG = {"intake": {"clock": "event"},
 
 def elig_config(fetch_records, map_size="1G"):
     return {"eligibility": {"dangling_wait": "1d", "fetch_max_records": fetch_records},
-            "store": {"map_size": map_size}}
+            "store": {"map_size": map_size, "registry_journal_max": JOURNAL_MAX}}
 
 
 def param(decision, name):
@@ -273,11 +277,14 @@ def test_kill_minus_nine_during_consumption(env):
         # The data, without the header (the map size may differ).
         da, dbb = (h.mdb_dump(e.data_dir, db).split("HEADER=END\n", 1)[1] for e in (a, b))
         sizes[db] = da.count("\n") // 2
-        h.check(db in ("due", "log_consumers") or da.count("\n") > 1,
+        h.check(db in ("due", "log_consumers", "households_journal") or da.count("\n") > 1,
                 f"database {db} of A is empty")
         if da != dbb:
             raise h.CheckFailed(f"database {db} differs between A and B: "
                                 f"{first_difference(da, dbb)}")
+    h.check(sizes["households_journal"] < JOURNAL_MAX < sizes["households"],
+            f"the households journal was folded ({sizes['households_journal']} entries left, "
+            f"{sizes['households']} in the tree)")
     t_compared = time.monotonic() - t_start
 
     check_month(la, facts, accepted)

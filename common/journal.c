@@ -1,5 +1,5 @@
-/* sched_journal.c: plan writes appended, an index in memory, folds (see sched_journal.h). */
-#include "sched_journal.h"
+/* journal.c: tree writes appended, an index in memory, folds (see journal.h). */
+#include "journal.h"
 
 #include "alloc.h"
 #include "error.h"
@@ -13,15 +13,16 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-/* One person in the index: the newest journal key of its plan. */
+/* One tree key in the index: its newest journal entry. */
 typedef struct slot {
     uint64_t hash; /* 0: empty */
     uint64_t key;
-    const char *id; /* NUL-terminated, in ids */
+    const uint8_t *id; /* the tree key: its length, then its bytes, in ids */
+    bool deleted;      /* the newest entry deletes the key */
 } slot;
 
-struct sched_journal {
-    MDB_dbi journal, plans;
+struct dd_journal {
+    MDB_dbi journal, tree;
     uint64_t max_entries;
     slot *slots;
     size_t cap, used;
@@ -36,25 +37,27 @@ struct sched_journal {
     size_t dirty_id;
 };
 
-#define ID_MAX 64
+/* A journal value: one byte (bit 7: a deletion; bits 0-6: the key length),
+ * the key, the value. */
+#define DELETED 0x80
 
-static uint64_t hash_id(const char *id, size_t len)
+static uint64_t hash_id(const void *id, size_t len)
 {
     uint64_t h = XXH3_64bits(id, len);
     return h ? h : 1; /* 0 marks an empty slot */
 }
 
-static slot *find_slot(sched_journal *j, const char *id, size_t len, uint64_t h)
+static slot *find_slot(dd_journal *j, const void *id, size_t len, uint64_t h)
 {
     size_t mask = j->cap - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         slot *s = &j->slots[i];
-        if (!s->hash || (s->hash == h && strncmp(s->id, id, len) == 0 && s->id[len] == '\0'))
+        if (!s->hash || (s->hash == h && s->id[0] == len && memcmp(s->id + 1, id, len) == 0))
             return s;
     }
 }
 
-static void index_clear(sched_journal *j)
+static void index_clear(dd_journal *j)
 {
     if (j->used)
         memset(j->slots, 0, j->cap * sizeof(slot));
@@ -62,7 +65,7 @@ static void index_clear(sched_journal *j)
     dd_arena_reset(j->ids);
 }
 
-static void index_grow(sched_journal *j)
+static void index_grow(dd_journal *j)
 {
     slot *old = j->slots;
     size_t old_cap = j->cap;
@@ -70,42 +73,46 @@ static void index_grow(sched_journal *j)
     j->slots = dd_calloc(j->cap, sizeof(slot));
     for (size_t i = 0; i < old_cap; i++)
         if (old[i].hash)
-            *find_slot(j, old[i].id, strlen(old[i].id), old[i].hash) = old[i];
+            *find_slot(j, old[i].id + 1, old[i].id[0], old[i].hash) = old[i];
     free(old);
 }
 
-static void index_set(sched_journal *j, const char *id, size_t len, uint64_t key)
+static void index_set(dd_journal *j, const void *id, size_t len, uint64_t key, bool deleted)
 {
     if (10 * (j->used + 1) > 7 * j->cap)
         index_grow(j);
     uint64_t h = hash_id(id, len);
     slot *s = find_slot(j, id, len, h);
     if (!s->hash) {
-        char *copy = dd_arena_alloc(j->ids, len + 1);
-        memcpy(copy, id, len);
-        copy[len] = '\0';
+        uint8_t *copy = dd_arena_alloc(j->ids, len + 1);
+        copy[0] = (uint8_t)len;
+        memcpy(copy + 1, id, len);
         s->hash = h;
         s->id = copy;
         j->used++;
     }
     s->key = key;
+    s->deleted = deleted;
 }
 
-/* A journal value: id length (1 byte), id, the encoded plan. */
-static int split_value(const MDB_val *v, const char **id, size_t *len, MDB_val *plan)
+/* Splits a journal value; value->mv_data is NULL for a deletion. */
+static int split_value(const MDB_val *v, const uint8_t **id, size_t *len, MDB_val *value)
 {
     const uint8_t *p = v->mv_data;
-    if (v->mv_size < 1 || p[0] == 0 || p[0] > ID_MAX || v->mv_size < 1u + p[0])
+    if (v->mv_size < 1)
         return DD_ECORRUPT;
-    *id = (const char *)p + 1;
-    *len = p[0];
-    plan->mv_data = (void *)(p + 1 + p[0]);
-    plan->mv_size = v->mv_size - 1 - p[0];
+    size_t klen = p[0] & ~DELETED;
+    if (klen == 0 || v->mv_size < 1 + klen || ((p[0] & DELETED) && v->mv_size != 1 + klen))
+        return DD_ECORRUPT;
+    *id = p + 1;
+    *len = klen;
+    value->mv_data = (p[0] & DELETED) ? NULL : (void *)(p + 1 + klen);
+    value->mv_size = v->mv_size - 1 - klen;
     return 0;
 }
 
 /* The index and the counters as txn sees the journal. */
-static int rebuild(sched_journal *j, MDB_txn *txn)
+static int rebuild(dd_journal *j, MDB_txn *txn)
 {
     index_clear(j);
     j->entries = 0;
@@ -117,16 +124,16 @@ static int rebuild(sched_journal *j, MDB_txn *txn)
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const char *id;
+        const uint8_t *id;
         size_t len;
-        MDB_val plan;
+        MDB_val value;
         uint64_t key;
-        if (k.mv_size != sizeof(key) || split_value(&v, &id, &len, &plan)) {
+        if (k.mv_size != sizeof(key) || split_value(&v, &id, &len, &value)) {
             rc = DD_ECORRUPT;
             break;
         }
         memcpy(&key, k.mv_data, sizeof(key));
-        index_set(j, id, len, key);
+        index_set(j, id, len, key, value.mv_data == NULL);
         j->entries++;
         j->next_key = key + 1;
     }
@@ -135,25 +142,25 @@ static int rebuild(sched_journal *j, MDB_txn *txn)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int sched_journal_open(MDB_txn *txn, MDB_dbi journal, MDB_dbi plans, uint64_t max_entries,
-                       sched_journal **out)
+int dd_journal_open(MDB_txn *txn, MDB_dbi journal, MDB_dbi tree, uint64_t max_entries,
+                    dd_journal **out)
 {
-    sched_journal *j = dd_calloc(1, sizeof(*j));
+    dd_journal *j = dd_calloc(1, sizeof(*j));
     j->journal = journal;
-    j->plans = plans;
+    j->tree = tree;
     j->max_entries = max_entries ? max_entries : 1;
     j->ids = dd_arena_new(1 << 20);
     index_grow(j);
     int rc = rebuild(j, txn);
     if (rc) {
-        sched_journal_close(&j);
+        dd_journal_close(&j);
         return rc;
     }
     *out = j;
     return 0;
 }
 
-void sched_journal_close(sched_journal **jp)
+void dd_journal_close(dd_journal **jp)
 {
     if (!jp || !*jp)
         return;
@@ -163,14 +170,15 @@ void sched_journal_close(sched_journal **jp)
     *jp = NULL;
 }
 
-void sched_journal_set_max(sched_journal *j, uint64_t max_entries)
+void dd_journal_set_max(dd_journal *j, uint64_t max_entries)
 {
     j->max_entries = max_entries ? max_entries : 1;
 }
 
-uint64_t sched_journal_entries(const sched_journal *j) { return j->entries; }
+uint64_t dd_journal_entries(const dd_journal *j) { return j->entries; }
+uint64_t dd_journal_keys(const dd_journal *j) { return j->used; }
 
-int sched_journal_begin(sched_journal *j, MDB_txn *txn)
+int dd_journal_begin(dd_journal *j, MDB_txn *txn)
 {
     size_t id = mdb_txn_id(txn);
     j->writing = txn;
@@ -203,7 +211,7 @@ int sched_journal_begin(sched_journal *j, MDB_txn *txn)
 }
 
 /* The index is right for txn: rebuilt when txn cannot have seen the last change. */
-static int check_index(sched_journal *j, MDB_txn *txn)
+static int check_index(dd_journal *j, MDB_txn *txn)
 {
     size_t id = mdb_txn_id(txn);
     if (txn == j->writing && id == j->writing_id)
@@ -215,65 +223,104 @@ static int check_index(sched_journal *j, MDB_txn *txn)
     return 0;
 }
 
-int sched_journal_get(sched_journal *j, MDB_txn *txn, const char *person_id, MDB_val *plan)
+/* key's slot in the index as txn sees the journal: 0 with *out set,
+ * DD_NOTFOUND, or an error of rebuilding the index. */
+static int lookup(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, slot **out)
 {
     int rc = check_index(j, txn);
     if (rc)
         return rc;
-    size_t len = strlen(person_id);
-    if (!j->used || len == 0 || len > ID_MAX)
+    if (!j->used || klen == 0 || klen > DD_JOURNAL_KEY_MAX)
         return DD_NOTFOUND;
-    slot *s = find_slot(j, person_id, len, hash_id(person_id, len));
-    if (!s->hash)
-        return DD_NOTFOUND;
+    *out = find_slot(j, key, klen, hash_id(key, klen));
+    return (*out)->hash ? 0 : DD_NOTFOUND;
+}
+
+int dd_journal_get(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, MDB_val *value)
+{
+    slot *s;
+    int rc = lookup(j, txn, key, klen, &s);
+    if (rc)
+        return rc;
     MDB_val k = dd_store_u64_key(&s->key), v;
     if ((rc = mdb_get(txn, j->journal, &k, &v)))
         return rc == MDB_NOTFOUND ? DD_ECORRUPT : rc;
-    const char *id;
+    const uint8_t *id;
     size_t idlen;
-    if (split_value(&v, &id, &idlen, plan) || idlen != len || memcmp(id, person_id, len) != 0)
+    if (split_value(&v, &id, &idlen, value) || idlen != klen || memcmp(id, key, klen) != 0)
         return DD_ECORRUPT;
     return 0;
 }
 
-int sched_journal_put(sched_journal *j, MDB_txn *txn, const char *person_id, const void *plan,
-                      size_t len)
+int dd_journal_holds(dd_journal *j, MDB_txn *txn, const void *key, size_t klen)
+{
+    slot *s;
+    int rc = lookup(j, txn, key, klen, &s);
+    if (rc)
+        return rc;
+    return s->deleted ? DD_NOTFOUND : 0;
+}
+
+/* Appends an entry of 1 + klen + len bytes; *out points after the key. */
+static int append(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, size_t len,
+                  bool deleted, void **out)
 {
     assert(txn == j->writing);
-    size_t idlen = strlen(person_id);
-    if (idlen == 0 || idlen > ID_MAX)
+    if (klen == 0 || klen > DD_JOURNAL_KEY_MAX)
         return DD_ETOOBIG;
-    uint64_t key = j->next_key;
-    MDB_val k = dd_store_u64_key(&key), v = {1 + idlen + len, NULL};
+    uint64_t seq = j->next_key;
+    MDB_val k = dd_store_u64_key(&seq), v = {1 + klen + len, NULL};
     int rc = mdb_put(txn, j->journal, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc)
         return rc;
-    uint8_t *out = v.mv_data;
-    out[0] = (uint8_t)idlen;
-    memcpy(out + 1, person_id, idlen);
-    memcpy(out + 1 + idlen, plan, len);
+    uint8_t *p = v.mv_data;
+    p[0] = (uint8_t)(klen | (deleted ? DELETED : 0));
+    memcpy(p + 1, key, klen);
+    *out = p + 1 + klen;
     j->dirty_id = j->writing_id;
-    index_set(j, person_id, idlen, key);
+    index_set(j, key, klen, seq, deleted);
     j->next_key++;
     j->entries++;
     return 0;
 }
 
+int dd_journal_reserve(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, size_t len,
+                       void **value)
+{
+    return append(j, txn, key, klen, len, false, value);
+}
+
+int dd_journal_put(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, const void *value,
+                   size_t len)
+{
+    void *out;
+    int rc = append(j, txn, key, klen, len, false, &out);
+    if (rc == 0 && len)
+        memcpy(out, value, len);
+    return rc;
+}
+
+int dd_journal_del(dd_journal *j, MDB_txn *txn, const void *key, size_t klen)
+{
+    void *out;
+    return append(j, txn, key, klen, 0, true, &out);
+}
+
 typedef struct live {
-    const char *id;
+    const uint8_t *id; /* length, bytes */
     uint64_t key;
 } live;
 
 /* LMDB's default order of keys: bytes, then the shorter first. */
 static int live_cmp(const void *a, const void *b)
 {
-    const char *x = ((const live *)a)->id, *y = ((const live *)b)->id;
-    size_t lx = strlen(x), ly = strlen(y);
-    int c = memcmp(x, y, lx < ly ? lx : ly);
+    const uint8_t *x = ((const live *)a)->id, *y = ((const live *)b)->id;
+    size_t lx = x[0], ly = y[0];
+    int c = memcmp(x + 1, y + 1, lx < ly ? lx : ly);
     return c ? c : (lx > ly) - (lx < ly);
 }
 
-int sched_journal_fold_if_full(sched_journal *j, MDB_txn *txn, int force)
+int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
 {
     assert(txn == j->writing);
     if (!j->entries || (!force && j->entries < j->max_entries))
@@ -291,22 +338,29 @@ int sched_journal_fold_if_full(sched_journal *j, MDB_txn *txn, int force)
     size_t copy_cap = 4096;
     uint8_t *copy = dd_malloc(copy_cap);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        MDB_val k = dd_store_u64_key(&all[i].key), v, plan;
-        const char *id;
+        MDB_val k = dd_store_u64_key(&all[i].key), v, value;
+        const uint8_t *id;
         size_t idlen;
         if ((rc = mdb_get(txn, j->journal, &k, &v))) {
             rc = rc == MDB_NOTFOUND ? DD_ECORRUPT : rc;
             break;
         }
-        if ((rc = split_value(&v, &id, &idlen, &plan)))
+        if ((rc = split_value(&v, &id, &idlen, &value)))
             break;
-        if (plan.mv_size > copy_cap) {
-            copy_cap = plan.mv_size;
+        MDB_val tk = {idlen, (void *)(all[i].id + 1)};
+        if (!value.mv_data) {
+            rc = mdb_del(txn, j->tree, &tk, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+            continue;
+        }
+        if (value.mv_size > copy_cap) {
+            copy_cap = value.mv_size;
             copy = dd_realloc(copy, copy_cap);
         }
-        memcpy(copy, plan.mv_data, plan.mv_size);
-        MDB_val pk = {idlen, (void *)all[i].id}, pv = {plan.mv_size, copy};
-        rc = mdb_put(txn, j->plans, &pk, &pv, 0);
+        memcpy(copy, value.mv_data, value.mv_size);
+        MDB_val tv = {value.mv_size, copy};
+        rc = mdb_put(txn, j->tree, &tk, &tv, 0);
     }
     free(copy);
     free(all);

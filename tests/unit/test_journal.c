@@ -1,9 +1,9 @@
 /*
- * test_sched_journal.c: the plan journal on a real LMDB store: the newest
- * entry of a person wins, a fold moves the newest plans into "plans" in key
- * order and empties the journal, an aborted transaction (also one that
- * folded) leaves the index as the disk has it, and a reopened journal
- * rebuilds its index.
+ * test_journal.c: the journal (common/journal.h) on a real LMDB store: the
+ * newest entry of a key wins, a deletion hides the tree's value and a fold
+ * deletes it, a fold moves the newest values into the tree in key order and
+ * empties the journal, an aborted transaction (also one that folded) leaves
+ * the index as the disk has it, and a reopened journal rebuilds its index.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,14 +18,14 @@
 
 #include "diag.h"
 #include "error.h"
-#include "sched_journal.h"
+#include "journal.h"
 #include "store.h"
 
 typedef struct fixture {
     char dir[64];
     dd_store *store;
     MDB_dbi journal, plans;
-    sched_journal *j;
+    dd_journal *j;
 } fixture;
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -40,14 +40,14 @@ static void open_journal(fixture *f, uint64_t max)
 {
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(sched_journal_open(txn, f->journal, f->plans, max, &f->j), 0);
+    assert_int_equal(dd_journal_open(txn, f->journal, f->plans, max, &f->j), 0);
     mdb_txn_abort(txn);
 }
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/test_sched_journal.XXXXXX");
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_journal.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     dd_store_options so = {.map_bytes = 1 << 20, .max_dbs = 8};
     assert_int_equal(dd_store_open(f->dir, &so, &f->store), 0);
@@ -61,7 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    sched_journal_close(&f->j);
+    dd_journal_close(&f->j);
     dd_store_close(&f->store);
     nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
@@ -79,16 +79,20 @@ typedef struct job {
 static int write_fn(MDB_txn *txn, void *arg)
 {
     job *w = arg;
-    int rc = sched_journal_begin(w->f->j, txn);
+    int rc = dd_journal_begin(w->f->j, txn);
     for (size_t i = 0; rc == 0 && w->puts && w->puts[i]; i++) {
-        char person[32];
+        char person[DD_JOURNAL_KEY_MAX + 8];
         const char *eq = strchr(w->puts[i], '=');
         memcpy(person, w->puts[i], (size_t)(eq - w->puts[i]));
         person[eq - w->puts[i]] = '\0';
-        rc = sched_journal_put(w->f->j, txn, person, eq + 1, strlen(eq + 1));
+        /* "key=" deletes the key */
+        if (eq[1])
+            rc = dd_journal_put(w->f->j, txn, person, strlen(person), eq + 1, strlen(eq + 1));
+        else
+            rc = dd_journal_del(w->f->j, txn, person, strlen(person));
     }
     if (rc == 0 && w->fold)
-        rc = sched_journal_fold_if_full(w->f->j, txn, w->fold == 2);
+        rc = dd_journal_fold_if_full(w->f->j, txn, w->fold == 2);
     return rc ? rc : w->result;
 }
 
@@ -104,9 +108,13 @@ static void expect(fixture *f, const char *person, const char *in_journal, const
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
     MDB_val v;
-    int rc = sched_journal_get(f->j, txn, person, &v);
-    if (in_journal) {
+    int rc = dd_journal_get(f->j, txn, person, strlen(person), &v);
+    if (in_journal && !in_journal[0]) {
+        assert_int_equal(rc, 0); /* deleted */
+        assert_null(v.mv_data);
+    } else if (in_journal) {
         assert_int_equal(rc, 0);
+        assert_non_null(v.mv_data);
         assert_int_equal(v.mv_size, strlen(in_journal));
         assert_memory_equal(v.mv_data, in_journal, v.mv_size);
     } else {
@@ -132,7 +140,7 @@ static void newest_entry_wins_and_fold_moves_it(void **state)
     expect(f, "a", "1", NULL);
     expect(f, "b", "2", NULL);
     expect(f, "c", NULL, NULL);
-    assert_int_equal(sched_journal_entries(f->j), 3);
+    assert_int_equal(dd_journal_entries(f->j), 3);
     const char *const second[] = {"a=22", "c=3", NULL};
     assert_int_equal(write_txn(f, second, 2, 0), 0);
     expect(f, "a", NULL, "22");
@@ -142,13 +150,13 @@ static void newest_entry_wins_and_fold_moves_it(void **state)
     const char *const third[] = {"b=333", NULL};
     assert_int_equal(write_txn(f, third, 1, 0), 0);
     expect(f, "b", "333", "2");
-    assert_int_equal(sched_journal_entries(f->j), 1);
+    assert_int_equal(dd_journal_entries(f->j), 1);
 }
 
 static void full_journal_folds(void **state)
 {
     fixture *f = *state;
-    sched_journal_set_max(f->j, 3);
+    dd_journal_set_max(f->j, 3);
     const char *const two[] = {"x=1", "y=1", NULL};
     assert_int_equal(write_txn(f, two, 1, 0), 0);
     expect(f, "x", "1", NULL);
@@ -156,7 +164,7 @@ static void full_journal_folds(void **state)
     assert_int_equal(write_txn(f, one, 1, 0), 0);
     expect(f, "x", NULL, "2");
     expect(f, "y", NULL, "1");
-    assert_int_equal(sched_journal_entries(f->j), 0);
+    assert_int_equal(dd_journal_entries(f->j), 0);
 }
 
 static void aborted_transactions_leave_nothing(void **state)
@@ -174,7 +182,7 @@ static void aborted_transactions_leave_nothing(void **state)
     assert_int_equal(write_txn(f, more, 0, 0), 0);
     expect(f, "a", "1", NULL);
     expect(f, "z", NULL, NULL);
-    assert_int_equal(sched_journal_entries(f->j), 3);
+    assert_int_equal(dd_journal_entries(f->j), 3);
     /* A fold that is aborted: the journal is still there. */
     assert_int_equal(write_txn(f, NULL, 2, DD_ECORRUPT), DD_ECORRUPT);
     expect(f, "b", "1", NULL);
@@ -182,7 +190,7 @@ static void aborted_transactions_leave_nothing(void **state)
     assert_int_equal(write_txn(f, after, 0, 0), 0);
     expect(f, "a", "1", NULL);
     expect(f, "d", "1", NULL);
-    assert_int_equal(sched_journal_entries(f->j), 4);
+    assert_int_equal(dd_journal_entries(f->j), 4);
 }
 
 static void reopened_journal_rebuilds_its_index(void **state)
@@ -190,24 +198,68 @@ static void reopened_journal_rebuilds_its_index(void **state)
     fixture *f = *state;
     const char *const puts[] = {"p=1", "q=1", "p=2", NULL};
     assert_int_equal(write_txn(f, puts, 0, 0), 0);
-    sched_journal_close(&f->j);
+    dd_journal_close(&f->j);
     open_journal(f, 1000);
     expect(f, "p", "2", NULL);
     expect(f, "q", "1", NULL);
     assert_int_equal(write_txn(f, NULL, 2, 0), 0);
-    sched_journal_close(&f->j);
+    dd_journal_close(&f->j);
     open_journal(f, 1000);
     expect(f, "p", NULL, "2");
 }
 
+static void deletion_hides_the_tree_and_fold_deletes(void **state)
+{
+    fixture *f = *state;
+    const char *const puts[] = {"k=1", "gone=1", NULL};
+    assert_int_equal(write_txn(f, puts, 2, 0), 0);
+    expect(f, "k", NULL, "1");
+    /* Deleted in the journal: the tree still holds it, a read must not. */
+    const char *const dels[] = {"k=", "never=", NULL};
+    assert_int_equal(write_txn(f, dels, 0, 0), 0);
+    expect(f, "k", "", "1");
+    expect(f, "never", "", NULL);
+    dd_journal_close(&f->j);
+    open_journal(f, 1000);
+    expect(f, "k", "", "1");
+    /* Deleted, then written again: the newest entry wins. */
+    const char *const again[] = {"never=2", NULL};
+    assert_int_equal(write_txn(f, again, 0, 0), 0);
+    expect(f, "never", "2", NULL);
+    assert_int_equal(dd_journal_keys(f->j), 2);
+    assert_int_equal(write_txn(f, NULL, 2, 0), 0);
+    expect(f, "k", NULL, NULL);
+    expect(f, "never", NULL, "2");
+    expect(f, "gone", NULL, "1");
+}
+
+static void long_keys_up_to_the_limit(void **state)
+{
+    fixture *f = *state;
+    char key[DD_JOURNAL_KEY_MAX + 2];
+    memset(key, 'x', sizeof(key));
+    key[DD_JOURNAL_KEY_MAX] = '\0';
+    char put[DD_JOURNAL_KEY_MAX + 8];
+    snprintf(put, sizeof(put), "%s=v", key);
+    const char *const puts[] = {put, NULL};
+    assert_int_equal(write_txn(f, puts, 0, 0), 0);
+    expect(f, key, "v", NULL);
+    key[DD_JOURNAL_KEY_MAX] = 'x';
+    key[DD_JOURNAL_KEY_MAX + 1] = '\0';
+    snprintf(put, sizeof(put), "%s=v", key);
+    assert_int_equal(write_txn(f, puts, 0, 0), DD_ETOOBIG);
+}
+
 int main(void)
 {
-    dd_diag_init("test_sched_journal", DD_ERROR);
+    dd_diag_init("test_journal", DD_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(newest_entry_wins_and_fold_moves_it, setup, teardown),
         cmocka_unit_test_setup_teardown(full_journal_folds, setup, teardown),
         cmocka_unit_test_setup_teardown(aborted_transactions_leave_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(reopened_journal_rebuilds_its_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(deletion_hides_the_tree_and_fold_deletes, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_keys_up_to_the_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
