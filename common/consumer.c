@@ -138,7 +138,8 @@ int dd_consumer_new(dd_store *store, struct ev_loop *loop, void *zctx,
     return 0;
 }
 
-static void send_fetch(dd_consumer *c);
+static void send_fetch_after(dd_consumer *c, uint64_t after);
+static void restart_timeout(dd_consumer *c);
 
 static void stall(dd_consumer *c, const char *why)
 {
@@ -197,6 +198,10 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
     if (new_cursor < expect_after)
         new_cursor = expect_after;
     if (new_cursor > c->cursor) {
+        /* The next batch is asked for now, so the upstream reads and sends
+         * it while this one is applied and committed. Its reply waits in
+         * the socket; should this batch fail, it is ignored (stalled). */
+        send_fetch_after(c, new_cursor);
         int64_t t0 = dd_monotonic_ns();
         apply_job job = {c, reply, new_cursor, 0};
         int rc = dd_store_write(c->store, apply_fn, &job);
@@ -218,7 +223,10 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
     if (c->s[C_LAG])
         dd_series_set(c->s[C_LAG],
                       c->upstream_head > c->cursor ? (double)(c->upstream_head - c->cursor) : 0);
-    send_fetch(c);
+    if (c->state == DD_CONSUMER_WAITING)
+        restart_timeout(c); /* the next reply's wait counts from the end of this batch */
+    else
+        send_fetch_after(c, c->cursor);
 }
 
 static void socket_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
@@ -251,10 +259,14 @@ static void socket_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
             ev_timer_stop(c->loop, &c->timeout);
             c->state = DD_CONSUMER_IDLE;
             handle_reply(c, reply);
+            dd_arena_reset(c->reply_arena);
+            /* One batch a turn of the loop: the next reply is often already
+             * here (pipelined), and the daemon's other sockets and timers
+             * (its own log's readers, queries, metrics) must get theirs.
+             * What is left is seen at the next prepare (evzmq.h). */
+            return;
         }
         dd_arena_reset(c->reply_arena);
-        if (c->state == DD_CONSUMER_STALLED)
-            return;
     }
 }
 
@@ -300,7 +312,7 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     }
     c->state = DD_CONSUMER_IDLE;
-    send_fetch(c);
+    send_fetch_after(c, c->cursor);
 }
 
 static void restart_timeout(dd_consumer *c)
@@ -313,12 +325,16 @@ static void restart_timeout(dd_consumer *c)
     ev_timer_start(c->loop, &c->timeout);
 }
 
-static void send_fetch(dd_consumer *c)
+/* Asks for the records after `after`: the committed cursor, or the end of
+ * the batch about to be applied (a pipelined fetch). */
+static void send_fetch_after(dd_consumer *c, uint64_t after)
 {
     Doudi__FetchRequest req = DOUDI__FETCH_REQUEST__INIT;
     req.request_id = ++c->request_id;
     req.consumer = c->name;
-    req.after_sequence = c->cursor;
+    req.after_sequence = after;
+    req.pipelined = after != c->cursor;
+    req.committed_sequence = c->cursor;
     req.max_records = c->opt.max_records;
     req.wait_ms = c->opt.wait_ms;
     req.kinds = c->kinds;
@@ -348,7 +364,7 @@ int dd_consumer_start(dd_consumer *c)
         return rc;
     dd_info("consuming %s from %s after sequence %llu", c->upstream, c->endpoint,
             (unsigned long long)c->cursor);
-    send_fetch(c);
+    send_fetch_after(c, c->cursor);
     return 0;
 }
 

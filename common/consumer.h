@@ -2,7 +2,10 @@
  * consumer.h: pulling an upstream daemon's log with exactly-once effect.
  *
  * A consumer keeps one FetchRequest outstanding on a DEALER connected to the
- * upstream's log endpoint. For each reply it runs the daemon's apply
+ * upstream's log endpoint. For each reply it first asks for the next batch
+ * (a pipelined fetch: the upstream reads and sends it while this one is
+ * applied; the request carries the committed cursor, which is what the
+ * upstream remembers and trims below), then runs the daemon's apply
  * function inside ONE write transaction of the daemon's store, which also
  * stores the new cursor (database "cursors", key = upstream name). The
  * commit makes the state change, the daemon's own appended output and the
@@ -10,10 +13,10 @@
  * applies nothing twice: the restarted consumer asks again from the
  * committed cursor (at-least-once transport, exactly-once effect).
  *
- *   IDLE --start--> WAITING (fetch sent) --reply--> APPLYING (write txn)
- *     ^                 |  timeout: resend, new request id     |
+ *   IDLE --start--> WAITING (fetch sent) --reply--> next fetch sent,
+ *     ^                 |  timeout: resend, new request id     APPLYING (write txn)
  *     |                 |  stale reply: ignored                | commit
- *     +-----------------+<---------- next fetch ---------------+
+ *     +-----------------+<--- WAITING (its wait from now) -----+
  *                       |  TRIMMED / AHEAD_OF_LOG / apply error:
  *                       v
  *                    STALLED (logged, counted; never skips records)

@@ -686,8 +686,12 @@ static void handle_fetch(dd_log *log, dd_zmsg *msg)
     }
     if (name_len) {
         consumer *c = find_consumer(log, req->consumer, name_len, true);
-        if (c->cursor != req->after_sequence && req->after_sequence <= log->head) {
-            c->cursor = req->after_sequence;
+        /* A pipelined fetch asks past what the consumer has committed. */
+        uint64_t committed = req->pipelined ? req->committed_sequence : req->after_sequence;
+        if (committed > req->after_sequence)
+            committed = req->after_sequence;
+        if (c->cursor != committed && committed <= log->head) {
+            c->cursor = committed;
             c->dirty = true;
         }
         if (log->metrics) {

@@ -334,6 +334,42 @@ static void test_trim(void **state)
     assert_int_equal(dd_log_serve(f->log, f->loop, f->zctx, "inproc://reopened"), 0);
 }
 
+/* A consumer that asks past its commit (the next batch while it applies
+ * this one) keeps the committed cursor: trimming and lag follow it. */
+static void test_pipelined_fetch_keeps_the_committed_cursor(void **state)
+{
+    fixture *f = *state;
+    int64_t now = 10 * 86400000LL;
+    append(f, 100, now - 5000);
+    Doudi__FetchRequest req = DOUDI__FETCH_REQUEST__INIT;
+    req.request_id = 7;
+    req.consumer = "slow";
+    req.after_sequence = 80;
+    req.pipelined = true;
+    req.committed_sequence = 30;
+    uint8_t buf[512];
+    size_t len = doudi__fetch_request__pack(&req, buf);
+    assert_int_equal(zmq_send(f->client, buf, len, 0), (int)len);
+    Doudi__FetchReply *r = await_reply(f, 2000);
+    assert_non_null(r);
+    assert_int_equal(r->n_records, 20);
+    assert_int_equal(r->records[0]->sequence, 81);
+    doudi__fetch_reply__free_unpacked(r, NULL);
+    assert_int_equal(dd_log_slowest_consumer(f->log), 30);
+    uint64_t trimmed = 0;
+    assert_int_equal(dd_log_trim(f->log, now, &trimmed), 0);
+    assert_int_equal(trimmed, 30);
+    /* A committed cursor past what is asked for is not believed. */
+    req.request_id = 8;
+    req.after_sequence = 40;
+    req.committed_sequence = 90;
+    len = doudi__fetch_request__pack(&req, buf);
+    assert_int_equal(zmq_send(f->client, buf, len, 0), (int)len);
+    r = await_reply(f, 2000);
+    doudi__fetch_reply__free_unpacked(r, NULL);
+    assert_int_equal(dd_log_slowest_consumer(f->log), 40);
+}
+
 static void test_map_growth(void **state)
 {
     fixture *f = *state;
@@ -456,6 +492,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kind_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_fetch_keeps_the_committed_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_exactly_once, setup, teardown),
     };

@@ -665,6 +665,8 @@ static void test_round_trip_log(void **state)
     req.wait_ms = 500;
     req.n_kinds = 3;
     req.kinds = kinds;
+    req.pipelined = true;
+    req.committed_sequence = UINT64_MAX - 1000;
     assert_all_set(&req.base);
     round_trip(&req.base);
 
