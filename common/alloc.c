@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 static void out_of_memory(size_t size)
@@ -28,6 +29,22 @@ void *dd_calloc(size_t count, size_t size)
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p)
         out_of_memory(count * size);
+    return p;
+}
+
+void *dd_calloc_table(size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size)
+        out_of_memory(SIZE_MAX);
+    size_t bytes = count * size;
+    const size_t huge = 2u << 20;
+    if (bytes < huge)
+        return dd_calloc(count, size);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0)
+        return dd_calloc(count, size);
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+    memset(p, 0, bytes);
     return p;
 }
 

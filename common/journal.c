@@ -13,13 +13,22 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-/* One tree key in the index: its newest journal entry. */
+/*
+ * One tree key in the index: its newest journal entry. A key is found by
+ * its 128-bit hash alone, so a lookup touches one slot and never the key's
+ * bytes (kept for folds); a read checks the key stored in the entry too.
+ */
 typedef struct slot {
-    uint64_t hash; /* 0: empty */
-    uint64_t key;
-    const uint8_t *id; /* the tree key: its length, then its bytes, in ids */
-    bool deleted;      /* the newest entry deletes the key */
+    uint64_t hash;      /* 0: empty */
+    uint64_t check;     /* the other half of the key's 128-bit hash */
+    uint64_t key : 63;  /* the newest journal entry */
+    uint64_t deleted : 1;
+    const uint8_t *id;  /* the tree key: its length, then its bytes, in ids */
 } slot;
+
+typedef struct key_hash {
+    uint64_t hash, check;
+} key_hash;
 
 struct dd_journal {
     MDB_dbi journal, tree;
@@ -41,18 +50,18 @@ struct dd_journal {
  * the key, the value. */
 #define DELETED 0x80
 
-static uint64_t hash_id(const void *id, size_t len)
+static key_hash hash_id(const void *id, size_t len)
 {
-    uint64_t h = XXH3_64bits(id, len);
-    return h ? h : 1; /* 0 marks an empty slot */
+    XXH128_hash_t h = XXH3_128bits(id, len);
+    return (key_hash){h.low64 ? h.low64 : 1, h.high64}; /* 0 marks an empty slot */
 }
 
-static slot *find_slot(dd_journal *j, const void *id, size_t len, uint64_t h)
+static slot *find_slot(dd_journal *j, key_hash h)
 {
     size_t mask = j->cap - 1;
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    for (size_t i = (size_t)h.hash & mask;; i = (i + 1) & mask) {
         slot *s = &j->slots[i];
-        if (!s->hash || (s->hash == h && s->id[0] == len && memcmp(s->id + 1, id, len) == 0))
+        if (!s->hash || (s->hash == h.hash && s->check == h.check))
             return s;
     }
 }
@@ -70,10 +79,10 @@ static void index_grow(dd_journal *j)
     slot *old = j->slots;
     size_t old_cap = j->cap;
     j->cap = old_cap ? old_cap * 2 : 1024;
-    j->slots = dd_calloc(j->cap, sizeof(slot));
+    j->slots = dd_calloc_table(j->cap, sizeof(slot));
     for (size_t i = 0; i < old_cap; i++)
         if (old[i].hash)
-            *find_slot(j, old[i].id + 1, old[i].id[0], old[i].hash) = old[i];
+            *find_slot(j, (key_hash){old[i].hash, old[i].check}) = old[i];
     free(old);
 }
 
@@ -81,13 +90,14 @@ static void index_set(dd_journal *j, const void *id, size_t len, uint64_t key, b
 {
     if (10 * (j->used + 1) > 7 * j->cap)
         index_grow(j);
-    uint64_t h = hash_id(id, len);
-    slot *s = find_slot(j, id, len, h);
+    key_hash h = hash_id(id, len);
+    slot *s = find_slot(j, h);
     if (!s->hash) {
         uint8_t *copy = dd_arena_alloc(j->ids, len + 1);
         copy[0] = (uint8_t)len;
         memcpy(copy + 1, id, len);
-        s->hash = h;
+        s->hash = h.hash;
+        s->check = h.check;
         s->id = copy;
         j->used++;
     }
@@ -232,7 +242,7 @@ static int lookup(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, slo
         return rc;
     if (!j->used || klen == 0 || klen > DD_JOURNAL_KEY_MAX)
         return DD_NOTFOUND;
-    *out = find_slot(j, key, klen, hash_id(key, klen));
+    *out = find_slot(j, hash_id(key, klen));
     return (*out)->hash ? 0 : DD_NOTFOUND;
 }
 
@@ -242,7 +252,8 @@ int dd_journal_get(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, MD
     int rc = lookup(j, txn, key, klen, &s);
     if (rc)
         return rc;
-    MDB_val k = dd_store_u64_key(&s->key), v;
+    uint64_t seq = s->key;
+    MDB_val k = dd_store_u64_key(&seq), v;
     if ((rc = mdb_get(txn, j->journal, &k, &v)))
         return rc == MDB_NOTFOUND ? DD_ECORRUPT : rc;
     const uint8_t *id;

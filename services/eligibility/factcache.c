@@ -12,7 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -32,23 +31,10 @@ struct elig_factcache {
 
 enum { INITIAL_CAPACITY = 1 << 16 };
 
-/*
- * Zeroed slots. Every lookup is a random access into a table of up to a
- * gigabyte, so large tables ask for transparent huge pages: one TLB entry
- * covers 2 MiB instead of 4 KiB (a hint; without it nothing changes).
- */
+/* Every lookup is a random access into a table of up to a gigabyte. */
 static slot *slots_new(size_t capacity)
 {
-    size_t bytes = capacity * sizeof(slot);
-    const size_t huge = 2u << 20;
-    if (bytes < huge)
-        return dd_calloc(capacity, sizeof(slot));
-    void *p = NULL;
-    if (posix_memalign(&p, huge, bytes) != 0)
-        return dd_calloc(capacity, sizeof(slot));
-    (void)madvise(p, bytes, MADV_HUGEPAGE);
-    memset(p, 0, bytes);
-    return p;
+    return dd_calloc_table(capacity, sizeof(slot));
 }
 
 /* Grow (or drop, at the limit) past 3/4 full: probes stay short. */
