@@ -316,7 +316,7 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
     return true;
 }
 
-bool intake_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
+bool dd_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
                         dd_arena *arena, ProtobufCMessage **out)
 {
     static const uint8_t nothing[1];

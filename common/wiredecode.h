@@ -1,5 +1,7 @@
 /*
  * wiredecode.h: a fast path for decoding the events portals actually send.
+ * intake decodes them with it as they arrive, eligibility as it reads them
+ * back from intake's log.
  *
  * protobuf-c's generic unpack was half of intake's CPU per event: it scans
  * every message twice, looks every field up by binary search and calls the
@@ -25,11 +27,11 @@
  *     than DECODE_MAX_REPEATED repeated fields in one message, nesting
  *     deeper than DECODE_MAX_DEPTH, a packed bool list.
  * When it accepts, the result equals protobuf-c's field for field (the
- * unit test test_intake_wiredecode.c checks that on generated events of
+ * unit test test_wiredecode.c checks that on generated events of
  * every kind and on a million mutations of them).
  */
-#ifndef INTAKE_WIREDECODE_H
-#define INTAKE_WIREDECODE_H
+#ifndef DD_WIREDECODE_H
+#define DD_WIREDECODE_H
 
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
@@ -49,7 +51,7 @@
  * undo but arena memory, when the bytes are left to protobuf-c's unpack.
  * Thread-safe for distinct arenas.
  */
-bool intake_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
+bool dd_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
                         dd_arena *arena, ProtobufCMessage **out);
 
 #endif

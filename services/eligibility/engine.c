@@ -12,6 +12,7 @@
 #include "error.h"
 #include "idnum.h"
 #include "rules.h"
+#include "wiredecode.h"
 
 #include "doudi/eligibility.pb-c.h"
 #include "doudi/event.pb-c.h"
@@ -1684,8 +1685,17 @@ static int apply_one(elig_engine *e, const Doudi__LogRecord *rec)
     uint32_t kind = rec->kind;
     if (kind < sizeof(e->stats.records) / sizeof(e->stats.records[0]))
         e->stats.records[kind]++;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(e->arena);
-    Doudi__Envelope *env = doudi__envelope__unpack(&a, rec->payload.len, rec->payload.data);
+    /* Events as intake accepted them: the one-pass decoder takes nearly
+     * all, protobuf-c whatever it declines. */
+    ProtobufCMessage *decoded = NULL;
+    Doudi__Envelope *env = NULL;
+    if (dd_wire_decode(&doudi__envelope__descriptor, rec->payload.data, rec->payload.len,
+                       e->arena, &decoded)) {
+        env = (Doudi__Envelope *)decoded;
+    } else {
+        ProtobufCAllocator a = dd_arena_protobuf_allocator(e->arena);
+        env = doudi__envelope__unpack(&a, rec->payload.len, rec->payload.data);
+    }
     if (!env || env->body_case == DOUDI__ENVELOPE__BODY__NOT_SET) {
         e->stats.records_undecodable++;
         dd_warn("intake record %llu (kind %u) does not decode as an Envelope; skipped",

@@ -1071,7 +1071,7 @@ bool intake_decode(const uint8_t *bytes, size_t len, const intake_rules *rules, 
         bytes = nothing; /* a valid (empty) encoding; the checks say what is missing */
     Doudi__Envelope *env = NULL;
     ProtobufCMessage *fast;
-    if (intake_wire_decode(&doudi__envelope__descriptor, bytes, len, arena, &fast)) {
+    if (dd_wire_decode(&doudi__envelope__descriptor, bytes, len, arena, &fast)) {
         env = (Doudi__Envelope *)fast;
     } else {
         ProtobufCAllocator alloc = dd_arena_protobuf_allocator(arena);

@@ -1,9 +1,9 @@
 /*
- * test_intake_wiredecode.c: the fast decoder gives protobuf-c's result or
+ * test_wiredecode.c: the fast decoder gives protobuf-c's result or
  * none at all.
  *
  * For the sample events of every kind (tests/fuzz/fuzz_validate.c) and for
- * a deterministic stream of mutations of them, whenever intake_wire_decode
+ * a deterministic stream of mutations of them, whenever dd_wire_decode
  * accepts, protobuf-c must accept too, both structures must encode to the
  * same bytes, and intake_validate must give both the same verdict and text.
  * The mutations must leave a good share of inputs to each side, or the test
@@ -45,7 +45,7 @@ static fast_result compare(const uint8_t *bytes, size_t len, const char *what)
     fuzz_env *fe = fuzz_setup();
     dd_arena_reset(fe->arena);
     ProtobufCMessage *fast = NULL;
-    if (!intake_wire_decode(&doudi__envelope__descriptor, bytes, len, fe->arena, &fast))
+    if (!dd_wire_decode(&doudi__envelope__descriptor, bytes, len, fe->arena, &fast))
         return FAST_DECLINED;
     static const uint8_t nothing[1];
     ProtobufCAllocator alloc = dd_arena_protobuf_allocator(fe->arena);
@@ -134,7 +134,7 @@ static void test_unusual_shapes_are_left_to_protobuf_c(void **state)
         dd_arena_reset(fuzz_setup()->arena);
         ProtobufCMessage *m;
         ProtobufCAllocator alloc = dd_arena_protobuf_allocator(fuzz_setup()->arena);
-        bool fast = intake_wire_decode(&doudi__envelope__descriptor, person->bytes, cut,
+        bool fast = dd_wire_decode(&doudi__envelope__descriptor, person->bytes, cut,
                                        fuzz_setup()->arena, &m);
         bool slow = doudi__envelope__unpack(&alloc, cut, person->bytes) != NULL;
         assert_true(!fast || slow);
@@ -152,7 +152,7 @@ static void test_packed_and_unpacked_lists(void **state)
     assert_int_equal(compare(hh->bytes, hh->len, "household"), FAST_AGREED);
     dd_arena_reset(fe->arena);
     ProtobufCMessage *m;
-    assert_true(intake_wire_decode(&doudi__envelope__descriptor, hh->bytes, hh->len, fe->arena, &m));
+    assert_true(dd_wire_decode(&doudi__envelope__descriptor, hh->bytes, hh->len, fe->arena, &m));
     const Doudi__HouseholdReported *h = ((Doudi__Envelope *)m)->household_reported;
     assert_non_null(h);
     assert_true(h->n_member_person_ids > 1);
@@ -200,7 +200,7 @@ static void test_packed_and_unpacked_lists(void **state)
     memcpy(out + head, inner, n);
     assert_int_equal(compare(out, head + n, "unpacked"), FAST_AGREED);
     dd_arena_reset(fe->arena);
-    assert_true(intake_wire_decode(&doudi__envelope__descriptor, out, head + n, fe->arena, &m));
+    assert_true(dd_wire_decode(&doudi__envelope__descriptor, out, head + n, fe->arena, &m));
     h = ((Doudi__Envelope *)m)->household_reported;
     assert_int_equal(h->n_vehicle_values_fen, 3);
     assert_true(h->vehicle_values_fen[2] == (int64_t)1 << 40);
