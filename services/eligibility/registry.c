@@ -12,6 +12,14 @@ struct elig_registry {
     dd_store *store;
     MDB_dbi person_index, households, households_journal, decisions, due, meta;
     dd_journal *journal; /* writes to households go through it */
+    /* The household person_index names for the person read or stored last
+     * in this write transaction: a changed person is read and then stored
+     * (often twice), and each store would look the index up again. */
+    struct {
+        MDB_txn *txn; /* NULL: nothing known */
+        size_t person_len, household_len;
+        char person[64], household[64];
+    } home;
 };
 
 #define HOUSEHOLDS_KEY "households"
@@ -121,7 +129,22 @@ void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max)
 
 int elig_registry_begin(elig_registry *r, MDB_txn *txn)
 {
+    r->home.txn = NULL;
     return dd_journal_begin(r->journal, txn);
+}
+
+static void remember_home(elig_registry *r, MDB_txn *txn, const char *person_id, size_t pl,
+                          const void *household_id, size_t hl)
+{
+    if (pl > sizeof(r->home.person) || hl > sizeof(r->home.household)) {
+        r->home.txn = NULL;
+        return;
+    }
+    r->home.txn = txn;
+    r->home.person_len = pl;
+    r->home.household_len = hl;
+    memcpy(r->home.person, person_id, pl);
+    memcpy(r->home.household, household_id, hl);
 }
 
 int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force)
@@ -213,9 +236,11 @@ int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_
                              dd_arena *arena, Doudi__StoredPerson **out)
 {
     MDB_val home;
-    int rc = get(txn, r->person_index, person_id, strlen(person_id), &home);
+    size_t pl = strlen(person_id);
+    int rc = get(txn, r->person_index, person_id, pl, &home);
     if (rc)
         return rc;
+    remember_home(r, txn, person_id, pl, home.mv_data, home.mv_size);
     rc = get_member_at(r, txn, home.mv_data, home.mv_size, person_id, arena, out);
     /* The index names a household whose group lacks the person: the two
      * are written together, so the store is damaged. */
@@ -240,7 +265,14 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
         return DD_NOTFOUND;
     char key[96];
     MDB_val k = {idl, (void *)id}, home;
-    int rc = mdb_get(txn, r->person_index, &k, &home);
+    int rc;
+    if (r->home.txn == txn && r->home.person_len == idl && memcmp(r->home.person, id, idl) == 0) {
+        home.mv_size = r->home.household_len;
+        home.mv_data = r->home.household;
+        rc = 0;
+    } else {
+        rc = mdb_get(txn, r->person_index, &k, &home);
+    }
     if (rc == 0 && (home.mv_size != hl || memcmp(home.mv_data, household_id, hl) != 0)) {
         /* Moved to another household: the record follows. */
         if ((rc = dd_journal_del(r->journal, txn, key,
@@ -254,6 +286,7 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
     }
     if (rc)
         return rc;
+    remember_home(r, txn, id, idl, household_id, hl);
     return households_put(r, txn, key, member_key(key, household_id, hl, id), &p->base);
 }
 
