@@ -24,6 +24,9 @@
 typedef struct esc_next {
     bool known, none;
     uint64_t number;
+    /* When the next alert left the schedule: every alert between the
+     * step's position and it was walked past already, so look after it. */
+    uint64_t look_after;
     alerts_schedule_entry entry;
     alerts_book_walk walk; /* zeroed with the class at every begin() */
 } esc_next;
@@ -414,15 +417,46 @@ static void rates_up(alerts_engine *e)
     }
 }
 
-/* The steps of every class whose next alert is `number` look again. */
+/* The steps of its class whose next alert is `number` (taken out of the
+ * schedule) look again. A step that had none still has none. */
 static void forget_next(alerts_engine *e, uint32_t class_id, uint64_t number)
 {
     if (class_id == 0 || class_id > e->nclasses)
         return;
     esc_class *c = &e->classes[class_id - 1];
     for (int k = 0; k < ALERTS_STEPS; k++)
-        if (c->next[k].known && (c->next[k].none || c->next[k].number == number))
+        if (c->next[k].known && !c->next[k].none && c->next[k].number == number) {
             c->next[k].known = false;
+            c->next[k].look_after = number;
+        }
+}
+
+/*
+ * A new alert of its class (numbered above every other) is the next of
+ * each step that had none: what a walk from the step's position would find,
+ * without walking there. Looking again instead made every raise walk the
+ * alerts of every other class raised since the step's position, which at a
+ * province's volume cost more than everything else the daemon does.
+ */
+static void raised_next(alerts_engine *e, uint32_t class_id, uint64_t number,
+                        const Doudi__StoredAlert *a)
+{
+    if (class_id == 0 || class_id > e->nclasses)
+        return;
+    esc_class *c = &e->classes[class_id - 1];
+    for (int k = 0; k < (int)c->c.top_level && k < ALERTS_STEPS; k++) {
+        esc_next *n = &c->next[k];
+        if (!n->known || !n->none || number <= c->c.passed[k])
+            continue;
+        n->none = false;
+        n->number = number;
+        memset(&n->entry, 0, sizeof(n->entry));
+        n->entry.first_deadline_ms = a->first_deadline_ms;
+        memcpy(n->entry.region, a->region_code, strnlen(a->region_code, sizeof(n->entry.region)));
+        n->entry.kind = (uint8_t)a->kind;
+        n->entry.severity = (uint8_t)a->severity;
+        n->walk.at = 0; /* the walk's cursor is not on it */
+    }
 }
 
 static uint64_t person_hash_of(const Doudi__StoredAlert *a)
@@ -463,8 +497,10 @@ static int peek(alerts_engine *e, size_t ci, int k)
 {
     esc_class *c = &e->classes[ci];
     esc_next *n = &c->next[k];
-    int rc = alerts_book_schedule_next(e->book, e->txn, &n->walk, (uint32_t)(ci + 1),
-                                       c->c.passed[k], &n->number, &n->entry);
+    uint64_t after = n->look_after > c->c.passed[k] ? n->look_after : c->c.passed[k];
+    n->look_after = 0;
+    int rc = alerts_book_schedule_next(e->book, e->txn, &n->walk, (uint32_t)(ci + 1), after,
+                                       &n->number, &n->entry);
     n->none = rc == DD_NOTFOUND;
     n->known = rc == 0 || rc == DD_NOTFOUND;
     return rc == DD_NOTFOUND ? 0 : rc;
@@ -774,7 +810,7 @@ static int raise_alert(alerts_engine *e, const Doudi__Alert *in, int64_t t)
     sched.top_level = (uint8_t)cl->top_level;
     sched.level_window_ms = cl->level_window_ms;
     sched.scheduled = 1;
-    forget_next(e, sched.class_id, number);
+    raised_next(e, sched.class_id, number, &a);
     e->stats.raised[kind]++;
     count(e, &a, +1);
     if ((rc = emit(e, DOUDI__ALERT_CHANGE__ALERT_CHANGE_RAISED, t, &a)) != 0)
