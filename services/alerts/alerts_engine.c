@@ -66,6 +66,9 @@ struct alerts_engine {
      * alerts: what `open` holds, current unless a write was aborted */
     alerts_hashmap *dedup, *overdue;
     bool lookups_current;
+    /* The classes' next alerts (esc_next) are those of the committed state:
+     * kept from batch to batch, found again after an abort. */
+    bool nexts_current;
     esc_class *classes;
     size_t nclasses, classes_cap;
     rate_delta *rates;
@@ -92,6 +95,7 @@ static void committed(void *arg)
     if (!e->running)
         return;
     e->running = false;
+    e->nexts_current = true;
     e->committed = e->work;
     e->committed_clock = e->now_ms;
     alerts_batch_stats *p = &e->pending_stats;
@@ -116,6 +120,7 @@ static void aborted(void *arg)
     alerts_engine *e = arg;
     e->running = false;
     e->lookups_current = false; /* they may hold what the abort took back */
+    e->nexts_current = false;
     e->work = e->committed;
     e->now_ms = e->committed_clock;
 }
@@ -168,6 +173,7 @@ int alerts_engine_load(alerts_engine *e, MDB_txn *txn)
     e->work = e->committed;
     e->committed_clock = e->now_ms = alerts_book_meta_get(e->book, txn, "clock");
     e->lookups_current = false;
+    e->nexts_current = false;
     return rc;
 }
 
@@ -203,7 +209,18 @@ static int load_classes(alerts_engine *e)
         e->classes = dd_realloc(e->classes, e->classes_cap * sizeof(esc_class));
     }
     for (size_t i = 0; i < n; i++) {
-        memset(&e->classes[i], 0, sizeof(esc_class));
+        /* What the last committed batch knew of the next alerts stands (a
+         * walk that found none would otherwise go over every alert of the
+         * other classes again in every batch); the walks' cursors ended
+         * with their transaction. */
+        if (e->nexts_current && i < e->nclasses) {
+            esc_class *c = &e->classes[i];
+            c->dirty = false;
+            for (int k = 0; k < ALERTS_STEPS; k++)
+                memset(&c->next[k].walk, 0, sizeof(c->next[k].walk));
+        } else {
+            memset(&e->classes[i], 0, sizeof(esc_class));
+        }
         e->classes[i].c = stored[i];
         if (stored[i].top_level < 1 || stored[i].top_level > ALERTS_STEPS ||
             stored[i].level_window_ms <= 0)
