@@ -144,6 +144,40 @@ def test_generated_months_are_valid_and_deterministic(env):
         intake.stop()
 
 
+def test_timers_run_while_a_backlog_is_consumed(env):
+    """A daemon working through a long backlog still runs its timers between
+    batches: its next batch is already waiting when one is applied (the
+    fetch is pipelined), and the consumer applies one a loop turn. Seen from
+    outside: doudi_lmdb_commits_total, which the maintenance timer refreshes
+    every second, moves while most of the backlog is still ahead."""
+    scale = h.time_scale()
+    gen = h.gen_county()
+    county = gen.generate(seed=SEED, households=4 * HOUSEHOLDS)
+    intake = env.intake(INTAKE_CONFIG, name="intake-backlog")
+    gen.publish(intake.publish_endpoint, county.encoded(), timeout=5.0 * scale,
+                deadline=120 * scale)
+    head = intake.log_head()
+    # Batches long enough to apply that the next one is waiting when one is done.
+    e = env.eligibility(intake, {"eligibility": {"fetch_max_records": 2000}},
+                        name="elig-backlog", consumer="elig-a")
+    seen, samples = set(), 0
+    deadline = time.monotonic() + 120 * scale
+    while time.monotonic() < deadline:
+        h.check(e.alive(), f"eligibility exited with status {e.proc.poll()}:\n{e.stderr_tail()}")
+        m = e.metrics()
+        if m.get("doudi_consumer_batches_total", 0.0, upstream="intake") < 1:
+            continue
+        if m.value("doudi_consumer_lag_records", upstream="intake") < head / 10:
+            break
+        seen.add(m.value("doudi_lmdb_commits_total"))
+        samples += 1
+        time.sleep(0.05)
+    print(f"{head} records in batches of 2,000: {samples} samples with a large lag, commit "
+          f"gauge values {sorted(seen)}", flush=True)
+    h.check(len(seen) >= 2, "the commit gauge never moved while most of the backlog was ahead")
+    h.check_eq(e.wait_caught_up(120 * scale), head, "head eligibility caught up with")
+
+
 def test_kill_minus_nine_during_consumption(env):
     t_start = time.monotonic()
     scale = h.time_scale()
