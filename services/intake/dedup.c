@@ -5,7 +5,8 @@
  * Table: linear probing over a power-of-two array of slots; a slot is empty
  * when its seq is 0 (sequences start at 1). Deletion shifts later members of
  * the probe run back, so lookups never need tombstones. The table doubles at
- * 70% load.
+ * 70% load. It is read at random over gigabytes, so it lives on huge pages
+ * (dd_calloc_table) and the judging prefetches slots ahead of their lookup.
  */
 #include "dedup.h"
 
@@ -97,7 +98,7 @@ static void table_insert_raw(slot *slots, size_t mask, intake_dedup_key k, uint6
 static void table_grow(intake_dedup *d)
 {
     size_t cap = (d->mask + 1) * 2;
-    slot *slots = dd_calloc(cap, sizeof(slot));
+    slot *slots = dd_calloc_table(cap, sizeof(slot));
     for (size_t i = 0; i <= d->mask; i++)
         if (d->slots[i].seq)
             table_insert_raw(slots, cap - 1, d->slots[i].key, d->slots[i].seq);
@@ -165,6 +166,14 @@ bool intake_dedup_lookup(const intake_dedup *d, intake_dedup_key k, uint64_t *se
         i = (i + 1) & d->mask;
     }
     return false;
+}
+
+void intake_dedup_prefetch(const intake_dedup *d, intake_dedup_key k)
+{
+    const slot *s = &d->slots[slot_of(d, k)];
+    /* 24-byte slots: one in three spans two cache lines. */
+    __builtin_prefetch(s);
+    __builtin_prefetch((const char *)(s + 1) - 1);
 }
 
 void intake_dedup_add(intake_dedup *d, intake_dedup_key k, uint64_t seq)
@@ -263,7 +272,7 @@ int intake_dedup_open(dd_store *store, int64_t retention_ms, int64_t now_ms,
     d->store = store;
     d->retention_ms = retention_ms;
     d->mask = (1u << 16) - 1;
-    d->slots = dd_calloc(d->mask + 1, sizeof(slot));
+    d->slots = dd_calloc_table(d->mask + 1, sizeof(slot));
     int rc = dd_store_dbi(store, "dedup", MDB_INTEGERKEY, &d->journal);
     if (!rc)
         rc = load_journal(d, now_ms);

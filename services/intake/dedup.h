@@ -60,6 +60,9 @@ void intake_dedup_close(intake_dedup **dedup);
  * (uncommitted) entries count: a batch never accepts the same id twice. */
 bool intake_dedup_lookup(const intake_dedup *dedup, intake_dedup_key key, uint64_t *seq);
 
+/* Starts fetching the table slot of key, to be looked up a little later. */
+void intake_dedup_prefetch(const intake_dedup *dedup, intake_dedup_key key);
+
 /*
  * Records key as accepted at seq in the open transaction. Sequences of one
  * transaction must be contiguous and increasing.
