@@ -263,6 +263,36 @@ int dd_journal_get(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, MD
     return 0;
 }
 
+int dd_journal_each(dd_journal *j, MDB_txn *txn,
+                    int (*fn)(void *arg, const void *key, size_t klen, const MDB_val *value),
+                    void *arg)
+{
+    int rc = check_index(j, txn);
+    if (rc || !j->used)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, j->journal, &cur)) != 0)
+        return rc;
+    MDB_val k, v;
+    while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        uint64_t entry;
+        const uint8_t *id;
+        size_t idlen;
+        MDB_val value;
+        if (k.mv_size != sizeof(entry) || split_value(&v, &id, &idlen, &value)) {
+            rc = DD_ECORRUPT;
+            break;
+        }
+        memcpy(&entry, k.mv_data, sizeof(entry));
+        const slot *s = find_slot(j, hash_id(id, idlen));
+        if (!s->hash || s->key != entry)
+            continue; /* a later entry of the same key follows */
+        rc = fn(arg, id, idlen, &value);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int dd_journal_holds(dd_journal *j, MDB_txn *txn, const void *key, size_t klen)
 {
     slot *s;

@@ -84,6 +84,16 @@ int dd_journal_get(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, MD
  */
 int dd_journal_holds(dd_journal *j, MDB_txn *txn, const void *key, size_t klen);
 
+/*
+ * Calls fn for the newest entry of every key the journal holds, in the
+ * order they were written: value->mv_data is NULL for a deletion, and the
+ * value is valid during the call only. fn returns 0 to go on; anything
+ * else stops the walk and is returned. txn may be a read transaction.
+ */
+int dd_journal_each(dd_journal *j, MDB_txn *txn,
+                    int (*fn)(void *arg, const void *key, size_t klen, const MDB_val *value),
+                    void *arg);
+
 /* Appends key's new value (write transaction after _begin). */
 int dd_journal_put(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, const void *value,
                    size_t len);

@@ -6,6 +6,7 @@
 #include "eligibility.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "diag.h"
 #include "engine.h"
 #include "factcache.h"
@@ -381,6 +382,29 @@ static const dd_stage_spec elig_stage = {
     .close_state = close_state,
 };
 
+/* Before the first batch, so the cache describes committed state only. */
+static int warm_fact_cache(elig_daemon *d, dd_store *store)
+{
+    int64_t t0 = dd_monotonic_ns();
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn);
+    uint64_t persons = 0;
+    if (rc == 0) {
+        rc = elig_engine_warm_fact_cache(d->engine, txn, &persons);
+        mdb_txn_abort(txn);
+    }
+    if (rc) {
+        dd_error("cannot read the registry to fill the fact cache: %s", dd_strerror(rc));
+        return rc;
+    }
+    elig_factcache_stats st;
+    elig_engine_fact_cache_stats(d->engine, &st);
+    dd_info("fact cache filled from %llu persons in %.1f s: %llu findings, %llu MiB",
+            (unsigned long long)persons, (double)(dd_monotonic_ns() - t0) / 1e9,
+            (unsigned long long)st.entries, (unsigned long long)(st.bytes >> 20));
+    return 0;
+}
+
 int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
 {
     elig_daemon *d = dd_calloc(1, sizeof(*d));
@@ -401,6 +425,9 @@ int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
     d->engine = elig_engine_new(d->registry, dd_stage_log(d->stage), d->standards, &eo);
     dd_store_participant part = {batch_committed, batch_aborted, d};
     dd_store_add_participant(store, &part);
+    if (eo.fact_cache_bytes && dd_config_bool(config, E_FACT_CACHE_WARMUP) &&
+        (rc = warm_fact_cache(d, store)) != 0)
+        goto fail;
     if ((rc = dd_stage_start(d->stage)) != 0)
         goto fail;
     dd_stage_update_gauges(d->stage);

@@ -26,6 +26,14 @@
 
 #define MAX_MEMBERS 64
 
+/*
+ * Records decoded together before any of them is applied: decoding a chunk
+ * also starts fetching the fact-cache slots its comparison records will look
+ * up, so those misses (a table of up to a gigabyte, read at random) overlap
+ * instead of stalling one record after the other.
+ */
+#define APPLY_CHUNK 64
+
 struct elig_engine {
     elig_registry *registry;
     dd_log *out;
@@ -33,6 +41,8 @@ struct elig_engine {
     elig_engine_options opt;
     dd_arena *arena;
     dd_arena *due_arena;  /* in use while due entries are handled */
+    dd_arena *chunk_arena; /* the decoded records of the chunk being applied */
+    Doudi__Envelope **chunk; /* their envelopes (NULL: undecodable) */
     elig_batch_stats stats;
     elig_decision decisions[ELIG_PROGRAMS]; /* scratch: large, so not on the stack */
     struct household_ctx *ctxp;
@@ -61,6 +71,8 @@ elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
     e->opt = *options;
     e->arena = dd_arena_new(1 << 20);
     e->due_arena = dd_arena_new(64 << 10);
+    e->chunk_arena = dd_arena_new(256 << 10);
+    e->chunk = dd_calloc(APPLY_CHUNK, sizeof(*e->chunk));
     e->facts = elig_factcache_new(options->fact_cache_bytes);
     return e;
 }
@@ -71,6 +83,8 @@ void elig_engine_destroy(elig_engine **ep)
         return;
     dd_arena_destroy(&(*ep)->arena);
     dd_arena_destroy(&(*ep)->due_arena);
+    dd_arena_destroy(&(*ep)->chunk_arena);
+    free((*ep)->chunk);
     elig_factcache_destroy(&(*ep)->facts);
     free((*ep)->facts_put);
     free((*ep)->ctxp);
@@ -1034,6 +1048,35 @@ static void remember_facts(elig_engine *e, const char *person_id, const uint64_t
     }
 }
 
+typedef struct warming {
+    elig_engine *e;
+    uint64_t persons;
+} warming;
+
+static int warm_person(void *arg, const Doudi__StoredPerson *sp)
+{
+    warming *w = arg;
+    uint64_t facts[FACT_KINDS];
+    if (!sp->report || !sp->report->person_id[0])
+        return 0;
+    stored_facts(sp, facts);
+    for (unsigned k = 1; k < FACT_KINDS; k++)
+        if (facts[k])
+            elig_factcache_put(w->e->facts, elig_factcache_key(sp->report->person_id, k), facts[k]);
+    w->persons++;
+    return 0;
+}
+
+int elig_engine_warm_fact_cache(elig_engine *e, MDB_txn *txn, uint64_t *persons)
+{
+    warming w = {e, 0};
+    int rc = elig_registry_each_person(e->registry, txn, e->arena, warm_person, &w);
+    dd_arena_reset(e->arena);
+    if (persons)
+        *persons = w.persons;
+    return rc;
+}
+
 static int apply_person(elig_engine *e, const Doudi__Envelope *env)
 {
     const Doudi__PersonReported *r = env->person_reported;
@@ -1680,23 +1723,44 @@ int elig_engine_explain(elig_engine *e, MDB_txn *txn, dd_arena *arena, const cha
 
 /* ---- the apply function -------------------------------------------------- */
 
-static int apply_one(elig_engine *e, const Doudi__LogRecord *rec)
+/* Decodes an intake record into arena; NULL when it is not an Envelope. */
+static Doudi__Envelope *decode_record(const Doudi__LogRecord *rec, dd_arena *arena)
 {
-    uint32_t kind = rec->kind;
-    if (kind < sizeof(e->stats.records) / sizeof(e->stats.records[0]))
-        e->stats.records[kind]++;
     /* Events as intake accepted them: the one-pass decoder takes nearly
      * all, protobuf-c whatever it declines. */
     ProtobufCMessage *decoded = NULL;
     Doudi__Envelope *env = NULL;
-    if (dd_wire_decode(&doudi__envelope__descriptor, rec->payload.data, rec->payload.len,
-                       e->arena, &decoded)) {
+    if (dd_wire_decode(&doudi__envelope__descriptor, rec->payload.data, rec->payload.len, arena,
+                       &decoded)) {
         env = (Doudi__Envelope *)decoded;
     } else {
-        ProtobufCAllocator a = dd_arena_protobuf_allocator(e->arena);
+        ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
         env = doudi__envelope__unpack(&a, rec->payload.len, rec->payload.data);
     }
-    if (!env || env->body_case == DOUDI__ENVELOPE__BODY__NOT_SET) {
+    if (env && env->body_case == DOUDI__ENVELOPE__BODY__NOT_SET)
+        return NULL;
+    return env;
+}
+
+/* Starts fetching the fact-cache slots apply_comparison will look up for env. */
+static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
+{
+    if (!env || env->body_case != DOUDI__ENVELOPE__BODY_COMPARISON_RECORD)
+        return;
+    const Doudi__ComparisonRecord *c = env->comparison_record;
+    unsigned kind = c->income ? FACT_INCOME : c->employment ? FACT_EMPLOYMENT
+                    : c->property ? FACT_PROPERTY : c->vehicles ? FACT_VEHICLES
+                    : c->assets ? FACT_ASSETS : c->disability ? FACT_DISABILITY : 0;
+    if (kind && c->subject_person_id)
+        elig_factcache_prefetch(e->facts, elig_factcache_key(c->subject_person_id, kind));
+}
+
+static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelope *env)
+{
+    uint32_t kind = rec->kind;
+    if (kind < sizeof(e->stats.records) / sizeof(e->stats.records[0]))
+        e->stats.records[kind]++;
+    if (!env) {
         e->stats.records_undecodable++;
         dd_warn("intake record %llu (kind %u) does not decode as an Envelope; skipped",
                 (unsigned long long)rec->sequence, kind);
@@ -1753,12 +1817,20 @@ int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records,
     e->now_ms = elig_registry_clock(e->registry, txn);
     e->next_due_ms = elig_registry_first_due(e->registry, txn);
     int64_t started = e->now_ms;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = apply_one(e, records[i]);
-        e->just_stored = NULL;
-        dd_arena_reset(e->arena);
-        if (rc == 0)
-            rc = elig_registry_fold_if_full(e->registry, txn, false);
+    for (size_t first = 0; first < n && rc == 0; first += APPLY_CHUNK) {
+        size_t count = n - first < APPLY_CHUNK ? n - first : APPLY_CHUNK;
+        for (size_t i = 0; i < count; i++) {
+            e->chunk[i] = decode_record(records[first + i], e->chunk_arena);
+            prefetch_facts(e, e->chunk[i]);
+        }
+        for (size_t i = 0; i < count && rc == 0; i++) {
+            rc = apply_one(e, records[first + i], e->chunk[i]);
+            e->just_stored = NULL;
+            dd_arena_reset(e->arena);
+            if (rc == 0)
+                rc = elig_registry_fold_if_full(e->registry, txn, false);
+        }
+        dd_arena_reset(e->chunk_arena);
     }
     if (rc == 0 && e->now_ms != started)
         rc = elig_registry_set_clock(e->registry, txn, e->now_ms);

@@ -106,6 +106,14 @@ int elig_engine_explain(elig_engine *engine, MDB_txn *txn, dd_arena *arena,
                         Doudi__Decision ***out, size_t *n);
 
 struct elig_factcache_stats;
+/*
+ * Fills the fact cache with the findings of every person txn (a read
+ * transaction of committed state) holds, so a restarted daemon answers
+ * repeated department records from memory from its first batch on.
+ * *persons (may be NULL) gets the number of persons read.
+ */
+int elig_engine_warm_fact_cache(elig_engine *engine, MDB_txn *txn, uint64_t *persons);
+
 void elig_engine_fact_cache_stats(const elig_engine *engine, struct elig_factcache_stats *out);
 
 /* The stats of the last batch applied (valid after its commit). */

@@ -72,10 +72,15 @@ uint64_t elig_factcache_key(const char *person_id, unsigned kind)
     return k ? k : 1;
 }
 
+static inline size_t home_of(uint64_t key, size_t capacity)
+{
+    return (size_t)(key ^ (key >> 29)) & (capacity - 1);
+}
+
 static size_t find(const slot *slots, size_t capacity, uint64_t key)
 {
     size_t mask = capacity - 1;
-    size_t i = (size_t)(key ^ (key >> 29)) & mask;
+    size_t i = home_of(key, capacity);
     while (slots[i].key && slots[i].key != key)
         i = (i + 1) & mask;
     return i;
@@ -87,6 +92,12 @@ bool elig_factcache_same(const elig_factcache *c, uint64_t key, uint64_t value)
         return false;
     const slot *s = &c->slots[find(c->slots, c->capacity, key)];
     return s->key == key && s->value == value && value != 0;
+}
+
+void elig_factcache_prefetch(const elig_factcache *c, uint64_t key)
+{
+    if (c->capacity)
+        __builtin_prefetch(&c->slots[home_of(key, c->capacity)]);
 }
 
 static void grow(elig_factcache *c)

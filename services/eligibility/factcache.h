@@ -40,6 +40,9 @@ uint64_t elig_factcache_key(const char *person_id, unsigned kind);
 /* Whether key is cached with exactly this value hash (never for 0). */
 bool elig_factcache_same(const elig_factcache *cache, uint64_t key, uint64_t value);
 
+/* Starts fetching the slot of key from memory, to be looked up shortly. */
+void elig_factcache_prefetch(const elig_factcache *cache, uint64_t key);
+
 /* Records that the registry now holds value for key. */
 void elig_factcache_put(elig_factcache *cache, uint64_t key, uint64_t value);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GROUP_MAX 72 /* a household and up to 71 member records */
+
 struct elig_registry {
     dd_store *store;
     MDB_dbi person_index, households, households_journal, decisions, due, meta;
@@ -20,6 +22,21 @@ struct elig_registry {
         size_t person_len, household_len;
         char person[64], household[64];
     } home;
+    /* The tree's entries of the household group read last (the household
+     * and its members' records): a re-decided household reads the person
+     * who changed, the household and every other member, and they all sit
+     * side by side, so one descent and a walk find them all. Valid for one
+     * record: the tree changes only when the journal folds, between records. */
+    struct {
+        MDB_txn *txn; /* NULL: nothing held */
+        size_t txn_id; /* with txn: a read transaction's address may be reused */
+        bool complete; /* the walk saw the whole group */
+        size_t household_len, n;
+        char household[64];
+        struct {
+            MDB_val key, value; /* in the tree's pages */
+        } entry[GROUP_MAX];
+    } group;
 };
 
 #define HOUSEHOLDS_KEY "households"
@@ -130,6 +147,7 @@ void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max)
 int elig_registry_begin(elig_registry *r, MDB_txn *txn)
 {
     r->home.txn = NULL;
+    r->group.txn = NULL;
     return dd_journal_begin(r->journal, txn);
 }
 
@@ -149,6 +167,7 @@ static void remember_home(elig_registry *r, MDB_txn *txn, const char *person_id,
 
 int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force)
 {
+    r->group.txn = NULL; /* the record is done; a fold moves the tree's pages */
     return dd_journal_fold_if_full(r->journal, txn, force);
 }
 
@@ -181,6 +200,66 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 
 /* ---- the households tree, as its journal leaves it ------------------------ */
 
+/* Whether a tree key belongs to the group of household (hl bytes). */
+static bool in_group(const MDB_val *k, const char *household, size_t hl)
+{
+    return k->mv_size >= hl && memcmp(k->mv_data, household, hl) == 0 &&
+           (k->mv_size == hl || ((const char *)k->mv_data)[hl] == 0x1f);
+}
+
+/* Reads the tree's entries of household's group into r->group. */
+static int walk_group(elig_registry *r, MDB_txn *txn, const char *household, size_t hl)
+{
+    r->group.txn = NULL;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, r->households, &cur);
+    if (rc)
+        return rc;
+    memcpy(r->group.household, household, hl);
+    r->group.household_len = hl;
+    r->group.n = 0;
+    r->group.complete = true;
+    MDB_val k = {hl, r->group.household}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && in_group(&k, household, hl);
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (r->group.n == GROUP_MAX) {
+            r->group.complete = false;
+            break;
+        }
+        r->group.entry[r->group.n].key = k;
+        r->group.entry[r->group.n++].value = v;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    r->group.txn = txn;
+    r->group.txn_id = mdb_txn_id(txn);
+    return 0;
+}
+
+/* key's value in the tree, through the group of its household. */
+static int tree_get(elig_registry *r, MDB_txn *txn, const void *key, size_t klen, MDB_val *v)
+{
+    const char *sep = memchr(key, 0x1f, klen);
+    size_t hl = sep ? (size_t)(sep - (const char *)key) : klen;
+    if (hl == 0 || hl > sizeof(r->group.household))
+        return get(txn, r->households, key, klen, v);
+    if (r->group.txn != txn || r->group.txn_id != mdb_txn_id(txn) || r->group.household_len != hl ||
+        memcmp(r->group.household, key, hl) != 0) {
+        int rc = walk_group(r, txn, key, hl);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < r->group.n; i++) {
+        const MDB_val *k = &r->group.entry[i].key;
+        if (k->mv_size == klen && memcmp(k->mv_data, key, klen) == 0) {
+            *v = r->group.entry[i].value;
+            return 0;
+        }
+    }
+    return r->group.complete ? DD_NOTFOUND : get(txn, r->households, key, klen, v);
+}
+
 static int households_get(elig_registry *r, MDB_txn *txn, const void *key, size_t klen,
                           MDB_val *v)
 {
@@ -191,7 +270,7 @@ static int households_get(elig_registry *r, MDB_txn *txn, const void *key, size_
         return v->mv_data ? 0 : DD_NOTFOUND;
     if (rc != DD_NOTFOUND)
         return rc;
-    return get(txn, r->households, key, klen, v);
+    return tree_get(r, txn, key, klen, v);
 }
 
 /* Appends msg to the journal, packed straight into the page it reserves. */
@@ -300,6 +379,59 @@ int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *hous
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
     *out = doudi__stored_household__unpack(&a, v.mv_size, v.mv_data);
     return *out ? 0 : DD_ECORRUPT;
+}
+
+typedef struct each_person {
+    int (*fn)(void *arg, const Doudi__StoredPerson *p);
+    void *arg;
+    dd_arena *arena;
+    size_t decoded; /* since the arena's last reset */
+} each_person;
+
+/* Decodes a person record and hands it on; household records are skipped. */
+static int visit_person(each_person *w, const void *key, size_t klen, const MDB_val *value)
+{
+    if (!value->mv_data || !memchr(key, 0x1f, klen))
+        return 0;
+    if (++w->decoded == 4096) {
+        dd_arena_reset(w->arena);
+        w->decoded = 0;
+    }
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(w->arena);
+    Doudi__StoredPerson *p = doudi__stored_person__unpack(&a, value->mv_size, value->mv_data);
+    return p ? w->fn(w->arg, p) : DD_ECORRUPT;
+}
+
+static int visit_journal_person(void *arg, const void *key, size_t klen, const MDB_val *value)
+{
+    return visit_person(arg, key, klen, value);
+}
+
+int elig_registry_each_person(elig_registry *r, MDB_txn *txn, dd_arena *arena,
+                              int (*fn)(void *arg, const Doudi__StoredPerson *p), void *arg)
+{
+    each_person w = {fn, arg, arena, 0};
+    dd_arena_reset(arena);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, r->households, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v, newer;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (!memchr(k.mv_data, 0x1f, k.mv_size))
+            continue;
+        /* The journal's entry (a newer value, or the person moved away)
+         * wins; it is visited below. */
+        rc = dd_journal_get(r->journal, txn, k.mv_data, k.mv_size, &newer);
+        if (rc == 0)
+            continue;
+        if (rc != DD_NOTFOUND || (rc = visit_person(&w, k.mv_data, k.mv_size, &v)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    return dd_journal_each(r->journal, txn, visit_journal_person, &w);
 }
 
 /* One more household in meta's count (households are never deleted). */

@@ -99,6 +99,15 @@ int elig_registry_put_decision(elig_registry *r, MDB_txn *txn, const Doudi__Deci
 int elig_registry_delete_decisions(elig_registry *r, MDB_txn *txn, const char *household_id,
                                    const char *person_id);
 
+/*
+ * Calls fn for every person record as txn holds it (the tree's, or the
+ * journal's where it has a newer one), decoded into arena, which is reset
+ * now and then (a person is valid during its call only). fn returns 0 to
+ * go on. For warming caches at start-up: it reads the whole registry.
+ */
+int elig_registry_each_person(elig_registry *r, MDB_txn *txn, dd_arena *arena,
+                              int (*fn)(void *arg, const Doudi__StoredPerson *p), void *arg);
+
 /* Schedules a look at (type, id) at event time due_ms. */
 int elig_registry_add_due(elig_registry *r, MDB_txn *txn, int64_t due_ms, char type,
                           const char *id);

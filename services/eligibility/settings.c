@@ -38,6 +38,11 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "Memory for the department findings already in the registry, so a comparison record "
       "that repeats one needs no registry read (about 16 bytes a finding; it grows as needed "
       "and starts over at this size). 0 disables it."),
+    K(E_FACT_CACHE_WARMUP, "eligibility", "fact_cache_warmup", DD_CONF_BOOL, "true", 0, 0, NULL,
+      false,
+      "Fill the fact cache from the whole registry at start-up (about 2 s a million persons, "
+      "before the first batch), instead of learning each person from the first department "
+      "record about them, one registry read each."),
 
     K(E_DIBAO_ASSET_MONTHS, "rules", "dibao_asset_months", DD_CONF_INT, "24", 0, 240, NULL,
       false, "低保: financial assets per member at most this many months of the standard."),

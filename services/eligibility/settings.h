@@ -21,6 +21,7 @@ enum elig_setting {
     E_STANDARDS_FILE,
     E_DANGLING_WAIT,
     E_FACT_CACHE_SIZE,
+    E_FACT_CACHE_WARMUP,
     /* [rules] */
     E_DIBAO_ASSET_MONTHS,
     E_VEHICLE_LIMIT,

@@ -587,5 +587,53 @@ def test_repeated_findings_follow_person_reports(env):
     h.check_eq(changed(), before + 1, "records changed by a repeat and a schooling finding")
 
 
+def test_a_restart_fills_the_fact_cache_from_the_registry(env):
+    """A restarted eligibility fills its fact cache from the registry before
+    its first batch: a department record repeating what is stored is known
+    without a registry read. Where the households journal holds a newer
+    record of a person than the tree, the newer one is what the cache
+    learns, so the older value coming back is a change."""
+    c = Chain(env)
+    region = "440106002011"
+    p = pid("440106", "19700101", 41)
+    t = at("2026-06-10 10:00")
+
+    def income(at_ms, fen):
+        return c.event(at_ms, region, "comparison_record", subject_person_id=p,
+                       department=ev.DEPARTMENT_TAX, period_yyyymm=202606,
+                       income=dict(monthly_income_fen=fen))
+
+    def counts():
+        m = c.elig.metrics()
+        return (m.get("doudi_eligibility_records_changed_total", 0.0),
+                m.get("doudi_eligibility_records_known_from_cache_total", 0.0))
+
+    def restart(journal_max):
+        c.elig.stop()
+        c.elig.overrides.setdefault("store", {})["registry_journal_max"] = journal_max
+        c.elig.start()
+        h.check("fact cache filled from" in c.elig.stderr_tail(5),
+                f"no fill of the fact cache at start-up:\n{c.elig.stderr_tail(5)}")
+
+    c.send(c.person(t, region, p, "hh-warm", work_ability=1, own_monthly_income_fen=100_000),
+           c.household(t + 1, region, "hh-warm", [p], 100_000), income(t + 2, 100_000))
+    # Folded into the tree (a journal of one entry folds after the next record) ...
+    restart(1)
+    c.send(income(t + 3, 100_000))
+    h.check_eq(c.elig.metrics().value("doudi_eligibility_registry_journal_entries"), 0.0,
+               "journal entries after a fold")
+    # ... and a newer income in the journal only.
+    restart(1_000_000)
+    c.send(income(t + 4, 250_000))
+    h.check(c.elig.metrics().value("doudi_eligibility_registry_journal_entries") > 0,
+            "the newer income is in the journal")
+    restart(1_000_000)
+    changed, known = counts()
+    c.send(income(t + 5, 250_000))
+    h.check_eq(counts(), (changed, known + 1), "(changed, known from cache) after a repeat")
+    c.send(income(t + 6, 100_000))
+    h.check_eq(counts(), (changed + 1, known + 1), "(changed, known from cache) after the old income")
+
+
 if __name__ == "__main__":
     h.run_tests(globals())

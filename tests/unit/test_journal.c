@@ -3,7 +3,8 @@
  * newest entry of a key wins, a deletion hides the tree's value and a fold
  * deletes it, a fold moves the newest values into the tree in key order and
  * empties the journal, an aborted transaction (also one that folded) leaves
- * the index as the disk has it, and a reopened journal rebuilds its index.
+ * the index as the disk has it, a reopened journal rebuilds its index, and
+ * a walk visits the newest entry of each key once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -250,6 +251,48 @@ static void long_keys_up_to_the_limit(void **state)
     assert_int_equal(write_txn(f, puts, 0, 0), DD_ETOOBIG);
 }
 
+/* Collects what dd_journal_each visits as "key=value" ("key=" a deletion). */
+static int collect(void *arg, const void *key, size_t klen, const MDB_val *value)
+{
+    char *out = arg;
+    size_t at = strlen(out);
+    snprintf(out + at, 256 - at, "%.*s=%.*s;", (int)klen, (const char *)key,
+             value->mv_data ? (int)value->mv_size : 0,
+             value->mv_data ? (const char *)value->mv_data : "");
+    return 0;
+}
+
+static int stop_at_b(void *arg, const void *key, size_t klen, const MDB_val *value)
+{
+    (void)value;
+    ++*(int *)arg;
+    return klen == 1 && *(const char *)key == 'b' ? DD_ECORRUPT : 0;
+}
+
+static void each_visits_the_newest_entry_of_every_key(void **state)
+{
+    fixture *f = *state;
+    const char *const puts[] = {"a=1", "b=1", "a=2", "c=1", "b=", "d=1", "c=3", NULL};
+    assert_int_equal(write_txn(f, puts, 0, 0), 0);
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    char seen[256] = "";
+    assert_int_equal(dd_journal_each(f->j, txn, collect, seen), 0);
+    /* In the order the newest entries were written. */
+    assert_string_equal(seen, "a=2;b=;d=1;c=3;");
+    int calls = 0;
+    assert_int_equal(dd_journal_each(f->j, txn, stop_at_b, &calls), DD_ECORRUPT);
+    assert_int_equal(calls, 2);
+    mdb_txn_abort(txn);
+    /* After a fold there is nothing left to visit. */
+    assert_int_equal(write_txn(f, NULL, 2, 0), 0);
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    seen[0] = '\0';
+    assert_int_equal(dd_journal_each(f->j, txn, collect, seen), 0);
+    assert_string_equal(seen, "");
+    mdb_txn_abort(txn);
+}
+
 int main(void)
 {
     dd_diag_init("test_journal", DD_ERROR);
@@ -260,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reopened_journal_rebuilds_its_index, setup, teardown),
         cmocka_unit_test_setup_teardown(deletion_hides_the_tree_and_fold_deletes, setup, teardown),
         cmocka_unit_test_setup_teardown(long_keys_up_to_the_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_visits_the_newest_entry_of_every_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
