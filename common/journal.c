@@ -23,7 +23,7 @@ typedef struct slot {
     uint64_t check;     /* the other half of the key's 128-bit hash */
     uint64_t key : 63;  /* the newest journal entry */
     uint64_t deleted : 1;
-    const uint8_t *id;  /* the tree key: its length, then its bytes, in ids */
+    const uint8_t *id;  /* the newest entry's copy in ids (entry_copy) */
 } slot;
 
 typedef struct key_hash {
@@ -49,6 +49,22 @@ struct dd_journal {
 /* A journal value: one byte (bit 7: a deletion; bits 0-6: the key length),
  * the key, the value. */
 #define DELETED 0x80
+
+/*
+ * The index keeps a copy of each key's newest entry in its arena: the key's
+ * length (one byte), the key, the value's length (4 bytes, unaligned) and
+ * the value. Reads and folds take values from there instead of descending
+ * the journal's tree for each, at the price of memory: the copies of every
+ * entry written since the last fold, about the journal's own size.
+ */
+static size_t copy_key_len(const uint8_t *copy) { return copy[0]; }
+static const uint8_t *copy_key(const uint8_t *copy) { return copy + 1; }
+static MDB_val copy_value(const uint8_t *copy)
+{
+    uint32_t len;
+    memcpy(&len, copy + 1 + copy[0], sizeof(len));
+    return (MDB_val){len, (void *)(copy + 1 + copy[0] + sizeof(len))};
+}
 
 static key_hash hash_id(const void *id, size_t len)
 {
@@ -86,21 +102,26 @@ static void index_grow(dd_journal *j)
     free(old);
 }
 
-static void index_set(dd_journal *j, const void *id, size_t len, uint64_t key, bool deleted)
+static void index_set(dd_journal *j, const void *id, size_t len, uint64_t key, bool deleted,
+                      const void *value, size_t value_len)
 {
     if (10 * (j->used + 1) > 7 * j->cap)
         index_grow(j);
     key_hash h = hash_id(id, len);
     slot *s = find_slot(j, h);
     if (!s->hash) {
-        uint8_t *copy = dd_arena_alloc(j->ids, len + 1);
-        copy[0] = (uint8_t)len;
-        memcpy(copy + 1, id, len);
         s->hash = h.hash;
         s->check = h.check;
-        s->id = copy;
         j->used++;
     }
+    uint32_t vlen = (uint32_t)value_len;
+    uint8_t *copy = dd_arena_alloc(j->ids, 1 + len + sizeof(vlen) + value_len);
+    copy[0] = (uint8_t)len;
+    memcpy(copy + 1, id, len);
+    memcpy(copy + 1 + len, &vlen, sizeof(vlen));
+    if (value_len)
+        memcpy(copy + 1 + len + sizeof(vlen), value, value_len);
+    s->id = copy;
     s->key = key;
     s->deleted = deleted;
 }
@@ -143,7 +164,7 @@ static int rebuild(dd_journal *j, MDB_txn *txn)
             break;
         }
         memcpy(&key, k.mv_data, sizeof(key));
-        index_set(j, id, len, key, value.mv_data == NULL);
+        index_set(j, id, len, key, value.mv_data == NULL, value.mv_data, value.mv_size);
         j->entries++;
         j->next_key = key + 1;
     }
@@ -187,6 +208,10 @@ void dd_journal_set_max(dd_journal *j, uint64_t max_entries)
 
 uint64_t dd_journal_entries(const dd_journal *j) { return j->entries; }
 uint64_t dd_journal_keys(const dd_journal *j) { return j->used; }
+size_t dd_journal_memory_bytes(const dd_journal *j)
+{
+    return dd_arena_used(j->ids) + j->cap * sizeof(slot);
+}
 
 int dd_journal_begin(dd_journal *j, MDB_txn *txn)
 {
@@ -252,14 +277,14 @@ int dd_journal_get(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, MD
     int rc = lookup(j, txn, key, klen, &s);
     if (rc)
         return rc;
-    uint64_t seq = s->key;
-    MDB_val k = dd_store_u64_key(&seq), v;
-    if ((rc = mdb_get(txn, j->journal, &k, &v)))
-        return rc == MDB_NOTFOUND ? DD_ECORRUPT : rc;
-    const uint8_t *id;
-    size_t idlen;
-    if (split_value(&v, &id, &idlen, value) || idlen != klen || memcmp(id, key, klen) != 0)
+    if (copy_key_len(s->id) != klen || memcmp(copy_key(s->id), key, klen) != 0)
         return DD_ECORRUPT;
+    if (s->deleted) {
+        value->mv_data = NULL;
+        value->mv_size = 0;
+    } else {
+        *value = copy_value(s->id);
+    }
     return 0;
 }
 
@@ -302,13 +327,16 @@ int dd_journal_holds(dd_journal *j, MDB_txn *txn, const void *key, size_t klen)
     return s->deleted ? DD_NOTFOUND : 0;
 }
 
-/* Appends an entry of 1 + klen + len bytes; *out points after the key. */
-static int append(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, size_t len,
-                  bool deleted, void **out)
+/* Appends an entry of key and value (NULL: a deletion) and copies it into the index. */
+static int append(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, const void *value,
+                  size_t len)
 {
     assert(txn == j->writing);
     if (klen == 0 || klen > DD_JOURNAL_KEY_MAX)
         return DD_ETOOBIG;
+    if (len > UINT32_MAX)
+        return DD_ETOOBIG;
+    bool deleted = value == NULL;
     uint64_t seq = j->next_key;
     MDB_val k = dd_store_u64_key(&seq), v = {1 + klen + len, NULL};
     int rc = mdb_put(txn, j->journal, &k, &v, MDB_APPEND | MDB_RESERVE);
@@ -317,39 +345,29 @@ static int append(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, siz
     uint8_t *p = v.mv_data;
     p[0] = (uint8_t)(klen | (deleted ? DELETED : 0));
     memcpy(p + 1, key, klen);
-    *out = p + 1 + klen;
+    if (len)
+        memcpy(p + 1 + klen, value, len);
     j->dirty_id = j->writing_id;
-    index_set(j, key, klen, seq, deleted);
+    index_set(j, key, klen, seq, deleted, value, len);
     j->next_key++;
     j->entries++;
     return 0;
 }
 
-int dd_journal_reserve(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, size_t len,
-                       void **value)
-{
-    return append(j, txn, key, klen, len, false, value);
-}
-
 int dd_journal_put(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, const void *value,
                    size_t len)
 {
-    void *out;
-    int rc = append(j, txn, key, klen, len, false, &out);
-    if (rc == 0 && len)
-        memcpy(out, value, len);
-    return rc;
+    return append(j, txn, key, klen, value ? value : "", len);
 }
 
 int dd_journal_del(dd_journal *j, MDB_txn *txn, const void *key, size_t klen)
 {
-    void *out;
-    return append(j, txn, key, klen, 0, true, &out);
+    return append(j, txn, key, klen, NULL, 0);
 }
 
 typedef struct live {
-    const uint8_t *id; /* length, bytes */
-    uint64_t key;
+    const uint8_t *id; /* the entry's copy */
+    bool deleted;
 } live;
 
 /* LMDB's default order of keys: bytes, then the shorter first. */
@@ -370,40 +388,22 @@ int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
     size_t n = 0;
     for (size_t i = 0; i < j->cap; i++)
         if (j->slots[i].hash)
-            all[n++] = (live){j->slots[i].id, j->slots[i].key};
+            all[n++] = (live){j->slots[i].id, j->slots[i].deleted};
     qsort(all, n, sizeof(*all), live_cmp);
     /* From here the index no longer matches what txn holds until commit. */
     j->dirty_id = j->writing_id;
     int rc = 0;
-    /* A value read is valid only until the next write: copied first. */
-    size_t copy_cap = 4096;
-    uint8_t *copy = dd_malloc(copy_cap);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        MDB_val k = dd_store_u64_key(&all[i].key), v, value;
-        const uint8_t *id;
-        size_t idlen;
-        if ((rc = mdb_get(txn, j->journal, &k, &v))) {
-            rc = rc == MDB_NOTFOUND ? DD_ECORRUPT : rc;
-            break;
-        }
-        if ((rc = split_value(&v, &id, &idlen, &value)))
-            break;
-        MDB_val tk = {idlen, (void *)(all[i].id + 1)};
-        if (!value.mv_data) {
+        MDB_val tk = {copy_key_len(all[i].id), (void *)copy_key(all[i].id)};
+        if (all[i].deleted) {
             rc = mdb_del(txn, j->tree, &tk, NULL);
             if (rc == MDB_NOTFOUND)
                 rc = 0;
             continue;
         }
-        if (value.mv_size > copy_cap) {
-            copy_cap = value.mv_size;
-            copy = dd_realloc(copy, copy_cap);
-        }
-        memcpy(copy, value.mv_data, value.mv_size);
-        MDB_val tv = {value.mv_size, copy};
+        MDB_val tv = copy_value(all[i].id);
         rc = mdb_put(txn, j->tree, &tk, &tv, 0);
     }
-    free(copy);
     free(all);
     if (rc == 0)
         rc = mdb_drop(txn, j->journal, 0);

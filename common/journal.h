@@ -69,8 +69,8 @@ void dd_journal_set_max(dd_journal *j, uint64_t max_entries);
 int dd_journal_begin(dd_journal *j, MDB_txn *txn);
 
 /*
- * The newest journal entry of key: 0 with *value set (owned by LMDB, valid
- * like any value of txn), or 0 with value->mv_data NULL when the newest
+ * The newest journal entry of key: 0 with *value set (the index's copy,
+ * valid until the next write or fold through the journal), or 0 with value->mv_data NULL when the newest
  * entry deletes the key (whatever the tree holds is gone); DD_NOTFOUND when
  * the journal has nothing for key, so the tree's value stands. txn may be a
  * read transaction.
@@ -97,10 +97,6 @@ int dd_journal_each(dd_journal *j, MDB_txn *txn,
 /* Appends key's new value (write transaction after _begin). */
 int dd_journal_put(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, const void *value,
                    size_t len);
-/* The same, handing out len bytes in the journal's page to fill before the
- * next write of txn (MDB_RESERVE). */
-int dd_journal_reserve(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, size_t len,
-                       void **value);
 /* Appends key's deletion. */
 int dd_journal_del(dd_journal *j, MDB_txn *txn, const void *key, size_t klen);
 
@@ -108,6 +104,8 @@ int dd_journal_del(dd_journal *j, MDB_txn *txn, const void *key, size_t klen);
 uint64_t dd_journal_entries(const dd_journal *j);
 /* Keys in the index (each key's newest entry). */
 uint64_t dd_journal_keys(const dd_journal *j);
+/* Memory of the index and its copies of the entries. */
+size_t dd_journal_memory_bytes(const dd_journal *j);
 
 /*
  * Folds the journal into the tree when it holds at least max_entries

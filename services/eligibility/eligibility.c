@@ -62,6 +62,9 @@
     X(M_JOURNAL_ENTRIES, "doudi_eligibility_registry_journal_entries", DD_METRIC_GAUGE,      \
       "Registry writes in the households journal, not yet folded into the households tree.", \
       NULL, NULL, 0)                                                                       \
+    X(M_JOURNAL_BYTES, "doudi_eligibility_registry_journal_memory_bytes", DD_METRIC_GAUGE, \
+      "Memory of the households journal's index and its copies of the newest entries.",    \
+      NULL, NULL, 0)                                                                       \
     X(M_QUERIES, "doudi_eligibility_queries_total", DD_METRIC_COUNTER,                     \
       "Registry queries answered, by result.", "result", NULL, 0)
 
@@ -263,6 +266,7 @@ static void update_gauges(void *arg)
         dd_series_set(d->s[M_DECISIONS_HELD], (double)decisions);
     }
     dd_series_set(d->s[M_JOURNAL_ENTRIES], (double)elig_registry_journal_entries(d->registry));
+    dd_series_set(d->s[M_JOURNAL_BYTES], (double)elig_registry_journal_memory_bytes(d->registry));
     elig_factcache_stats fc;
     elig_engine_fact_cache_stats(d->engine, &fc);
     dd_series_set(d->s[M_FACT_CACHE_ENTRIES], (double)fc.entries);

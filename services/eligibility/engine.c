@@ -930,7 +930,7 @@ static int place_in_household(elig_engine *e, const char *person_id, const char 
 }
 
 enum { FACT_INCOME = 1, FACT_EMPLOYMENT, FACT_PROPERTY, FACT_VEHICLES, FACT_ASSETS,
-       FACT_DISABILITY, FACT_KINDS };
+       FACT_DISABILITY, FACT_VISIT_DANGER, FACT_KINDS };
 
 /* A finding's value as the fact cache holds it (never 0). */
 static uint64_t income_fact(int64_t monthly_income_fen)
@@ -964,6 +964,12 @@ static uint64_t assets_fact(int64_t financial_assets_fen)
 static uint64_t disability_fact(int32_t grade)
 {
     return XXH3_64bits_withSeed(&grade, sizeof(int32_t), FACT_DISABILITY) | 1;
+}
+
+/* Whether the last visit found a danger: most visits repeat the last one's. */
+static uint64_t visit_danger_fact(bool danger)
+{
+    return XXH3_64bits_withSeed(&danger, sizeof(danger), FACT_VISIT_DANGER) | 1;
 }
 
 /*
@@ -1017,6 +1023,7 @@ static void stored_facts(const Doudi__StoredPerson *sp, uint64_t value[FACT_KIND
         value[FACT_ASSETS] = assets_fact(sp->verified_assets_fen);
     if (sp->report)
         value[FACT_DISABILITY] = disability_fact(sp->report->disability_grade);
+    value[FACT_VISIT_DANGER] = visit_danger_fact(sp->danger_found_last_visit);
 }
 
 /* Whether every finding of the record is what the registry already holds. */
@@ -1550,10 +1557,6 @@ static int apply_enrolment(elig_engine *e, const Doudi__Envelope *env)
 static int apply_visit(elig_engine *e, const Doudi__Envelope *env)
 {
     const Doudi__VisitReport *v = env->visit_report;
-    Doudi__StoredPerson *sp;
-    int rc = elig_registry_get_person(e->registry, e->txn, v->subject_person_id, e->arena, &sp);
-    if (rc)
-        return rc == DD_NOTFOUND ? 0 : rc;
     bool visited = v->outcome == DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_VISITED ||
                    v->outcome == DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_BY_PHONE_OR_VIDEO;
     if (!visited)
@@ -1561,12 +1564,27 @@ static int apply_visit(elig_engine *e, const Doudi__Envelope *env)
     bool danger = false;
     for (size_t i = 0; i < v->n_findings; i++)
         danger |= v->findings[i]->severity == DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_DANGER;
-    if (danger == sp->danger_found_last_visit)
+    /* Known without a read when the last visit found the same. */
+    uint64_t fact[FACT_KINDS] = {0};
+    fact[FACT_VISIT_DANGER] = visit_danger_fact(danger);
+    if (facts_known(e, v->subject_person_id, fact))
         return 0;
-    sp->danger_found_last_visit = danger;
-    sp->sequence = e->seq;
-    if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
-        return rc;
+    Doudi__StoredPerson *sp;
+    int rc = elig_registry_get_person(e->registry, e->txn, v->subject_person_id, e->arena, &sp);
+    if (rc)
+        return rc == DD_NOTFOUND ? 0 : rc;
+    bool changed = danger != sp->danger_found_last_visit;
+    if (changed) {
+        sp->danger_found_last_visit = danger;
+        sp->sequence = e->seq;
+        if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
+            return rc;
+    }
+    uint64_t facts[FACT_KINDS];
+    stored_facts(sp, facts);
+    remember_facts(e, v->subject_person_id, facts);
+    if (!changed)
+        return 0;
     return evaluate_household(e, sp->report->household_id,
                               danger ? "the last visit found a danger" : "the last visit found no danger",
                               NULL);
@@ -1742,16 +1760,22 @@ static Doudi__Envelope *decode_record(const Doudi__LogRecord *rec, dd_arena *are
     return env;
 }
 
-/* Starts fetching the fact-cache slots apply_comparison will look up for env. */
+/* Starts fetching the fact-cache slot a comparison record or a visit report
+ * will look up first. */
 static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
 {
+    if (env && env->body_case == DOUDI__ENVELOPE__BODY_VISIT_REPORT) {
+        elig_factcache_prefetch(e->facts, elig_factcache_key(env->visit_report->subject_person_id,
+                                                             FACT_VISIT_DANGER));
+        return;
+    }
     if (!env || env->body_case != DOUDI__ENVELOPE__BODY_COMPARISON_RECORD)
         return;
     const Doudi__ComparisonRecord *c = env->comparison_record;
     unsigned kind = c->income ? FACT_INCOME : c->employment ? FACT_EMPLOYMENT
                     : c->property ? FACT_PROPERTY : c->vehicles ? FACT_VEHICLES
                     : c->assets ? FACT_ASSETS : c->disability ? FACT_DISABILITY : 0;
-    if (kind && c->subject_person_id)
+    if (kind)
         elig_factcache_prefetch(e->facts, elig_factcache_key(c->subject_person_id, kind));
 }
 

@@ -14,6 +14,8 @@ struct elig_registry {
     dd_store *store;
     MDB_dbi person_index, households, households_journal, decisions, due, meta;
     dd_journal *journal; /* writes to households go through it */
+    uint8_t *packed;     /* a record being written, packed */
+    size_t packed_cap;
     /* The household person_index names for the person read or stored last
      * in this write transaction: a changed person is read and then stored
      * (often twice), and each store would look the index up again. */
@@ -135,6 +137,7 @@ void elig_registry_close(elig_registry **r)
     if (!r || !*r)
         return;
     dd_journal_close(&(*r)->journal);
+    free((*r)->packed);
     free(*r);
     *r = NULL;
 }
@@ -174,6 +177,11 @@ int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force)
 uint64_t elig_registry_journal_entries(const elig_registry *r)
 {
     return dd_journal_entries(r->journal);
+}
+
+size_t elig_registry_journal_memory_bytes(const elig_registry *r)
+{
+    return dd_journal_memory_bytes(r->journal);
 }
 
 static int get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *v)
@@ -273,16 +281,18 @@ static int households_get(elig_registry *r, MDB_txn *txn, const void *key, size_
     return tree_get(r, txn, key, klen, v);
 }
 
-/* Appends msg to the journal, packed straight into the page it reserves. */
+/* Appends msg to the journal. */
 static int households_put(elig_registry *r, MDB_txn *txn, const void *key, size_t klen,
                           const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);
-    void *out;
-    int rc = dd_journal_reserve(r->journal, txn, key, klen, len, &out);
-    if (rc == 0)
-        protobuf_c_message_pack(msg, out);
-    return rc;
+    if (len > r->packed_cap) {
+        r->packed_cap = len * 2;
+        free(r->packed);
+        r->packed = dd_malloc(r->packed_cap);
+    }
+    protobuf_c_message_pack(msg, r->packed);
+    return dd_journal_put(r->journal, txn, key, klen, r->packed, len);
 }
 
 /* household id, 0x1F (never in a printable id), person id: a member's key

@@ -74,6 +74,8 @@ int elig_registry_begin(elig_registry *r, MDB_txn *txn);
 int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force);
 /* Entries in the journal as the last write transaction left it. */
 uint64_t elig_registry_journal_entries(const elig_registry *r);
+/* Memory the journal's index takes (journal.h: a copy of each newest entry). */
+size_t elig_registry_journal_memory_bytes(const elig_registry *r);
 
 /* 0 with *out set, DD_NOTFOUND, DD_ECORRUPT or an LMDB code. */
 int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_id,

@@ -113,7 +113,7 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       100000000, NULL, false,
       "Registry writes (a changed person or household) appended to the households journal "
       "before it is folded into the households database in key order. More: fewer random page "
-      "writes per changed household, more memory (about 130 bytes each) and a longer fold; "
+      "writes per changed household, more memory (a copy of the record and about 100 bytes each) and a longer fold; "
       "replays with the same value store the same databases."),
     K(E_LOG_RETENTION, "log", "retention", DD_CONF_DURATION, "7d", 0, 3650 * DAY, NULL, true,
       "Output records are trimmed only when this old AND consumed by every known consumer."),

@@ -72,7 +72,7 @@ const dd_conf_key sched_settings[SCHED_SETTING_COUNT] = {
       NULL, false,
       "Plan changes appended to the plan journal before it is folded into the plans database "
       "in key order (one batch every so many changes). More: fewer page writes per visit "
-      "report, more memory (about 80 bytes each) and a longer fold; replays with the same value "
+      "report, more memory (a copy of the plan and about 80 bytes each) and a longer fold; replays with the same value "
       "store the same databases."),
     K(S_LOG_RETENTION, "log", "retention", DD_CONF_DURATION, "7d", 0, 3650 * DAY, NULL, true,
       "Output records are trimmed only when this old AND consumed by every known consumer."),

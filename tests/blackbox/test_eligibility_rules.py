@@ -426,6 +426,41 @@ def test_death_ends_visit_plans(env):
                (el.VISIT_TIER_NONE, [], el.VISIT_TIER_HIGH_RISK), "care after the death")
 
 
+def test_a_danger_found_on_a_visit_raises_the_tier(env):
+    """A visit that finds a danger makes the person high-risk; visits that
+    find the same again change nothing (and need no registry read); the
+    next visit finding none lowers the tier again."""
+    c = Chain(env)
+    region = "440106102021"
+    t = at("2026-06-22 09:00")
+    old = pid("440106", "19560303", 27)   # 70, with family: registered elderly
+    c.send(c.person(t, region, old, "hh-visit", daily_living=ADL_OK,
+                    living_arrangement=ev.LIVING_ARRANGEMENT_WITH_FAMILY, work_ability=3,
+                    legal_supporter=ev.LEGAL_SUPPORTER_PRESENT, own_monthly_income_fen=300_000),
+           c.household(t + 1, region, "hh-visit", [old], 300_000))
+    c.output()
+    n = [0]
+
+    def visit(at_ms, severity, outcome=ev.VISIT_OUTCOME_VISITED):
+        n[0] += 1
+        return c.event(at_ms, region, "visit_report", visit_id=f"v-{n[0]}", subject_person_id=old,
+                       worker_id="w-1", visited_at_ms=at_ms, outcome=outcome,
+                       findings=[dict(area=ev.FINDING_AREA_HOME_GAS, severity=severity)])
+
+    def tiers():
+        return [m.tier for k, m in c.output() if k == "care" and m.person_id == old]
+
+    c.send(visit(t + 3_600_000, ev.FINDING_SEVERITY_DANGER))
+    h.check_eq(tiers(), [el.VISIT_TIER_HIGH_RISK], "tiers after a visit finding a danger")
+    c.send(visit(t + 7_200_000, ev.FINDING_SEVERITY_DANGER),
+           visit(t + 7_300_000, ev.FINDING_SEVERITY_OK, ev.VISIT_OUTCOME_NOT_AT_HOME))
+    h.check_eq(tiers(), [], "tiers after the same danger again and a visit nobody was home for")
+    c.send(visit(t + 10_800_000, ev.FINDING_SEVERITY_OK))
+    h.check_eq(len(tiers()), 1, "care changes after a visit finding no danger")
+    c.send(visit(t + 14_400_000, ev.FINDING_SEVERITY_CONCERN))
+    h.check_eq(tiers(), [], "tiers after a visit finding a concern only")
+
+
 def test_moving_village_moves_the_visit_plan(env):
     """Same categories and tier in another village: the scheduler must still
     hear of it (its plan and worker follow the person)."""
