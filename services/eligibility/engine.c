@@ -931,6 +931,7 @@ static int place_in_household(elig_engine *e, const char *person_id, const char 
 
 enum { FACT_INCOME = 1, FACT_EMPLOYMENT, FACT_PROPERTY, FACT_VEHICLES, FACT_ASSETS,
        FACT_DISABILITY, FACT_VISIT_DANGER, FACT_KINDS };
+_Static_assert(FACT_KINDS == ELIG_FACT_KINDS, "the fact cache holds every kind");
 
 /* A finding's value as the fact cache holds it (never 0). */
 static uint64_t income_fact(int64_t monthly_income_fen)
@@ -1029,30 +1030,28 @@ static void stored_facts(const Doudi__StoredPerson *sp, uint64_t value[FACT_KIND
 /* Whether every finding of the record is what the registry already holds. */
 static bool facts_known(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
 {
+    uint64_t key = elig_factcache_key(person_id);
     bool any = false;
     for (unsigned k = 1; k < FACT_KINDS; k++) {
         if (!value[k])
             continue;
-        if (!elig_factcache_same(e->facts, elig_factcache_key(person_id, k), value[k]))
+        if (!elig_factcache_same(e->facts, key, k, value[k]))
             return false;
         any = true;
     }
     return any;
 }
 
+/* value: every finding the registry holds for the person (stored_facts). */
 static void remember_facts(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
 {
-    for (unsigned k = 1; k < FACT_KINDS; k++) {
-        if (!value[k])
-            continue;
-        uint64_t key = elig_factcache_key(person_id, k);
-        elig_factcache_put(e->facts, key, value[k]);
-        if (e->nfacts_put == e->facts_put_cap) {
-            e->facts_put_cap = e->facts_put_cap ? e->facts_put_cap * 2 : 4096;
-            e->facts_put = dd_realloc(e->facts_put, e->facts_put_cap * sizeof(uint64_t));
-        }
-        e->facts_put[e->nfacts_put++] = key;
+    uint64_t key = elig_factcache_key(person_id);
+    elig_factcache_put(e->facts, key, value);
+    if (e->nfacts_put == e->facts_put_cap) {
+        e->facts_put_cap = e->facts_put_cap ? e->facts_put_cap * 2 : 4096;
+        e->facts_put = dd_realloc(e->facts_put, e->facts_put_cap * sizeof(uint64_t));
     }
+    e->facts_put[e->nfacts_put++] = key;
 }
 
 typedef struct warming {
@@ -1067,9 +1066,7 @@ static int warm_person(void *arg, const Doudi__StoredPerson *sp)
     if (!sp->report || !sp->report->person_id[0])
         return 0;
     stored_facts(sp, facts);
-    for (unsigned k = 1; k < FACT_KINDS; k++)
-        if (facts[k])
-            elig_factcache_put(w->e->facts, elig_factcache_key(sp->report->person_id, k), facts[k]);
+    elig_factcache_put(w->e->facts, elig_factcache_key(sp->report->person_id), facts);
     w->persons++;
     return 0;
 }
@@ -1760,23 +1757,17 @@ static Doudi__Envelope *decode_record(const Doudi__LogRecord *rec, dd_arena *are
     return env;
 }
 
-/* Starts fetching the fact-cache slot a comparison record or a visit report
- * will look up first. */
+/* Starts fetching the fact-cache slot of the person a comparison record or a
+ * visit report is about. */
 static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
 {
-    if (env && env->body_case == DOUDI__ENVELOPE__BODY_VISIT_REPORT) {
-        elig_factcache_prefetch(e->facts, elig_factcache_key(env->visit_report->subject_person_id,
-                                                             FACT_VISIT_DANGER));
-        return;
-    }
-    if (!env || env->body_case != DOUDI__ENVELOPE__BODY_COMPARISON_RECORD)
-        return;
-    const Doudi__ComparisonRecord *c = env->comparison_record;
-    unsigned kind = c->income ? FACT_INCOME : c->employment ? FACT_EMPLOYMENT
-                    : c->property ? FACT_PROPERTY : c->vehicles ? FACT_VEHICLES
-                    : c->assets ? FACT_ASSETS : c->disability ? FACT_DISABILITY : 0;
-    if (kind)
-        elig_factcache_prefetch(e->facts, elig_factcache_key(c->subject_person_id, kind));
+    const char *person_id = NULL;
+    if (env && env->body_case == DOUDI__ENVELOPE__BODY_VISIT_REPORT)
+        person_id = env->visit_report->subject_person_id;
+    else if (env && env->body_case == DOUDI__ENVELOPE__BODY_COMPARISON_RECORD)
+        person_id = env->comparison_record->subject_person_id;
+    if (person_id)
+        elig_factcache_prefetch(e->facts, elig_factcache_key(person_id));
 }
 
 static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelope *env)

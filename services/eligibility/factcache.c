@@ -1,10 +1,11 @@
 /*
- * factcache.c: open addressing with linear probing over 16-byte slots.
+ * factcache.c: open addressing with linear probing over 64-byte slots, one
+ * a person, aligned to cache lines (the table is from dd_calloc_table).
  *
- * Entries are never deleted one by one (a stale value is overwritten or
- * set to 0, which no lookup matches, and the whole table is dropped when it
- * must be), so probing needs no tombstones. Key 0 marks an empty slot; a
- * real key of 0 is stored as 1.
+ * Entries are never deleted one by one (a forgotten person keeps the slot
+ * with every value 0, which no lookup matches, and the whole table is
+ * dropped when it must be), so probing needs no tombstones. Key 0 marks an
+ * empty slot; a real key of 0 is stored as 1.
  */
 #include "factcache.h"
 
@@ -18,8 +19,10 @@
 
 typedef struct slot {
     uint64_t key;
-    uint64_t value;
+    uint64_t value[ELIG_FACT_KINDS - 1]; /* kind k at value[k - 1] */
 } slot;
+
+_Static_assert(sizeof(slot) == 64, "a slot is one cache line");
 
 struct elig_factcache {
     slot *slots;
@@ -29,7 +32,7 @@ struct elig_factcache {
     uint64_t resets;
 };
 
-enum { INITIAL_CAPACITY = 1 << 16 };
+enum { INITIAL_CAPACITY = 1 << 14 };
 
 /* Every lookup is a random access into a table of up to a gigabyte. */
 static slot *slots_new(size_t capacity)
@@ -66,9 +69,9 @@ void elig_factcache_destroy(elig_factcache **cp)
     *cp = NULL;
 }
 
-uint64_t elig_factcache_key(const char *person_id, unsigned kind)
+uint64_t elig_factcache_key(const char *person_id)
 {
-    uint64_t k = XXH3_64bits_withSeed(person_id, strlen(person_id), kind);
+    uint64_t k = XXH3_64bits(person_id, strlen(person_id));
     return k ? k : 1;
 }
 
@@ -86,12 +89,12 @@ static size_t find(const slot *slots, size_t capacity, uint64_t key)
     return i;
 }
 
-bool elig_factcache_same(const elig_factcache *c, uint64_t key, uint64_t value)
+bool elig_factcache_same(const elig_factcache *c, uint64_t key, unsigned kind, uint64_t value)
 {
-    if (!c->capacity)
+    if (!c->capacity || kind == 0 || kind >= ELIG_FACT_KINDS || value == 0)
         return false;
     const slot *s = &c->slots[find(c->slots, c->capacity, key)];
-    return s->key == key && s->value == value && value != 0;
+    return s->key == key && s->value[kind - 1] == value;
 }
 
 void elig_factcache_prefetch(const elig_factcache *c, uint64_t key)
@@ -112,29 +115,27 @@ static void grow(elig_factcache *c)
     c->capacity = capacity;
 }
 
-void elig_factcache_put(elig_factcache *c, uint64_t key, uint64_t value)
+void elig_factcache_put(elig_factcache *c, uint64_t key, const uint64_t value[ELIG_FACT_KINDS])
 {
     if (!c->capacity)
         return;
     slot *s = &c->slots[find(c->slots, c->capacity, key)];
-    if (s->key == key) {
-        s->value = value;
-        return;
-    }
-    if (too_full(c->entries + 1, c->capacity)) {
-        if (c->capacity < c->max_capacity) {
-            grow(c);
-        } else {
-            /* At the limit a full table would only get slower; starting
-             * over costs one slow lookup per fact seen again. */
-            elig_factcache_clear(c);
-            c->resets++;
+    if (s->key != key) {
+        if (too_full(c->entries + 1, c->capacity)) {
+            if (c->capacity < c->max_capacity) {
+                grow(c);
+            } else {
+                /* At the limit a full table would only get slower; starting
+                 * over costs one slow lookup per person seen again. */
+                elig_factcache_clear(c);
+                c->resets++;
+            }
+            s = &c->slots[find(c->slots, c->capacity, key)];
         }
-        s = &c->slots[find(c->slots, c->capacity, key)];
+        s->key = key;
+        c->entries++;
     }
-    s->key = key;
-    s->value = value;
-    c->entries++;
+    memcpy(s->value, value + 1, sizeof(s->value));
 }
 
 void elig_factcache_forget(elig_factcache *c, uint64_t key)
@@ -145,7 +146,7 @@ void elig_factcache_forget(elig_factcache *c, uint64_t key)
     /* The slot stays (probing needs it); no value hash is 0, so no lookup
      * can match it until it is put again. */
     if (s->key == key)
-        s->value = 0;
+        memset(s->value, 0, sizeof(s->value));
 }
 
 void elig_factcache_clear(elig_factcache *c)

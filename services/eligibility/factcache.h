@@ -4,8 +4,10 @@
  *
  * Most of a month's department comparison records (domain.md §7: ~32
  * million, ~95 % of them changing nothing) say again what the registry
- * holds. The cache maps (person, kind of finding) to a 64-bit hash of the
- * finding's value as last applied to the registry; the engine asks it
+ * holds. The cache maps a person to a 64-bit hash of each kind of finding
+ * (1..ELIG_FACT_KINDS - 1) as last applied to the registry, all in one
+ * 64-byte slot: a record is checked with one memory access, and a person
+ * read from the registry is remembered with one. The engine asks it
  * before reading the person and treats a record whose every finding
  * matches as "changed nothing".
  *
@@ -15,8 +17,9 @@
  * (when a batch aborts, since entries written during it may describe
  * uncommitted state, or when it reaches its size limit).
  *
- * Keys and values are 64-bit hashes: a wrong "same" needs two different
- * values of the same person and kind to share a 64-bit hash.
+ * Keys and values are 64-bit hashes: a wrong "same" needs two persons to
+ * share a 64-bit key, or two different values of the same person and kind
+ * to share a 64-bit hash.
  */
 #ifndef ELIG_FACTCACHE_H
 #define ELIG_FACTCACHE_H
@@ -25,36 +28,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Kinds of finding are 1 to ELIG_FACT_KINDS - 1. */
+#define ELIG_FACT_KINDS 8
+
 typedef struct elig_factcache elig_factcache;
 
 /*
  * A cache that grows up to about max_bytes (0: disabled, every lookup
- * misses). Never fails: memory exhaustion aborts like every allocation.
+ * misses), 64 bytes a person. Never fails: memory exhaustion aborts like
+ * every allocation.
  */
 elig_factcache *elig_factcache_new(size_t max_bytes);
 void elig_factcache_destroy(elig_factcache **cache);
 
-/* The key of one kind of finding (1..255) about one person. */
-uint64_t elig_factcache_key(const char *person_id, unsigned kind);
+/* The key of a person. */
+uint64_t elig_factcache_key(const char *person_id);
 
-/* Whether key is cached with exactly this value hash (never for 0). */
-bool elig_factcache_same(const elig_factcache *cache, uint64_t key, uint64_t value);
+/* Whether the person's finding of this kind is cached with exactly this
+ * value hash (never for 0). */
+bool elig_factcache_same(const elig_factcache *cache, uint64_t key, unsigned kind, uint64_t value);
 
-/* Starts fetching the slot of key from memory, to be looked up shortly. */
+/* Starts fetching the person's slot from memory, to be looked up shortly. */
 void elig_factcache_prefetch(const elig_factcache *cache, uint64_t key);
 
-/* Records that the registry now holds value for key. */
-void elig_factcache_put(elig_factcache *cache, uint64_t key, uint64_t value);
+/* Records that the registry now holds value[k] for every kind k of the
+ * person (0: not known; value[0] is not used). */
+void elig_factcache_put(elig_factcache *cache, uint64_t key, const uint64_t value[ELIG_FACT_KINDS]);
 
-/* Forgets what key maps to (its next lookup misses). */
+/* Forgets what the person's findings are (the next lookup misses). */
 void elig_factcache_forget(elig_factcache *cache, uint64_t key);
 
 /* Forgets everything. */
 void elig_factcache_clear(elig_factcache *cache);
 
 typedef struct elig_factcache_stats {
-    uint64_t entries;
-    uint64_t capacity;   /* slots allocated */
+    uint64_t entries;    /* persons */
+    uint64_t capacity;   /* slots allocated, one a person */
     uint64_t bytes;
     uint64_t resets;     /* times the table was dropped at its size limit */
 } elig_factcache_stats;

@@ -36,7 +36,7 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "dangling-reference alert."),
     K(E_FACT_CACHE_SIZE, "eligibility", "fact_cache_size", DD_CONF_SIZE, "1G", 0, 0, NULL, false,
       "Memory for the department findings already in the registry, so a comparison record "
-      "that repeats one needs no registry read (about 16 bytes a finding; it grows as needed "
+      "that repeats one needs no registry read (64 bytes a person; it grows as needed "
       "and starts over at this size). 0 disables it."),
     K(E_FACT_CACHE_WARMUP, "eligibility", "fact_cache_warmup", DD_CONF_BOOL, "true", 0, 0, NULL,
       false,
