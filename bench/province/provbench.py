@@ -158,6 +158,7 @@ class Daemon:
         self.bin = os.path.join(bin_dir, f"doudi-{name}")
         self.ports = {}
         self.proc = None
+        self.settings = {}  # --set: {section: {key: value}} on top of provbench's
 
     def port(self, what):
         if what not in self.ports:
@@ -168,6 +169,8 @@ class Daemon:
         return f"tcp://127.0.0.1:{self.port(what)}"
 
     def write_config(self, sections):
+        for section, keys in self.settings.items():
+            sections.setdefault(section, {}).update(keys)
         self.config = os.path.join(self.dir, f"{self.name}.ini")
         with open(self.config, "w") as f:
             for section, keys in sections.items():
@@ -240,7 +243,23 @@ class Daemon:
             raise RuntimeError(f"doudi-{self.name} did not exit within {timeout} s of SIGTERM")
 
 
-def configure(d, work, gen_dir):
+def parse_settings(items):
+    """--set DAEMON.SECTION.KEY=VALUE items as {daemon: {section: {key: value}}}."""
+    out = {}
+    for item in items:
+        lhs, eq, value = item.partition("=")
+        parts = lhs.split(".", 2)
+        if not eq or len(parts) != 3 or parts[0] not in DAEMONS or not all(parts):
+            fail(f"--set {item}: expected DAEMON.SECTION.KEY=VALUE with DAEMON one of "
+                 f"{', '.join(DAEMONS)}")
+        out.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = value
+    return out
+
+
+def configure(d, work, gen_dir, settings):
+    """Writes every daemon's configuration: provbench's keys, then settings."""
+    for n in DAEMONS:
+        d[n].settings = settings.get(n, {})
     i, e, s, a = d["intake"], d["eligibility"], d["scheduler"], d["alerts"]
     keep = "3650d"
     i.write_config({
@@ -625,8 +644,12 @@ def main():
     ap.add_argument("--preload-snapshot", metavar="DIR",
                     help="keep the generated files and the daemons' stores after the preload in "
                          "DIR, or start from them when DIR holds a snapshot of the same options: "
-                         "the month then runs on daemons restarted from the snapshot (eligibility's "
-                         "fact cache starts empty); see save_snapshot()")
+                         "the month then runs on daemons restarted from the snapshot (each fills "
+                         "its in-memory indexes and caches again at start-up); see save_snapshot()")
+    ap.add_argument("--set", action="append", default=[], metavar="DAEMON.SECTION.KEY=VALUE",
+                    help="a configuration key for one daemon on top of provbench's (repeatable), "
+                         "e.g. eligibility.eligibility.fetch_max_records=100000; the result "
+                         "records them")
     args = ap.parse_args()
     global RUNNING
     RUNNING = DAEMONS[:DAEMONS.index(args.until) + 1]
@@ -645,7 +668,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
     result = {"commit": git_commit(), "machine": machine(), "scale": args.scale, "seed": args.seed,
               "daemons": list(RUNNING),
-              "portals": args.portals, "batch": args.batch, "window": args.window, "work": work}
+              "portals": args.portals, "batch": args.batch, "window": args.window, "work": work,
+              "settings": args.set}
     try:
         fs = subprocess.run(["stat", "-f", "-c", "%T", work], stdout=subprocess.PIPE).stdout.decode().strip()
         result["filesystem"] = fs
@@ -764,7 +788,7 @@ def run_from(args, work, baselines, result, snap, gen_dir):
         + (f", generated in {gen_s:.1f} s" if gen_s is not None else f", from {gen_dir}"))
 
     d = {n: Daemon(n, work, args.bin) for n in DAEMONS}
-    configure(d, work, gen_dir)
+    configure(d, work, gen_dir, parse_settings(args.set))
     if snap:
         say(f"== restoring the preload snapshot of {args.preload_snapshot}")
         for n in RUNNING:
