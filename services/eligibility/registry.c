@@ -28,7 +28,11 @@ struct elig_registry {
      * and its members' records): a re-decided household reads the person
      * who changed, the household and every other member, and they all sit
      * side by side, so one descent and a walk find them all. Valid for one
-     * record: the tree changes only when the journal folds, between records. */
+     * record: the tree changes only when the journal folds, between records.
+     * Not used once a fold dirtied the tree's pages in the transaction: a
+     * later write may spill a dirty page and free the memory a value
+     * points into. */
+    MDB_txn *folded; /* the write transaction that folded the journal, if any */
     struct {
         MDB_txn *txn; /* NULL: nothing held */
         size_t txn_id; /* with txn: a read transaction's address may be reused */
@@ -151,6 +155,7 @@ int elig_registry_begin(elig_registry *r, MDB_txn *txn)
 {
     r->home.txn = NULL;
     r->group.txn = NULL;
+    r->folded = NULL;
     return dd_journal_begin(r->journal, txn);
 }
 
@@ -171,7 +176,11 @@ static void remember_home(elig_registry *r, MDB_txn *txn, const char *person_id,
 int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force)
 {
     r->group.txn = NULL; /* the record is done; a fold moves the tree's pages */
-    return dd_journal_fold_if_full(r->journal, txn, force);
+    uint64_t before = dd_journal_entries(r->journal);
+    int rc = dd_journal_fold_if_full(r->journal, txn, force);
+    if (rc == 0 && before && !dd_journal_entries(r->journal))
+        r->folded = txn;
+    return rc;
 }
 
 uint64_t elig_registry_journal_entries(const elig_registry *r)
@@ -250,7 +259,7 @@ static int tree_get(elig_registry *r, MDB_txn *txn, const void *key, size_t klen
 {
     const char *sep = memchr(key, 0x1f, klen);
     size_t hl = sep ? (size_t)(sep - (const char *)key) : klen;
-    if (hl == 0 || hl > sizeof(r->group.household))
+    if (hl == 0 || hl > sizeof(r->group.household) || r->folded == txn)
         return get(txn, r->households, key, klen, v);
     if (r->group.txn != txn || r->group.txn_id != mdb_txn_id(txn) || r->group.household_len != hl ||
         memcmp(r->group.household, key, hl) != 0) {
