@@ -403,9 +403,8 @@ static int warm_fact_cache(elig_daemon *d, dd_store *store)
     }
     elig_factcache_stats st;
     elig_engine_fact_cache_stats(d->engine, &st);
-    dd_info("fact cache filled from %llu persons in %.1f s: %llu findings, %llu MiB",
-            (unsigned long long)persons, (double)(dd_monotonic_ns() - t0) / 1e9,
-            (unsigned long long)st.entries, (unsigned long long)(st.bytes >> 20));
+    dd_info("fact cache filled from %llu persons in %.1f s (%llu MiB)", (unsigned long long)persons,
+            (double)(dd_monotonic_ns() - t0) / 1e9, (unsigned long long)(st.bytes >> 20));
     return 0;
 }
 

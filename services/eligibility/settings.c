@@ -40,9 +40,9 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "and starts over at this size). 0 disables it."),
     K(E_FACT_CACHE_WARMUP, "eligibility", "fact_cache_warmup", DD_CONF_BOOL, "true", 0, 0, NULL,
       false,
-      "Fill the fact cache from the whole registry at start-up (about 2 s a million persons, "
-      "before the first batch), instead of learning each person from the first department "
-      "record about them, one registry read each."),
+      "Fill the fact cache from the whole registry at start-up, before the first batch "
+      "(about 2 s a million persons read from disk), instead of learning each person from "
+      "the first department record about them, one registry read each."),
 
     K(E_DIBAO_ASSET_MONTHS, "rules", "dibao_asset_months", DD_CONF_INT, "24", 0, 240, NULL,
       false, "低保: financial assets per member at most this many months of the standard."),
