@@ -288,36 +288,6 @@ int dd_journal_get(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, MD
     return 0;
 }
 
-int dd_journal_each(dd_journal *j, MDB_txn *txn,
-                    int (*fn)(void *arg, const void *key, size_t klen, const MDB_val *value),
-                    void *arg)
-{
-    int rc = check_index(j, txn);
-    if (rc || !j->used)
-        return rc;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, j->journal, &cur)) != 0)
-        return rc;
-    MDB_val k, v;
-    while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        uint64_t entry;
-        const uint8_t *id;
-        size_t idlen;
-        MDB_val value;
-        if (k.mv_size != sizeof(entry) || split_value(&v, &id, &idlen, &value)) {
-            rc = DD_ECORRUPT;
-            break;
-        }
-        memcpy(&entry, k.mv_data, sizeof(entry));
-        const slot *s = find_slot(j, hash_id(id, idlen));
-        if (!s->hash || s->key != entry)
-            continue; /* a later entry of the same key follows */
-        rc = fn(arg, id, idlen, &value);
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 int dd_journal_holds(dd_journal *j, MDB_txn *txn, const void *key, size_t klen)
 {
     slot *s;
@@ -365,18 +335,53 @@ int dd_journal_del(dd_journal *j, MDB_txn *txn, const void *key, size_t klen)
     return append(j, txn, key, klen, NULL, 0);
 }
 
-typedef struct live {
-    const uint8_t *id; /* the entry's copy */
-    bool deleted;
-} live;
+/* The slots of every key, each holding its newest entry, sorted with cmp;
+ * *n gets their number. The caller frees the array. */
+static const slot **newest_entries(const dd_journal *j, int (*cmp)(const void *, const void *),
+                                   size_t *n)
+{
+    const slot **all = dd_malloc((j->used ? j->used : 1) * sizeof(*all));
+    *n = 0;
+    for (size_t i = 0; i < j->cap; i++)
+        if (j->slots[i].hash)
+            all[(*n)++] = &j->slots[i];
+    qsort(all, *n, sizeof(*all), cmp);
+    return all;
+}
 
 /* LMDB's default order of keys: bytes, then the shorter first. */
-static int live_cmp(const void *a, const void *b)
+static int by_tree_key(const void *a, const void *b)
 {
-    const uint8_t *x = ((const live *)a)->id, *y = ((const live *)b)->id;
-    size_t lx = x[0], ly = y[0];
-    int c = memcmp(x + 1, y + 1, lx < ly ? lx : ly);
+    const uint8_t *x = (*(const slot *const *)a)->id, *y = (*(const slot *const *)b)->id;
+    size_t lx = copy_key_len(x), ly = copy_key_len(y);
+    int c = memcmp(copy_key(x), copy_key(y), lx < ly ? lx : ly);
     return c ? c : (lx > ly) - (lx < ly);
+}
+
+/* The order the entries were written in. */
+static int by_entry(const void *a, const void *b)
+{
+    uint64_t x = (*(const slot *const *)a)->key, y = (*(const slot *const *)b)->key;
+    return (x > y) - (x < y);
+}
+
+int dd_journal_each(dd_journal *j, MDB_txn *txn,
+                    int (*fn)(void *arg, const void *key, size_t klen, const MDB_val *value),
+                    void *arg)
+{
+    int rc = check_index(j, txn);
+    if (rc || !j->used)
+        return rc;
+    size_t n;
+    const slot **all = newest_entries(j, by_entry, &n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        MDB_val value = {0, NULL};
+        if (!all[i]->deleted)
+            value = copy_value(all[i]->id);
+        rc = fn(arg, copy_key(all[i]->id), copy_key_len(all[i]->id), &value);
+    }
+    free(all);
+    return rc;
 }
 
 int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
@@ -384,24 +389,20 @@ int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
     assert(txn == j->writing);
     if (!j->entries || (!force && j->entries < j->max_entries))
         return 0;
-    live *all = dd_malloc((j->used ? j->used : 1) * sizeof(*all));
-    size_t n = 0;
-    for (size_t i = 0; i < j->cap; i++)
-        if (j->slots[i].hash)
-            all[n++] = (live){j->slots[i].id, j->slots[i].deleted};
-    qsort(all, n, sizeof(*all), live_cmp);
+    size_t n;
+    const slot **all = newest_entries(j, by_tree_key, &n);
     /* From here the index no longer matches what txn holds until commit. */
     j->dirty_id = j->writing_id;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        MDB_val tk = {copy_key_len(all[i].id), (void *)copy_key(all[i].id)};
-        if (all[i].deleted) {
+        MDB_val tk = {copy_key_len(all[i]->id), (void *)copy_key(all[i]->id)};
+        if (all[i]->deleted) {
             rc = mdb_del(txn, j->tree, &tk, NULL);
             if (rc == MDB_NOTFOUND)
                 rc = 0;
             continue;
         }
-        MDB_val tv = copy_value(all[i].id);
+        MDB_val tv = copy_value(all[i]->id);
         rc = mdb_put(txn, j->tree, &tk, &tv, 0);
     }
     free(all);

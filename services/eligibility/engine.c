@@ -42,7 +42,7 @@ struct elig_engine {
     dd_arena *arena;
     dd_arena *due_arena;  /* in use while due entries are handled */
     dd_arena *chunk_arena; /* the decoded records of the chunk being applied */
-    Doudi__Envelope **chunk; /* their envelopes (NULL: undecodable) */
+    Doudi__Envelope *chunk[APPLY_CHUNK]; /* their envelopes (NULL: undecodable) */
     elig_batch_stats stats;
     elig_decision decisions[ELIG_PROGRAMS]; /* scratch: large, so not on the stack */
     struct household_ctx *ctxp;
@@ -72,7 +72,6 @@ elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
     e->arena = dd_arena_new(1 << 20);
     e->due_arena = dd_arena_new(64 << 10);
     e->chunk_arena = dd_arena_new(256 << 10);
-    e->chunk = dd_calloc(APPLY_CHUNK, sizeof(*e->chunk));
     e->facts = elig_factcache_new(options->fact_cache_bytes);
     return e;
 }
@@ -84,7 +83,6 @@ void elig_engine_destroy(elig_engine **ep)
     dd_arena_destroy(&(*ep)->arena);
     dd_arena_destroy(&(*ep)->due_arena);
     dd_arena_destroy(&(*ep)->chunk_arena);
-    free((*ep)->chunk);
     elig_factcache_destroy(&(*ep)->facts);
     free((*ep)->facts_put);
     free((*ep)->ctxp);
@@ -1042,10 +1040,12 @@ static bool facts_known(elig_engine *e, const char *person_id, const uint64_t va
     return any;
 }
 
-/* value: every finding the registry holds for the person (stored_facts). */
-static void remember_facts(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
+/* Records in the fact cache every finding the registry now holds for sp. */
+static void remember_person(elig_engine *e, const Doudi__StoredPerson *sp)
 {
-    uint64_t key = elig_factcache_key(person_id);
+    uint64_t value[FACT_KINDS];
+    stored_facts(sp, value);
+    uint64_t key = elig_factcache_key(sp->report->person_id);
     elig_factcache_put(e->facts, key, value);
     if (e->nfacts_put == e->facts_put_cap) {
         e->facts_put_cap = e->facts_put_cap ? e->facts_put_cap * 2 : 4096;
@@ -1103,9 +1103,7 @@ static int apply_person(elig_engine *e, const Doudi__Envelope *env)
     bool died_now = r->died_at_ms && !sp->report->died_at_ms;
     sp->report = (Doudi__PersonReported *)r;
     /* The report carries the disability grade a department may repeat. */
-    uint64_t facts[FACT_KINDS];
-    stored_facts(sp, facts);
-    remember_facts(e, r->person_id, facts);
+    remember_person(e, sp);
     sp->region_code = env->region_code;
     sp->reported_at_ms = env->occurred_at_ms;
     sp->sequence = e->seq;
@@ -1343,8 +1341,7 @@ static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
     }
     /* The registry now holds exactly the person's findings as they stand
      * here (those of this record stored or equal, the others as read). */
-    stored_facts(sp, facts);
-    remember_facts(e, c->subject_person_id, facts);
+    remember_person(e, sp);
     if (!changed && !discharged) {
         e->stats.records_unchanged++;
         return 0;
@@ -1577,9 +1574,7 @@ static int apply_visit(elig_engine *e, const Doudi__Envelope *env)
         if ((rc = elig_registry_put_person(e->registry, e->txn, sp)) != 0)
             return rc;
     }
-    uint64_t facts[FACT_KINDS];
-    stored_facts(sp, facts);
-    remember_facts(e, v->subject_person_id, facts);
+    remember_person(e, sp);
     if (!changed)
         return 0;
     return evaluate_household(e, sp->report->household_id,

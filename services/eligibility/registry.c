@@ -408,8 +408,9 @@ typedef struct each_person {
 } each_person;
 
 /* Decodes a person record and hands it on; household records are skipped. */
-static int visit_person(each_person *w, const void *key, size_t klen, const MDB_val *value)
+static int visit_person(void *arg, const void *key, size_t klen, const MDB_val *value)
 {
+    each_person *w = arg;
     if (!value->mv_data || !memchr(key, 0x1f, klen))
         return 0;
     if (++w->decoded == 4096) {
@@ -419,11 +420,6 @@ static int visit_person(each_person *w, const void *key, size_t klen, const MDB_
     ProtobufCAllocator a = dd_arena_protobuf_allocator(w->arena);
     Doudi__StoredPerson *p = doudi__stored_person__unpack(&a, value->mv_size, value->mv_data);
     return p ? w->fn(w->arg, p) : DD_ECORRUPT;
-}
-
-static int visit_journal_person(void *arg, const void *key, size_t klen, const MDB_val *value)
-{
-    return visit_person(arg, key, klen, value);
 }
 
 int elig_registry_each_person(elig_registry *r, MDB_txn *txn, dd_arena *arena,
@@ -450,7 +446,7 @@ int elig_registry_each_person(elig_registry *r, MDB_txn *txn, dd_arena *arena,
     mdb_cursor_close(cur);
     if (rc != MDB_NOTFOUND)
         return rc;
-    return dd_journal_each(r->journal, txn, visit_journal_person, &w);
+    return dd_journal_each(r->journal, txn, visit_person, &w);
 }
 
 /* One more household in meta's count (households are never deleted). */
