@@ -4,6 +4,8 @@
 #include "alloc.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,14 +100,73 @@ struct arena_block {
     struct arena_block *next;
     size_t size;
     size_t used;
+    bool mapped; /* from map_block(), given back with munmap */
     _Alignas(16) unsigned char data[];
 };
 
 struct dd_arena {
-    struct arena_block *head; /* current block; older ones follow */
+    struct arena_block *head;  /* current block; older ones follow */
+    struct arena_block *spare; /* emptied by a reset, handed out again */
+    size_t spare_bytes;
     size_t block_size;
     size_t used_total;
 };
+
+enum {
+    HUGE_PAGE = 2u << 20,
+    /* Blocks kept for reuse after a reset, in bytes: a batch's arena needs
+     * the same blocks again for the next batch. */
+    ARENA_KEEP_MAX = 256u << 20,
+};
+
+/* A block of `bytes` (a multiple of 2 MiB) on its own 2 MiB-aligned mapping
+ * that asks for transparent huge pages. A fresh 4 KiB page costs a fault on
+ * first touch, and some virtual machines make each one cost microseconds;
+ * a huge page is one fault for 512 of them. NULL when the kernel refuses. */
+static void *map_block(size_t bytes)
+{
+    size_t span = bytes + HUGE_PAGE;
+    uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uint8_t *aligned = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (aligned > p)
+        munmap(p, (size_t)(aligned - p));
+    size_t tail = (size_t)(p + span - (aligned + bytes));
+    if (tail)
+        munmap(aligned + bytes, tail);
+    (void)madvise(aligned, bytes, MADV_HUGEPAGE);
+    return aligned;
+}
+
+static struct arena_block *block_new(size_t want)
+{
+    size_t header = offsetof(struct arena_block, data);
+    struct arena_block *b = NULL;
+    bool mapped = false;
+    if (want >= HUGE_PAGE / 2) {
+        size_t bytes = (header + want + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+        if ((b = map_block(bytes)) != NULL) {
+            mapped = true;
+            want = bytes - header;
+        }
+    }
+    if (!b)
+        b = dd_malloc(header + want);
+    b->size = want;
+    b->used = 0;
+    b->mapped = mapped;
+    b->next = NULL;
+    return b;
+}
+
+static void block_free(struct arena_block *b)
+{
+    if (b->mapped)
+        munmap(b, offsetof(struct arena_block, data) + b->size);
+    else
+        free(b);
+}
 
 dd_arena *dd_arena_new(size_t block_size)
 {
@@ -118,7 +179,7 @@ static void free_blocks(struct arena_block *b)
 {
     while (b) {
         struct arena_block *next = b->next;
-        free(b);
+        block_free(b);
         b = next;
     }
 }
@@ -128,8 +189,24 @@ void dd_arena_destroy(dd_arena **arena)
     if (!arena || !*arena)
         return;
     free_blocks((*arena)->head);
+    free_blocks((*arena)->spare);
     free(*arena);
     *arena = NULL;
+}
+
+/* A spare block with room for size bytes, unlinked, or NULL. */
+static struct arena_block *take_spare(dd_arena *arena, size_t size)
+{
+    for (struct arena_block **at = &arena->spare; *at; at = &(*at)->next) {
+        struct arena_block *b = *at;
+        if (b->size >= size) {
+            *at = b->next;
+            arena->spare_bytes -= b->size;
+            b->next = NULL;
+            return b;
+        }
+    }
+    return NULL;
 }
 
 void *dd_arena_alloc(dd_arena *arena, size_t size)
@@ -137,10 +214,9 @@ void *dd_arena_alloc(dd_arena *arena, size_t size)
     size = (size + 15) & ~(size_t)15;
     struct arena_block *b = arena->head;
     if (!b || b->size - b->used < size) {
-        size_t want = size > arena->block_size ? size : arena->block_size;
-        b = dd_malloc(sizeof(*b) + want);
-        b->size = want;
-        b->used = 0;
+        b = take_spare(arena, size);
+        if (!b)
+            b = block_new(size > arena->block_size ? size : arena->block_size);
         b->next = arena->head;
         arena->head = b;
     }
@@ -154,9 +230,22 @@ void dd_arena_reset(dd_arena *arena)
 {
     if (!arena->head)
         return;
-    /* Keep the largest recent block so a steady workload stops allocating. */
-    struct arena_block *keep = arena->head;
-    free_blocks(keep->next);
+    /* The current block stays; the others wait for the next batch, which
+     * usually needs as many (a steady workload stops allocating), unless
+     * they would keep too much memory after a burst. */
+    struct arena_block *keep = arena->head, *b = keep->next;
+    while (b) {
+        struct arena_block *next = b->next;
+        if (arena->spare_bytes + b->size <= ARENA_KEEP_MAX) {
+            b->used = 0;
+            b->next = arena->spare;
+            arena->spare = b;
+            arena->spare_bytes += b->size;
+        } else {
+            block_free(b);
+        }
+        b = next;
+    }
     keep->next = NULL;
     keep->used = 0;
     arena->used_total = 0;

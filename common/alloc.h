@@ -34,13 +34,15 @@ char *dd_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 typedef struct dd_arena dd_arena;
 
-/* A new arena whose blocks are at least block_size bytes (0: 64 KiB). */
+/* A new arena whose blocks are at least block_size bytes (0: 64 KiB).
+ * Blocks of 1 MiB and more are 2 MiB-aligned mappings that ask for
+ * transparent huge pages. */
 dd_arena *dd_arena_new(size_t block_size);
 /* Frees the arena and all it handed out; accepts NULL, nulls *arena. */
 void dd_arena_destroy(dd_arena **arena);
 /* size bytes aligned to 16, valid until the next reset or destroy. */
 void *dd_arena_alloc(dd_arena *arena, size_t size);
-/* Forgets every allocation; keeps the first block for reuse. */
+/* Forgets every allocation; keeps its blocks (up to 256 MiB) for reuse. */
 void dd_arena_reset(dd_arena *arena);
 /* Bytes handed out since the last reset. */
 size_t dd_arena_used(const dd_arena *arena);

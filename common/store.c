@@ -90,6 +90,8 @@ static int make_dir(const char *dir)
     return rc;
 }
 
+static void make_room(dd_store *store);
+
 int dd_store_open(const char *dir, const dd_store_options *options, dd_store **out)
 {
     int rc = make_dir(dir);
@@ -119,6 +121,8 @@ int dd_store_open(const char *dir, const dd_store_options *options, dd_store **o
     MDB_envinfo info;
     mdb_env_info(store->env, &info);
     store->map_bytes = info.me_mapsize;
+    /* Now, before the map's pages are touched: growing maps it anew. */
+    make_room(store);
 
     int cleared = 0;
     dd_store_reader_check(store, &cleared);
@@ -215,8 +219,28 @@ int dd_store_grow(dd_store *store)
     return 0;
 }
 
+/*
+ * Grows the map before a transaction can find it full: a batch that meets
+ * MDB_MAP_FULL is undone and run again, and what mirrors it in memory can
+ * be dear to undo (eligibility's journal index is read back from disk).
+ * A quarter of the map is kept free; a fold writes gigabytes at once.
+ */
+static void make_room(dd_store *store)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+        return;
+    size_t used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (used < store->map_bytes && store->map_bytes - used >= store->map_bytes / 4)
+        return;
+    /* At max_map_bytes it cannot: the transaction may still fit. */
+    (void)dd_store_grow(store);
+}
+
 int dd_store_write(dd_store *store, dd_store_write_fn fn, void *arg)
 {
+    make_room(store);
     for (;;) {
         MDB_txn *txn;
         int rc = mdb_txn_begin(store->env, NULL, 0, &txn);

@@ -9,7 +9,9 @@
  *   - MDB_MAP_FULL, from a put *or* from mdb_txn_commit: the transaction is
  *     aborted, every participant is told to undo its in-memory changes, the
  *     map is doubled (up to max_map_bytes) and the whole function runs again.
- *     A batch is never dropped for lack of space.
+ *     A batch is never dropped for lack of space. To make that rare, the map
+ *     is also doubled at open and before a transaction whenever less than a
+ *     quarter of it is free.
  *   - any other error: abort, undo, return the error. The caller decides.
  *
  * Modules that keep in-memory state mirroring what a transaction wrote (the

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-enum { WIRE_VARINT = 0, WIRE_LENGTH = 2 };
+enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LENGTH = 2, WIRE_FIXED32 = 5 };
 
 /* Elements of one repeated field, collected until the message ends. */
 typedef struct repeated_acc {
@@ -143,12 +143,29 @@ static inline uint64_t scalar_of(ProtobufCType t, uint64_t v, bool any_bits)
     }
 }
 
+/* The wire type a fixed-width field is written with, or -1. */
+static int fixed_wire(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return WIRE_FIXED64;
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return WIRE_FIXED32;
+    default:
+        return -1;
+    }
+}
+
 static size_t element_size(ProtobufCType t)
 {
     switch (t) {
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
         return sizeof(uint64_t);
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_MESSAGE:
@@ -204,6 +221,19 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
         if (!decode_message(f->descriptor, payload, payload + len, arena, depth + 1, &sub))
             return false;
         *bits = (uint64_t)(uintptr_t)sub;
+        return true;
+    }
+    int fixed = fixed_wire(f->type);
+    if (fixed >= 0) {
+        /* Little-endian on the wire, as protobuf-c reads it. */
+        size_t width = fixed == WIRE_FIXED64 ? 8 : 4;
+        if ((int)wire != fixed || (size_t)(end - *pp) < width)
+            return false;
+        uint64_t v = 0;
+        for (size_t i = 0; i < width; i++)
+            v |= (uint64_t)(*pp)[i] << (8 * i);
+        *pp += width;
+        *bits = v;
         return true;
     }
     if (wire != WIRE_VARINT || !varint_type(f->type))

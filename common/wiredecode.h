@@ -21,8 +21,10 @@
  *   - a wire type that does not match the field's type, a group, a varint
  *     longer than 10 bytes, a length prefix longer than 4 bytes, anything
  *     truncated;
- *   - a field type other than bool, enum, (s|u)int32, (s|u)int64, string
- *     and message, or a label other than proto3's singular and repeated;
+ *   - a field type other than bool, enum, (s|u)int32, (s|u)int64,
+ *     (s)fixed32, (s)fixed64, string and message, a packed list of
+ *     fixed-width values, or a label other than proto3's singular and
+ *     repeated;
  *   - more than DECODE_MAX_ELEMENTS elements of one repeated field, more
  *     than DECODE_MAX_REPEATED repeated fields in one message, nesting
  *     deeper than DECODE_MAX_DEPTH, a packed bool list.

@@ -40,6 +40,13 @@
       "Memory of the fact cache.", NULL, NULL, 0)                                          \
     X(M_FACT_CACHE_RESETS, "doudi_eligibility_fact_cache_resets_total", DD_METRIC_COUNTER, \
       "Times the fact cache reached fact_cache_size and started over.", NULL, NULL, 0)     \
+    X(M_SCREENED, "doudi_eligibility_screened_unchanged_total", DD_METRIC_COUNTER,         \
+      "Comparison records the screening thread found to change nothing.", NULL, NULL, 0)  \
+    X(M_SCREEN_RECHECKED, "doudi_eligibility_screen_rechecked_total", DD_METRIC_COUNTER,   \
+      "Screening verdicts asked again because the person was written since.", NULL, NULL,  \
+      0)                                                                                   \
+    X(M_SCREEN_WAIT, "doudi_eligibility_screen_wait_seconds_total", DD_METRIC_COUNTER,     \
+      "Time the main thread waited for the screening thread.", NULL, NULL, 0)             \
     X(M_UNDECODABLE, "doudi_eligibility_records_undecodable_total", DD_METRIC_COUNTER,     \
       "Records skipped because they do not decode.", NULL, NULL, 0)                        \
     X(M_EVALUATIONS, "doudi_eligibility_evaluations_total", DD_METRIC_COUNTER,             \
@@ -113,6 +120,9 @@ static void batch_committed(void *arg)
     dd_series_inc(d->s[M_UNCHANGED], st->records_unchanged);
     dd_series_inc(d->s[M_UNCHANGED_CACHED], st->records_unchanged_cached);
     dd_series_inc(d->s[M_UNDECODABLE], st->records_undecodable);
+    dd_series_inc(d->s[M_SCREENED], st->screened_unchanged);
+    dd_series_inc(d->s[M_SCREEN_RECHECKED], st->screen_rechecked);
+    dd_series_add(d->s[M_SCREEN_WAIT], (double)st->screen_wait_ns / 1e9); /* seconds: a counter all the same */
     dd_series_inc(d->s[M_EVALUATIONS], st->evaluations);
     dd_series_observe(d->s[M_EVAL_SECONDS], (double)st->evaluation_ns / 1e9);
     dd_series_inc(d->s[M_CARE], st->care_changes);
@@ -334,6 +344,7 @@ static void read_options(dd_config *c, elig_engine_options *o)
     p->half_care_impaired = (int32_t)dd_config_int(c, E_HALF_CARE_IMPAIRED);
     o->dangling_wait_ms = dd_config_duration_ms(c, E_DANGLING_WAIT);
     o->fact_cache_bytes = (size_t)dd_config_size(c, E_FACT_CACHE_SIZE);
+    o->screen_chunk = dd_config_bool(c, E_SCREEN_THREAD) ? ELIG_SCREEN_CHUNK : 0;
     o->discovery_handle_ms = dd_config_duration_ms(c, E_DISCOVERY_HANDLE);
     o->review_handle_ms = dd_config_duration_ms(c, E_REVIEW_HANDLE);
     o->risk_handle_ms = dd_config_duration_ms(c, E_RISK_HANDLE);

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "idnum.h"
 #include "rules.h"
+#include "screen.h"
 #include "wiredecode.h"
 
 #include "doudi/eligibility.pb-c.h"
@@ -34,6 +35,16 @@
  */
 #define APPLY_CHUNK 64
 
+/*
+ * The fact-cache keys the engine wrote while a screened chunk was screened
+ * and applied, as bits of a hash: a verdict about a person whose bit is set
+ * is asked again (a collision only costs that). One set for the chunk being
+ * applied and one for the chunk before, because the thread screens chunk
+ * c + 1 from the moment chunk c starts.
+ */
+#define WRITTEN_BITS 16
+#define WRITTEN_WORDS ((1u << WRITTEN_BITS) / 64)
+
 struct elig_engine {
     elig_registry *registry;
     dd_log *out;
@@ -53,12 +64,20 @@ struct elig_engine {
     Doudi__StoredPerson *just_stored;
     uint64_t *facts_put;  /* keys put in the cache since the last commit */
     size_t nfacts_put, facts_put_cap;
+    elig_screener *screener; /* NULL: no screening thread */
+    bool screening;          /* a chunk may be in the thread's hands */
+    unsigned written_now;    /* written[written_now]: the chunk being applied */
+    uint64_t written[2][WRITTEN_WORDS];
+    uint64_t screen_wait_seen;
     /* Per batch: */
     MDB_txn *txn;
     int64_t now_ms;       /* newest event time applied */
     uint64_t seq;         /* intake sequence of the record being applied */
     int64_t occurred_ms;  /* its event time */
 };
+
+static void screen_chunk(void *arg, Doudi__LogRecord *const *records, size_t n, dd_arena *arena,
+                         elig_screened *out);
 
 elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
                              const elig_standards *standards,
@@ -73,6 +92,8 @@ elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
     e->due_arena = dd_arena_new(64 << 10);
     e->chunk_arena = dd_arena_new(256 << 10);
     e->facts = elig_factcache_new(options->fact_cache_bytes);
+    if (options->screen_chunk)
+        e->screener = elig_screener_new(screen_chunk, e, options->screen_chunk);
     return e;
 }
 
@@ -80,6 +101,7 @@ void elig_engine_destroy(elig_engine **ep)
 {
     if (!ep || !*ep)
         return;
+    elig_screener_destroy(&(*ep)->screener);
     dd_arena_destroy(&(*ep)->arena);
     dd_arena_destroy(&(*ep)->due_arena);
     dd_arena_destroy(&(*ep)->chunk_arena);
@@ -1028,16 +1050,33 @@ static void stored_facts(const Doudi__StoredPerson *sp, uint64_t value[FACT_KIND
 /* Whether every finding of the record is what the registry already holds. */
 static bool facts_known(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
 {
-    uint64_t key = elig_factcache_key(person_id);
-    bool any = false;
-    for (unsigned k = 1; k < FACT_KINDS; k++) {
-        if (!value[k])
-            continue;
-        if (!elig_factcache_same(e->facts, key, k, value[k]))
-            return false;
-        any = true;
-    }
-    return any;
+    return elig_factcache_known(e->facts, elig_factcache_key(person_id), value);
+}
+
+static inline size_t written_bit(uint64_t key)
+{
+    return (size_t)(key >> 40) & ((1u << WRITTEN_BITS) - 1);
+}
+
+/* Whether the engine wrote the person's slot since the screening thread
+ * could have read it (see WRITTEN_BITS). */
+static bool written_lately(const elig_engine *e, uint64_t key)
+{
+    size_t bit = written_bit(key);
+    uint64_t mask = UINT64_C(1) << (bit % 64);
+    return ((e->written[0][bit / 64] | e->written[1][bit / 64]) & mask) != 0;
+}
+
+/* Before every write to the fact cache while a chunk may be screened. */
+static void about_to_write_facts(elig_engine *e, uint64_t key)
+{
+    if (!e->screening)
+        return;
+    size_t bit = written_bit(key);
+    e->written[e->written_now][bit / 64] |= UINT64_C(1) << (bit % 64);
+    /* Growing or dropping the table moves every slot under the thread. */
+    if (elig_factcache_full(e->facts))
+        elig_screener_quiesce(e->screener);
 }
 
 /* Records in the fact cache every finding the registry now holds for sp. */
@@ -1046,6 +1085,7 @@ static void remember_person(elig_engine *e, const Doudi__StoredPerson *sp)
     uint64_t value[FACT_KINDS];
     stored_facts(sp, value);
     uint64_t key = elig_factcache_key(sp->report->person_id);
+    about_to_write_facts(e, key);
     elig_factcache_put(e->facts, key, value);
     if (e->nfacts_put == e->facts_put_cap) {
         e->facts_put_cap = e->facts_put_cap ? e->facts_put_cap * 2 : 4096;
@@ -1217,24 +1257,26 @@ static int64_t medical_threshold(elig_engine *e, const Doudi__StoredPerson *sp)
     return e->opt.params.medical_alert_other_fen;
 }
 
-/* The findings the fact cache knows, as its kinds (factcache.h). */
+/* Nothing found that the registry keeps (a hospital feed without a stay;
+ * schooling, recorded upstream but deciding nothing here): there is nothing
+ * to compare or store, whoever the person is. */
+static bool finds_nothing(bool cacheable, const uint64_t facts[FACT_KINDS])
+{
+    if (!cacheable)
+        return false;
+    for (unsigned k = 1; k < FACT_KINDS; k++)
+        if (facts[k])
+            return false;
+    return true;
+}
+
 static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
 {
     const Doudi__ComparisonRecord *c = env->comparison_record;
     uint64_t facts[FACT_KINDS];
     bool cacheable = fact_values(c, facts);
-    /* Nothing found that the registry keeps (a hospital feed without a
-     * stay; schooling, recorded upstream but deciding nothing here): there
-     * is nothing to compare or store, whoever the person is. */
-    bool any_finding = !cacheable;
-    for (unsigned k = 1; k < FACT_KINDS; k++)
-        any_finding |= facts[k] != 0;
-    if (!any_finding) {
-        e->stats.records_unchanged++;
-        e->stats.records_unchanged_cached++;
-        return 0;
-    }
-    if (cacheable && facts_known(e, c->subject_person_id, facts)) {
+    if (finds_nothing(cacheable, facts) ||
+        (cacheable && facts_known(e, c->subject_person_id, facts))) {
         e->stats.records_unchanged++;
         e->stats.records_unchanged_cached++;
         return 0;
@@ -1752,20 +1794,64 @@ static Doudi__Envelope *decode_record(const Doudi__LogRecord *rec, dd_arena *are
     return env;
 }
 
+/* The person whose fact-cache slot a record looks up, or NULL. */
+static const char *fact_person(const Doudi__Envelope *env)
+{
+    if (env && env->body_case == DOUDI__ENVELOPE__BODY_VISIT_REPORT)
+        return env->visit_report->subject_person_id;
+    if (env && env->body_case == DOUDI__ENVELOPE__BODY_COMPARISON_RECORD)
+        return env->comparison_record->subject_person_id;
+    return NULL;
+}
+
 /* Starts fetching the fact-cache slot of the person a comparison record or a
  * visit report is about. */
 static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
 {
-    const char *person_id = NULL;
-    if (env && env->body_case == DOUDI__ENVELOPE__BODY_VISIT_REPORT)
-        person_id = env->visit_report->subject_person_id;
-    else if (env && env->body_case == DOUDI__ENVELOPE__BODY_COMPARISON_RECORD)
-        person_id = env->comparison_record->subject_person_id;
+    const char *person_id = fact_person(env);
     if (person_id)
         elig_factcache_prefetch(e->facts, elig_factcache_key(person_id));
 }
 
-static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelope *env)
+/*
+ * On the screening thread (screen.h): decodes the chunk, starting to fetch
+ * every slot it will read, then asks the fact cache about each comparison
+ * record. Reads nothing of the engine but its options and the cache.
+ */
+static void screen_chunk(void *arg, Doudi__LogRecord *const *records, size_t n, dd_arena *arena,
+                         elig_screened *out)
+{
+    const elig_engine *e = arg;
+    for (size_t i = 0; i < n; i++) {
+        out[i].env = decode_record(records[i], arena);
+        out[i].person_key = 0;
+        out[i].unchanged = false;
+        if (out[i].env && out[i].env->body_case == DOUDI__ENVELOPE__BODY_COMPARISON_RECORD) {
+            out[i].person_key = elig_factcache_key(out[i].env->comparison_record->subject_person_id);
+            elig_factcache_prefetch(e->facts, out[i].person_key);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!out[i].person_key)
+            continue;
+        uint64_t facts[FACT_KINDS];
+        bool cacheable = fact_values(out[i].env->comparison_record, facts);
+        if (finds_nothing(cacheable, facts)) {
+            out[i].unchanged = true;
+            out[i].person_key = 0; /* no cache involved */
+        } else {
+            out[i].unchanged = cacheable && elig_factcache_known(e->facts, out[i].person_key, facts);
+        }
+    }
+}
+
+/*
+ * Applies one record. sr is what the screening thread said of it (NULL: not
+ * screened); its "unchanged" is trusted unless the engine wrote the person's
+ * slot since the thread could have read it.
+ */
+static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelope *env,
+                     const elig_screened *sr)
 {
     uint32_t kind = rec->kind;
     if (kind < sizeof(e->stats.records) / sizeof(e->stats.records[0]))
@@ -1793,6 +1879,16 @@ static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelop
             return rc;
         e->next_due_ms = elig_registry_first_due(e->registry, e->txn);
     }
+    /* After what came due, which may have written the person's slot too. */
+    if (sr && sr->unchanged) {
+        if (sr->person_key == 0 || !written_lately(e, sr->person_key)) {
+            e->stats.records_unchanged++;
+            e->stats.records_unchanged_cached++;
+            e->stats.screened_unchanged++;
+            return 0;
+        }
+        e->stats.screen_rechecked++;
+    }
     int rc;
     switch (env->body_case) {
     case DOUDI__ENVELOPE__BODY_PERSON_REPORTED: return apply_person(e, env);
@@ -1816,6 +1912,82 @@ static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelop
     }
 }
 
+/* After each record: what it left in memory goes, the journal may fold. */
+static int record_done(elig_engine *e)
+{
+    e->just_stored = NULL;
+    dd_arena_reset(e->arena);
+    return elig_registry_fold_if_full(e->registry, e->txn, false);
+}
+
+/* Applies records[0..n-1] on this thread alone, decoding them 64 at a time. */
+static int apply_unscreened(elig_engine *e, Doudi__LogRecord *const *records, size_t n)
+{
+    int rc = 0;
+    for (size_t first = 0; first < n && rc == 0; first += APPLY_CHUNK) {
+        size_t count = n - first < APPLY_CHUNK ? n - first : APPLY_CHUNK;
+        for (size_t i = 0; i < count; i++) {
+            e->chunk[i] = decode_record(records[first + i], e->chunk_arena);
+            prefetch_facts(e, e->chunk[i]);
+        }
+        for (size_t i = 0; i < count && rc == 0; i++) {
+            rc = apply_one(e, records[first + i], e->chunk[i], NULL);
+            if (rc == 0)
+                rc = record_done(e);
+        }
+        dd_arena_reset(e->chunk_arena);
+    }
+    return rc;
+}
+
+/* A new chunk is about to be applied: what was written while the one before
+ * was applied still counts, what was written before that no longer does. */
+static void next_written_set(elig_engine *e)
+{
+    e->written_now ^= 1;
+    memset(e->written[e->written_now], 0, sizeof(e->written[0]));
+}
+
+/*
+ * Applies the batch chunk by chunk, each screened on the other thread while
+ * the one before is applied. The first chunk is applied unscreened (nothing
+ * was there to screen it in advance).
+ */
+static int apply_screened(elig_engine *e, Doudi__LogRecord *const *records, size_t n)
+{
+    size_t chunk = elig_screener_chunk(e->screener);
+    memset(e->written, 0, sizeof(e->written));
+    e->screening = true;
+    elig_screener_post(e->screener, records + chunk, n - chunk < chunk ? n - chunk : chunk);
+    if (e->opt.screen_ahead)
+        elig_screener_quiesce(e->screener);
+    int rc = apply_unscreened(e, records, chunk);
+    for (size_t first = chunk; first < n && rc == 0; first += chunk) {
+        size_t count = n - first < chunk ? n - first : chunk;
+        const elig_screened *sr = elig_screener_collect(e->screener);
+        next_written_set(e);
+        size_t next = first + count;
+        if (next < n) {
+            elig_screener_post(e->screener, records + next, n - next < chunk ? n - next : chunk);
+            if (e->opt.screen_ahead)
+                elig_screener_quiesce(e->screener);
+        }
+        for (size_t i = 0; i < count && rc == 0; i++) {
+            rc = apply_one(e, records[first + i], sr[i].env, &sr[i]);
+            if (rc == 0)
+                rc = record_done(e);
+        }
+    }
+    /* Stopped early: the thread must be done before anyone writes freely. */
+    if (elig_screener_pending(e->screener))
+        (void)elig_screener_collect(e->screener);
+    e->screening = false;
+    uint64_t waited = elig_screener_wait_ns(e->screener);
+    e->stats.screen_wait_ns = waited - e->screen_wait_seen;
+    e->screen_wait_seen = waited;
+    return rc;
+}
+
 int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n)
 {
     elig_engine *e = arg;
@@ -1827,21 +1999,10 @@ int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records,
     e->now_ms = elig_registry_clock(e->registry, txn);
     e->next_due_ms = elig_registry_first_due(e->registry, txn);
     int64_t started = e->now_ms;
-    for (size_t first = 0; first < n && rc == 0; first += APPLY_CHUNK) {
-        size_t count = n - first < APPLY_CHUNK ? n - first : APPLY_CHUNK;
-        for (size_t i = 0; i < count; i++) {
-            e->chunk[i] = decode_record(records[first + i], e->chunk_arena);
-            prefetch_facts(e, e->chunk[i]);
-        }
-        for (size_t i = 0; i < count && rc == 0; i++) {
-            rc = apply_one(e, records[first + i], e->chunk[i]);
-            e->just_stored = NULL;
-            dd_arena_reset(e->arena);
-            if (rc == 0)
-                rc = elig_registry_fold_if_full(e->registry, txn, false);
-        }
-        dd_arena_reset(e->chunk_arena);
-    }
+    if (e->screener && n >= 2 * elig_screener_chunk(e->screener))
+        rc = apply_screened(e, records, n);
+    else
+        rc = apply_unscreened(e, records, n);
     if (rc == 0 && e->now_ms != started)
         rc = elig_registry_set_clock(e->registry, txn, e->now_ms);
     e->txn = NULL;

@@ -44,6 +44,11 @@
 
 #include "doudi/log.pb-c.h"
 
+/* Records a screened chunk holds in the daemon: large enough that handing
+ * one over costs nothing next to it, small enough that the first chunk of
+ * a batch (applied unscreened) is a small part of it. */
+#define ELIG_SCREEN_CHUNK 4096
+
 typedef struct elig_engine_options {
     elig_params params;
     int64_t dangling_wait_ms;        /* placeholder unfilled this long: alert */
@@ -56,6 +61,13 @@ typedef struct elig_engine_options {
     int64_t dangling_handle_ms;
     /* Memory for the department facts already known (factcache.h); 0: none. */
     size_t fact_cache_bytes;
+    /* Records a chunk decoded and screened on a second thread while the
+     * chunk before is applied (screen.h); 0: one thread does everything.
+     * Batches of fewer than two chunks are applied on one thread. */
+    size_t screen_chunk;
+    /* For tests: the thread screens each chunk before the engine applies
+     * the chunk before it (the order most exposed to stale verdicts). */
+    bool screen_ahead;
 } elig_engine_options;
 
 /* What one batch did; published to metrics after its commit. */
@@ -70,6 +82,9 @@ typedef struct elig_batch_stats {
     uint64_t alerts[8];              /* by AlertKind */
     uint64_t care_changes;
     int64_t evaluation_ns;
+    uint64_t screened_unchanged;     /* answered by the screening thread's verdict */
+    uint64_t screen_rechecked;       /* its verdict was stale: asked again */
+    uint64_t screen_wait_ns;         /* time the engine waited for the thread */
 } elig_batch_stats;
 
 typedef struct elig_engine elig_engine;

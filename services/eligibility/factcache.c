@@ -6,6 +6,10 @@
  * with every value 0, which no lookup matches, and the whole table is
  * dropped when it must be), so probing needs no tombstones. Key 0 marks an
  * empty slot; a real key of 0 is stored as 1.
+ *
+ * The screening thread reads slots while the engine writes them: both go
+ * word by word through relaxed atomics (a torn slot is harmless, see
+ * factcache.h), and the table itself only moves when no one reads it.
  */
 #include "factcache.h"
 
@@ -89,12 +93,53 @@ static size_t find(const slot *slots, size_t capacity, uint64_t key)
     return i;
 }
 
+static inline uint64_t load(const uint64_t *word)
+{
+    return __atomic_load_n(word, __ATOMIC_RELAXED);
+}
+
+static inline void store(uint64_t *word, uint64_t v)
+{
+    __atomic_store_n(word, v, __ATOMIC_RELAXED);
+}
+
 bool elig_factcache_same(const elig_factcache *c, uint64_t key, unsigned kind, uint64_t value)
 {
     if (!c->capacity || kind == 0 || kind >= ELIG_FACT_KINDS || value == 0)
         return false;
     const slot *s = &c->slots[find(c->slots, c->capacity, key)];
     return s->key == key && s->value[kind - 1] == value;
+}
+
+bool elig_factcache_known(const elig_factcache *c, uint64_t key,
+                          const uint64_t value[ELIG_FACT_KINDS])
+{
+    if (!c->capacity)
+        return false;
+    size_t mask = c->capacity - 1;
+    const slot *s;
+    for (size_t i = home_of(key, c->capacity);; i = (i + 1) & mask) {
+        s = &c->slots[i];
+        uint64_t k = load(&s->key);
+        if (k == key)
+            break;
+        if (k == 0)
+            return false;
+    }
+    bool any = false;
+    for (unsigned kind = 1; kind < ELIG_FACT_KINDS; kind++) {
+        if (!value[kind])
+            continue;
+        if (load(&s->value[kind - 1]) != value[kind])
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+bool elig_factcache_full(const elig_factcache *c)
+{
+    return c->capacity && too_full(c->entries + 1, c->capacity);
 }
 
 void elig_factcache_prefetch(const elig_factcache *c, uint64_t key)
@@ -132,10 +177,11 @@ void elig_factcache_put(elig_factcache *c, uint64_t key, const uint64_t value[EL
             }
             s = &c->slots[find(c->slots, c->capacity, key)];
         }
-        s->key = key;
+        store(&s->key, key);
         c->entries++;
     }
-    memcpy(s->value, value + 1, sizeof(s->value));
+    for (unsigned kind = 1; kind < ELIG_FACT_KINDS; kind++)
+        store(&s->value[kind - 1], value[kind]);
 }
 
 void elig_factcache_forget(elig_factcache *c, uint64_t key)
@@ -146,7 +192,8 @@ void elig_factcache_forget(elig_factcache *c, uint64_t key)
     /* The slot stays (probing needs it); no value hash is 0, so no lookup
      * can match it until it is put again. */
     if (s->key == key)
-        memset(s->value, 0, sizeof(s->value));
+        for (unsigned kind = 1; kind < ELIG_FACT_KINDS; kind++)
+            store(&s->value[kind - 1], 0);
 }
 
 void elig_factcache_clear(elig_factcache *c)

@@ -48,6 +48,21 @@ uint64_t elig_factcache_key(const char *person_id);
  * value hash (never for 0). */
 bool elig_factcache_same(const elig_factcache *cache, uint64_t key, unsigned kind, uint64_t value);
 
+/*
+ * Whether every finding the record has (value[k] != 0, at least one) is
+ * cached with exactly that hash. The one call another thread may make while
+ * the cache is written (screen.h): it reads word by word, so a slot being
+ * written meanwhile may answer with a mix of old and new values; the
+ * caller must not trust an answer about a person written since it asked.
+ * Never while the table grows or is dropped (elig_factcache_full).
+ */
+bool elig_factcache_known(const elig_factcache *cache, uint64_t key,
+                          const uint64_t value[ELIG_FACT_KINDS]);
+
+/* Whether putting a person not cached yet would grow or drop the table,
+ * moving every slot: readers on other threads must be stopped first. */
+bool elig_factcache_full(const elig_factcache *cache);
+
 /* Starts fetching the person's slot from memory, to be looked up shortly. */
 void elig_factcache_prefetch(const elig_factcache *cache, uint64_t key);
 

@@ -4,6 +4,7 @@
 #include "diag.h"
 #include "error.h"
 #include "journal.h"
+#include "wiredecode.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,18 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
     return 0;
 }
 
+/* A stored record, decoded into arena: records are written by protobuf-c
+ * itself, so the one-pass decoder takes them all but what it declines. */
+static ProtobufCMessage *decode_stored(const ProtobufCMessageDescriptor *d, const MDB_val *v,
+                                       dd_arena *arena)
+{
+    ProtobufCMessage *m;
+    if (dd_wire_decode(d, v->mv_data, v->mv_size, arena, &m))
+        return m;
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
+    return protobuf_c_message_unpack(d, &a, v->mv_size, v->mv_data);
+}
+
 /* ---- the households tree, as its journal leaves it ------------------------ */
 
 /* Whether a tree key belongs to the group of household (hl bytes). */
@@ -325,8 +338,7 @@ static int get_member_at(elig_registry *r, MDB_txn *txn, const char *household_i
     int rc = households_get(r, txn, key, member_key(key, household_id, hl, person_id), &v);
     if (rc)
         return rc;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-    *out = doudi__stored_person__unpack(&a, v.mv_size, v.mv_data);
+    *out = (Doudi__StoredPerson *)decode_stored(&doudi__stored_person__descriptor, &v, arena);
     return *out ? 0 : DD_ECORRUPT;
 }
 
@@ -395,8 +407,7 @@ int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *hous
     int rc = households_get(r, txn, household_id, strlen(household_id), &v);
     if (rc)
         return rc;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-    *out = doudi__stored_household__unpack(&a, v.mv_size, v.mv_data);
+    *out = (Doudi__StoredHousehold *)decode_stored(&doudi__stored_household__descriptor, &v, arena);
     return *out ? 0 : DD_ECORRUPT;
 }
 
@@ -417,8 +428,8 @@ static int visit_person(void *arg, const void *key, size_t klen, const MDB_val *
         dd_arena_reset(w->arena);
         w->decoded = 0;
     }
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(w->arena);
-    Doudi__StoredPerson *p = doudi__stored_person__unpack(&a, value->mv_size, value->mv_data);
+    Doudi__StoredPerson *p =
+        (Doudi__StoredPerson *)decode_stored(&doudi__stored_person__descriptor, value, w->arena);
     return p ? w->fn(w->arg, p) : DD_ECORRUPT;
 }
 
@@ -506,8 +517,7 @@ int elig_registry_get_decision(elig_registry *r, MDB_txn *txn, const char *house
     int rc = get(txn, r->decisions, key, klen, &v);
     if (rc)
         return rc;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-    *out = doudi__decision__unpack(&a, v.mv_size, v.mv_data);
+    *out = (Doudi__Decision *)decode_stored(&doudi__decision__descriptor, &v, arena);
     return *out ? 0 : DD_ECORRUPT;
 }
 

@@ -43,6 +43,11 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "Fill the fact cache from the whole registry at start-up, before the first batch "
       "(about 2 s a million persons read from disk), instead of learning each person from "
       "the first department record about them, one registry read each."),
+    K(E_SCREEN_THREAD, "eligibility", "screen_thread", DD_CONF_BOOL, "true", 0, 0, NULL, false,
+      "Decode each batch's records and check the comparison records against the fact cache "
+      "on a second thread, 4096 records ahead of the one applying them, so the records that "
+      "repeat what is known cost the main thread almost nothing. The results are the same "
+      "either way; false keeps eligibility on one thread (one core)."),
 
     K(E_DIBAO_ASSET_MONTHS, "rules", "dibao_asset_months", DD_CONF_INT, "24", 0, 240, NULL,
       false, "低保: financial assets per member at most this many months of the standard."),

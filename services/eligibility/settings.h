@@ -22,6 +22,7 @@ enum elig_setting {
     E_DANGLING_WAIT,
     E_FACT_CACHE_SIZE,
     E_FACT_CACHE_WARMUP,
+    E_SCREEN_THREAD,
     /* [rules] */
     E_DIBAO_ASSET_MONTHS,
     E_VEHICLE_LIMIT,

@@ -115,10 +115,60 @@ static void test_disabled_cache_never_answers(void **state)
     elig_factcache_destroy(&c);
 }
 
+static void test_known_needs_every_finding_the_record_has(void **state)
+{
+    (void)state;
+    elig_factcache *c = elig_factcache_new(1 << 20);
+    uint64_t p = elig_factcache_key("440106194001010012");
+    uint64_t held[ELIG_FACT_KINDS] = {0, 42, 0, 0, 0, 7, 0, 3};
+    uint64_t record[ELIG_FACT_KINDS] = {0};
+    assert_false(elig_factcache_known(c, p, only(1, 42))); /* nobody cached */
+    elig_factcache_put(c, p, held);
+    assert_true(elig_factcache_known(c, p, only(1, 42)));
+    assert_true(elig_factcache_known(c, p, held));
+    assert_false(elig_factcache_known(c, p, only(1, 41)));
+    assert_false(elig_factcache_known(c, p, only(2, 5)));  /* a kind not held */
+    assert_false(elig_factcache_known(c, p, record));      /* a record finding nothing */
+    record[1] = 42;
+    record[7] = 4;
+    assert_false(elig_factcache_known(c, p, record));      /* one of two differs */
+    record[7] = 3;
+    assert_true(elig_factcache_known(c, p, record));
+    elig_factcache_forget(c, p);
+    assert_false(elig_factcache_known(c, p, record));
+    elig_factcache_destroy(&c);
+}
+
+static void test_full_says_when_a_put_moves_the_table(void **state)
+{
+    (void)state;
+    elig_factcache *c = elig_factcache_new(64 << 20);
+    elig_factcache_stats st;
+    elig_factcache_stats_get(c, &st);
+    size_t capacity = st.capacity;
+    char id[32];
+    size_t n = 0;
+    while (!elig_factcache_full(c)) {
+        snprintf(id, sizeof(id), "p%zu", n++);
+        elig_factcache_put(c, elig_factcache_key(id), only(1, 9));
+    }
+    elig_factcache_stats_get(c, &st);
+    assert_int_equal(st.capacity, capacity); /* no put moved it so far */
+    assert_int_equal(n, capacity * 3 / 4 - 1);
+    snprintf(id, sizeof(id), "p%zu", n);
+    elig_factcache_put(c, elig_factcache_key(id), only(1, 9));
+    elig_factcache_stats_get(c, &st);
+    assert_int_equal(st.capacity, 2 * capacity); /* this one did */
+    assert_false(elig_factcache_full(c));
+    elig_factcache_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_only_after_put),
+        cmocka_unit_test(test_known_needs_every_finding_the_record_has),
+        cmocka_unit_test(test_full_says_when_a_put_moves_the_table),
         cmocka_unit_test(test_grows_and_keeps_everything),
         cmocka_unit_test(test_starts_over_at_its_limit),
         cmocka_unit_test(test_disabled_cache_never_answers),
