@@ -384,27 +384,83 @@ int dd_journal_each(dd_journal *j, MDB_txn *txn,
     return rc;
 }
 
+/*
+ * A key's first 24 bytes as three big-endian words, zero-padded, beside its
+ * slot: sorting millions of keys compares these in the array itself, and
+ * reads the keys' copies (scattered over the arena) only on a tie.
+ */
+typedef struct fold_item {
+    uint64_t prefix[3];
+    const slot *slot;
+} fold_item;
+
+static int by_prefix_then_key(const void *a, const void *b)
+{
+    const fold_item *x = a, *y = b;
+    for (int i = 0; i < 3; i++)
+        if (x->prefix[i] != y->prefix[i])
+            return x->prefix[i] < y->prefix[i] ? -1 : 1;
+    return by_tree_key(&x->slot, &y->slot);
+}
+
+/* Every key's newest entry in LMDB's order of keys; *n gets their number. */
+static fold_item *sorted_for_fold(const dd_journal *j, size_t *n)
+{
+    fold_item *items = dd_malloc((j->used ? j->used : 1) * sizeof(*items));
+    *n = 0;
+    for (size_t i = 0; i < j->cap; i++) {
+        const slot *s = &j->slots[i];
+        if (!s->hash)
+            continue;
+        uint8_t bytes[24] = {0};
+        size_t len = copy_key_len(s->id);
+        memcpy(bytes, copy_key(s->id), len < sizeof(bytes) ? len : sizeof(bytes));
+        fold_item *it = &items[(*n)++];
+        for (int w = 0; w < 3; w++) {
+            uint64_t v = 0;
+            for (int b = 0; b < 8; b++)
+                v = v << 8 | bytes[8 * w + b];
+            it->prefix[w] = v;
+        }
+        it->slot = s;
+    }
+    qsort(items, *n, sizeof(*items), by_prefix_then_key);
+    return items;
+}
+
 int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
 {
     assert(txn == j->writing);
     if (!j->entries || (!force && j->entries < j->max_entries))
         return 0;
     size_t n;
-    const slot **all = newest_entries(j, by_tree_key, &n);
+    fold_item *all = sorted_for_fold(j, &n);
     /* From here the index no longer matches what txn holds until commit. */
     j->dirty_id = j->writing_id;
-    int rc = 0;
+    /* One cursor for the whole fold: with the keys in order, the next key
+     * is usually on the leaf it stands on, and LMDB then skips the descent
+     * from the root. */
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, j->tree, &cur);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        MDB_val tk = {copy_key_len(all[i]->id), (void *)copy_key(all[i]->id)};
-        if (all[i]->deleted) {
-            rc = mdb_del(txn, j->tree, &tk, NULL);
-            if (rc == MDB_NOTFOUND)
+        if (i + 8 < n)
+            __builtin_prefetch(all[i + 8].slot->id);
+        const slot *s = all[i].slot;
+        MDB_val tk = {copy_key_len(s->id), (void *)copy_key(s->id)};
+        if (s->deleted) {
+            MDB_val tv;
+            rc = mdb_cursor_get(cur, &tk, &tv, MDB_SET);
+            if (rc == 0)
+                rc = mdb_cursor_del(cur, 0);
+            else if (rc == MDB_NOTFOUND)
                 rc = 0;
             continue;
         }
-        MDB_val tv = copy_value(all[i]->id);
-        rc = mdb_put(txn, j->tree, &tk, &tv, 0);
+        MDB_val tv = copy_value(s->id);
+        rc = mdb_cursor_put(cur, &tk, &tv, 0);
     }
+    if (cur)
+        mdb_cursor_close(cur);
     free(all);
     if (rc == 0)
         rc = mdb_drop(txn, j->journal, 0);

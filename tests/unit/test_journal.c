@@ -293,6 +293,60 @@ static void each_visits_the_newest_entry_of_every_key(void **state)
     mdb_txn_abort(txn);
 }
 
+/* Keys sharing long prefixes (longer than the 24 bytes a fold sorts on
+ * first), of different lengths, put and deleted over three folds: the tree
+ * must hold exactly the model's keys and values. */
+static void many_keys_fold_like_a_model(void **state)
+{
+    fixture *f = *state;
+    enum { KEYS = 3000 };
+    static char items[KEYS][96];
+    static const char *puts[KEYS + 1];
+    static char model[KEYS][32]; /* "" : absent */
+    char key[64];
+    for (int round = 0; round < 3; round++) {
+        size_t n = 0;
+        for (int i = 0; i < KEYS; i++) {
+            int k = (i * 7919 + round * 13) % KEYS;
+            /* village-like prefixes, and a tail that is sometimes absent */
+            snprintf(key, sizeof(key), "hh-440106%03d001-%05d%s", k % 9, k / 9,
+                     k % 4 == 0 ? "" : "\x1f" "4401061950");
+            if ((k + round) % 5 == 0) {
+                snprintf(items[n], sizeof(items[n]), "%s=", key);
+                model[k][0] = '\0';
+            } else {
+                snprintf(model[k], sizeof(model[k]), "v%d.%d", round, k);
+                snprintf(items[n], sizeof(items[n]), "%s=%s", key, model[k]);
+            }
+            puts[n] = items[n];
+            n++;
+        }
+        puts[n] = NULL;
+        assert_int_equal(write_txn(f, puts, 2, 0), 0);
+    }
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    size_t present = 0;
+    for (int k = 0; k < KEYS; k++) {
+        snprintf(key, sizeof(key), "hh-440106%03d001-%05d%s", k % 9, k / 9,
+                 k % 4 == 0 ? "" : "\x1f" "4401061950");
+        MDB_val kv = {strlen(key), key}, v;
+        int rc = mdb_get(txn, f->plans, &kv, &v);
+        if (!model[k][0]) {
+            assert_int_equal(rc, MDB_NOTFOUND);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(v.mv_size, strlen(model[k]));
+        assert_memory_equal(v.mv_data, model[k], v.mv_size);
+        present++;
+    }
+    MDB_stat st;
+    assert_int_equal(mdb_stat(txn, f->plans, &st), 0);
+    assert_int_equal(st.ms_entries, present);
+    mdb_txn_abort(txn);
+}
+
 int main(void)
 {
     dd_diag_init("test_journal", DD_ERROR);
@@ -302,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(aborted_transactions_leave_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(reopened_journal_rebuilds_its_index, setup, teardown),
         cmocka_unit_test_setup_teardown(deletion_hides_the_tree_and_fold_deletes, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_keys_fold_like_a_model, setup, teardown),
         cmocka_unit_test_setup_teardown(long_keys_up_to_the_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(each_visits_the_newest_entry_of_every_key, setup, teardown),
     };
