@@ -38,6 +38,8 @@
       "Department findings held in the fact cache.", NULL, NULL, 0)                        \
     X(M_FACT_CACHE_BYTES, "doudi_eligibility_fact_cache_bytes", DD_METRIC_GAUGE,           \
       "Memory of the fact cache.", NULL, NULL, 0)                                          \
+    X(M_HOME_CACHE_BYTES, "doudi_eligibility_home_cache_bytes", DD_METRIC_GAUGE,           \
+      "Memory of the cache of which household each person is in.", NULL, NULL, 0)         \
     X(M_FACT_CACHE_RESETS, "doudi_eligibility_fact_cache_resets_total", DD_METRIC_COUNTER, \
       "Times the fact cache reached fact_cache_size and started over.", NULL, NULL, 0)     \
     X(M_SCREENED, "doudi_eligibility_screened_unchanged_total", DD_METRIC_COUNTER,         \
@@ -281,6 +283,7 @@ static void update_gauges(void *arg)
     elig_engine_fact_cache_stats(d->engine, &fc);
     dd_series_set(d->s[M_FACT_CACHE_ENTRIES], (double)fc.entries);
     dd_series_set(d->s[M_FACT_CACHE_BYTES], (double)fc.bytes);
+    dd_series_set(d->s[M_HOME_CACHE_BYTES], (double)elig_registry_home_cache_bytes(d->registry));
     if (fc.resets > d->fact_cache_resets_seen) {
         dd_series_inc(d->s[M_FACT_CACHE_RESETS], fc.resets - d->fact_cache_resets_seen);
         d->fact_cache_resets_seen = fc.resets;
@@ -434,6 +437,7 @@ int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
     if ((rc = elig_registry_open(store, (uint64_t)dd_config_int(config, E_REGISTRY_JOURNAL_MAX),
                                  &d->registry)) != 0)
         goto fail;
+    elig_registry_set_home_cache(d->registry, (size_t)dd_config_size(config, E_HOME_CACHE_SIZE));
     elig_engine_options eo;
     read_options(config, &eo);
     d->engine = elig_engine_new(d->registry, dd_stage_log(d->stage), d->standards, &eo);

@@ -123,6 +123,7 @@ void elig_engine_batch_aborted(elig_engine *e)
     for (size_t i = 0; i < e->nfacts_put; i++)
         elig_factcache_forget(e->facts, e->facts_put[i]);
     e->nfacts_put = 0;
+    elig_registry_batch_aborted(e->registry);
 }
 
 void elig_engine_fact_cache_stats(const elig_engine *e, elig_factcache_stats *out)

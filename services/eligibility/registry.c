@@ -3,6 +3,7 @@
 
 #include "diag.h"
 #include "error.h"
+#include "homecache.h"
 #include "journal.h"
 #include "wiredecode.h"
 
@@ -15,6 +16,7 @@ struct elig_registry {
     dd_store *store;
     MDB_dbi person_index, households, households_journal, decisions, due, meta;
     dd_journal *journal; /* writes to households go through it */
+    elig_homecache *homes; /* person_index in memory (homecache.h) */
     uint8_t *packed;     /* a record being written, packed */
     size_t packed_cap;
     /* The household person_index names for the person read or stored last
@@ -114,6 +116,7 @@ int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **ou
         return rc;
     elig_registry *r = dd_calloc(1, sizeof(*r));
     r->store = store;
+    r->homes = elig_homecache_new(ELIG_REGISTRY_HOME_CACHE_DEFAULT);
     rc = dd_store_dbi(store, "person_index", 0, &r->person_index);
     if (!rc)
         rc = dd_store_dbi(store, "households", 0, &r->households);
@@ -142,6 +145,7 @@ void elig_registry_close(elig_registry **r)
     if (!r || !*r)
         return;
     dd_journal_close(&(*r)->journal);
+    elig_homecache_destroy(&(*r)->homes);
     free((*r)->packed);
     free(*r);
     *r = NULL;
@@ -150,6 +154,23 @@ void elig_registry_close(elig_registry **r)
 void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max)
 {
     dd_journal_set_max(r->journal, journal_max);
+}
+
+void elig_registry_set_home_cache(elig_registry *r, size_t max_bytes)
+{
+    elig_homecache_destroy(&r->homes);
+    r->homes = elig_homecache_new(max_bytes);
+}
+
+void elig_registry_batch_aborted(elig_registry *r)
+{
+    /* Homes put by the aborted transaction were never stored. */
+    elig_homecache_clear(r->homes);
+}
+
+size_t elig_registry_home_cache_bytes(const elig_registry *r)
+{
+    return elig_homecache_bytes(r->homes);
 }
 
 int elig_registry_begin(elig_registry *r, MDB_txn *txn)
@@ -347,9 +368,24 @@ int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_
 {
     MDB_val home;
     size_t pl = strlen(person_id);
+    const char *cached;
+    size_t cl;
+    if (elig_homecache_get(r->homes, person_id, pl, &cached, &cl)) {
+        /* Found under that household, the person is there: records move
+         * with the index. Not found: a key two persons share; ask the index. */
+        char household[ELIG_HOMECACHE_ID_MAX];
+        memcpy(household, cached, cl);
+        int rc = get_member_at(r, txn, household, cl, person_id, arena, out);
+        if (rc != DD_NOTFOUND) {
+            if (rc == 0)
+                remember_home(r, txn, person_id, pl, household, cl);
+            return rc;
+        }
+    }
     int rc = get(txn, r->person_index, person_id, pl, &home);
     if (rc)
         return rc;
+    elig_homecache_put(r->homes, person_id, pl, home.mv_data, home.mv_size);
     remember_home(r, txn, person_id, pl, home.mv_data, home.mv_size);
     rc = get_member_at(r, txn, home.mv_data, home.mv_size, person_id, arena, out);
     /* The index names a household whose group lacks the person: the two
@@ -360,10 +396,23 @@ int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_
 int elig_registry_get_member(elig_registry *r, MDB_txn *txn, const char *household_id,
                              const char *person_id, dd_arena *arena, Doudi__StoredPerson **out)
 {
-    int rc = get_member_at(r, txn, household_id, strlen(household_id), person_id, arena, out);
-    if (rc == DD_NOTFOUND)
+    size_t hl = strlen(household_id);
+    int rc = get_member_at(r, txn, household_id, hl, person_id, arena, out);
+    if (rc == 0)
+        elig_homecache_put(r->homes, person_id, strlen(person_id), household_id, hl);
+    else if (rc == DD_NOTFOUND)
         rc = elig_registry_get_person(r, txn, person_id, arena, out);
     return rc;
+}
+
+/* Whether person_id's record is in household_id's group (the index then
+ * names that household). */
+static bool member_there(elig_registry *r, MDB_txn *txn, const char *household_id, size_t hl,
+                         const char *person_id)
+{
+    char key[96];
+    MDB_val v;
+    return households_get(r, txn, key, member_key(key, household_id, hl, person_id), &v) == 0;
 }
 
 int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__StoredPerson *p)
@@ -376,9 +425,17 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
     char key[96];
     MDB_val k = {idl, (void *)id}, home;
     int rc;
+    const char *cached;
+    size_t cl;
     if (r->home.txn == txn && r->home.person_len == idl && memcmp(r->home.person, id, idl) == 0) {
         home.mv_size = r->home.household_len;
         home.mv_data = r->home.household;
+        rc = 0;
+    } else if (elig_homecache_get(r->homes, id, idl, &cached, &cl) && cl == hl &&
+               memcmp(cached, household_id, hl) == 0 && member_there(r, txn, household_id, hl, id)) {
+        /* Staying where the cache and the tree both put it. */
+        home.mv_size = hl;
+        home.mv_data = (void *)household_id;
         rc = 0;
     } else {
         rc = mdb_get(txn, r->person_index, &k, &home);
@@ -396,6 +453,7 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
     }
     if (rc)
         return rc;
+    elig_homecache_put(r->homes, id, idl, household_id, hl);
     remember_home(r, txn, id, idl, household_id, hl);
     return households_put(r, txn, key, member_key(key, household_id, hl, id), &p->base);
 }
@@ -412,6 +470,7 @@ int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *hous
 }
 
 typedef struct each_person {
+    elig_homecache *homes;
     int (*fn)(void *arg, const Doudi__StoredPerson *p);
     void *arg;
     dd_arena *arena;
@@ -422,8 +481,12 @@ typedef struct each_person {
 static int visit_person(void *arg, const void *key, size_t klen, const MDB_val *value)
 {
     each_person *w = arg;
-    if (!value->mv_data || !memchr(key, 0x1f, klen))
+    const char *sep = value->mv_data ? memchr(key, 0x1f, klen) : NULL;
+    if (!sep)
         return 0;
+    /* The person's record is under its household's: what the index says. */
+    elig_homecache_put(w->homes, sep + 1, klen - (size_t)(sep + 1 - (const char *)key), key,
+                       (size_t)(sep - (const char *)key));
     if (++w->decoded == 4096) {
         dd_arena_reset(w->arena);
         w->decoded = 0;
@@ -436,7 +499,7 @@ static int visit_person(void *arg, const void *key, size_t klen, const MDB_val *
 int elig_registry_each_person(elig_registry *r, MDB_txn *txn, dd_arena *arena,
                               int (*fn)(void *arg, const Doudi__StoredPerson *p), void *arg)
 {
-    each_person w = {fn, arg, arena, 0};
+    each_person w = {r->homes, fn, arg, arena, 0};
     dd_arena_reset(arena);
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, r->households, &cur);

@@ -67,6 +67,14 @@ int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **ou
 void elig_registry_close(elig_registry **registry);
 void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max);
 
+/* Memory for person_index in memory (homecache.h); 0 disables it. Before
+ * the first read. */
+#define ELIG_REGISTRY_HOME_CACHE_DEFAULT ((size_t)512 << 20)
+void elig_registry_set_home_cache(elig_registry *r, size_t max_bytes);
+size_t elig_registry_home_cache_bytes(const elig_registry *r);
+/* A write transaction aborted: what it taught the registry's caches goes. */
+void elig_registry_batch_aborted(elig_registry *r);
+
 /* Call at the start of every write transaction, before anything else. */
 int elig_registry_begin(elig_registry *r, MDB_txn *txn);
 /* Call after each record: folds the journal when it is full (or always,
@@ -105,7 +113,8 @@ int elig_registry_delete_decisions(elig_registry *r, MDB_txn *txn, const char *h
  * Calls fn for every person record as txn holds it (the tree's, or the
  * journal's where it has a newer one), decoded into arena, which is reset
  * now and then (a person is valid during its call only). fn returns 0 to
- * go on. For warming caches at start-up: it reads the whole registry.
+ * go on. For warming caches at start-up: it reads the whole registry (and
+ * fills the registry's own cache of person_index).
  */
 int elig_registry_each_person(elig_registry *r, MDB_txn *txn, dd_arena *arena,
                               int (*fn)(void *arg, const Doudi__StoredPerson *p), void *arg);

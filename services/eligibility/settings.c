@@ -48,6 +48,12 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "on a second thread, 4096 records ahead of the one applying them, so the records that "
       "repeat what is known cost the main thread almost nothing. The results are the same "
       "either way; false keeps eligibility on one thread (one core)."),
+    K(E_HOME_CACHE_SIZE, "eligibility", "home_cache_size", DD_CONF_SIZE, "512M", 0, 0, NULL,
+      false,
+      "Memory for which household each person is in (person_index), so reading a person "
+      "costs one registry descent instead of two (32 bytes a person, 256 MiB for a "
+      "province's 6 million; it grows as needed and starts over at this size). Filled "
+      "at start-up with the fact cache. 0 disables it."),
 
     K(E_DIBAO_ASSET_MONTHS, "rules", "dibao_asset_months", DD_CONF_INT, "24", 0, 240, NULL,
       false, "低保: financial assets per member at most this many months of the standard."),

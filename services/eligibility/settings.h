@@ -23,6 +23,7 @@ enum elig_setting {
     E_FACT_CACHE_SIZE,
     E_FACT_CACHE_WARMUP,
     E_SCREEN_THREAD,
+    E_HOME_CACHE_SIZE,
     /* [rules] */
     E_DIBAO_ASSET_MONTHS,
     E_VEHICLE_LIMIT,
