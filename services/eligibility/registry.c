@@ -396,11 +396,8 @@ int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_
 int elig_registry_get_member(elig_registry *r, MDB_txn *txn, const char *household_id,
                              const char *person_id, dd_arena *arena, Doudi__StoredPerson **out)
 {
-    size_t hl = strlen(household_id);
-    int rc = get_member_at(r, txn, household_id, hl, person_id, arena, out);
-    if (rc == 0)
-        elig_homecache_put(r->homes, person_id, strlen(person_id), household_id, hl);
-    else if (rc == DD_NOTFOUND)
+    int rc = get_member_at(r, txn, household_id, strlen(household_id), person_id, arena, out);
+    if (rc == DD_NOTFOUND)
         rc = elig_registry_get_person(r, txn, person_id, arena, out);
     return rc;
 }
@@ -439,6 +436,8 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
         rc = 0;
     } else {
         rc = mdb_get(txn, r->person_index, &k, &home);
+        if (rc == 0)
+            elig_homecache_put(r->homes, id, idl, home.mv_data, home.mv_size);
     }
     if (rc == 0 && (home.mv_size != hl || memcmp(home.mv_data, household_id, hl) != 0)) {
         /* Moved to another household: the record follows. */
@@ -450,10 +449,11 @@ int elig_registry_put_person(elig_registry *r, MDB_txn *txn, const Doudi__Stored
     if (rc == MDB_NOTFOUND) {
         MDB_val v = {hl, (void *)household_id};
         rc = mdb_put(txn, r->person_index, &k, &v, 0);
+        if (rc == 0)
+            elig_homecache_put(r->homes, id, idl, household_id, hl);
     }
     if (rc)
         return rc;
-    elig_homecache_put(r->homes, id, idl, household_id, hl);
     remember_home(r, txn, id, idl, household_id, hl);
     return households_put(r, txn, key, member_key(key, household_id, hl, id), &p->base);
 }
