@@ -165,6 +165,44 @@ static void test_many_with_deletes(void **state)
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Fills a new store's table with keys 0..n-1 in batches of 100,000. */
+static void fill(dd_store *store, intake_dedup *d, int n)
+{
+    for (int from = 0; from < n; from += 100000) {
+        int to = from + 100000 < n ? from + 100000 : n;
+        batch_job ok = {d, from, to, (uint64_t)from + 1, 0, 0};
+        assert_int_equal(dd_store_write(store, batch_fn, &ok), 0);
+    }
+}
+
+static void test_a_large_table_doubles_into_a_prepared_one(void **state)
+{
+    (void)state;
+    /* 3 million keys: the 100 MiB table of 4 Mi slots passes 60% (the next
+     * one is prepared on a thread) and 70% (it is used). Then a table left
+     * between the two marks, its next one under way, is closed. */
+    for (int n = 3000000; n >= 2600000; n -= 400000) {
+        snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup3-%d", (int)getpid());
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        dd_store *store;
+        assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+        intake_dedup *d;
+        assert_int_equal(intake_dedup_open(store, 86400000LL, 0, &d), 0);
+        fill(store, d, n);
+        assert_int_equal(intake_dedup_count(d), (size_t)n);
+        for (int i = 0; i < n; i += 7) {
+            uint64_t seq;
+            assert_true(intake_dedup_lookup(d, key_n(i), &seq));
+            assert_int_equal(seq, (uint64_t)i + 1);
+        }
+        uint64_t seq;
+        assert_false(intake_dedup_lookup(d, key_n(n), &seq));
+        intake_dedup_close(&d);
+        dd_store_close(&store);
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
 int main(void)
 {
     dd_diag_init("test_dedup", DD_WARN);
@@ -172,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_commit_abort_reload_expire),
         cmocka_unit_test(test_many_with_deletes),
+        cmocka_unit_test(test_a_large_table_doubles_into_a_prepared_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
