@@ -7,11 +7,6 @@
  * the probe run back, so lookups never need tombstones. The table doubles at
  * 70% load. It is read at random over gigabytes, so it lives on huge pages
  * (dd_calloc_table) and the judging prefetches slots ahead of their lookup.
- *
- * Doubling a province's table means gigabytes to allocate, zero and gather
- * into huge pages, seconds in which intake answered nobody. So from 60%
- * load a thread prepares the next table, and at 70% the loop only moves
- * the entries over (a sequential pass).
  */
 #include "dedup.h"
 
@@ -19,8 +14,6 @@
 #include "diag.h"
 #include "error.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #define XXH_INLINE_ALL
@@ -45,14 +38,6 @@ struct intake_dedup {
     slot *slots;
     size_t mask; /* capacity - 1 */
     size_t count;
-    /* The next table, being allocated on its own thread (see above). */
-    struct {
-        bool started;
-        atomic_bool done;
-        pthread_t thread;
-        size_t capacity;
-        slot *slots;
-    } next;
     /* The batch of the open transaction. */
     intake_dedup_key *pending;
     size_t npending, pending_cap;
@@ -110,48 +95,10 @@ static void table_insert_raw(slot *slots, size_t mask, intake_dedup_key k, uint6
     slots[i].seq = seq;
 }
 
-static void *prepare_next(void *arg)
-{
-    intake_dedup *d = arg;
-    d->next.slots = dd_calloc_table(d->next.capacity, sizeof(slot));
-    atomic_store(&d->next.done, true);
-    return NULL;
-}
-
-/* Starts allocating the table after this one, unless that is under way. */
-static void start_next(intake_dedup *d)
-{
-    if (d->next.started)
-        return;
-    d->next.capacity = (d->mask + 1) * 2;
-    atomic_store(&d->next.done, false);
-    /* Without a thread the table is allocated when needed, as before. */
-    d->next.started = pthread_create(&d->next.thread, NULL, prepare_next, d) == 0;
-}
-
-/* The prepared table, if it is of `capacity` slots (waiting for it if it
- * is still being allocated), or NULL; nothing is under way afterwards. */
-static slot *take_next(intake_dedup *d, size_t capacity)
-{
-    if (!d->next.started)
-        return NULL;
-    pthread_join(d->next.thread, NULL);
-    d->next.started = false;
-    slot *slots = d->next.slots;
-    d->next.slots = NULL;
-    if (slots && d->next.capacity != capacity) {
-        free(slots);
-        slots = NULL;
-    }
-    return slots;
-}
-
 static void table_grow(intake_dedup *d)
 {
     size_t cap = (d->mask + 1) * 2;
-    slot *slots = take_next(d, cap);
-    if (!slots)
-        slots = dd_calloc_table(cap, sizeof(slot));
+    slot *slots = dd_calloc_table(cap, sizeof(slot));
     for (size_t i = 0; i <= d->mask; i++)
         if (d->slots[i].seq)
             table_insert_raw(slots, cap - 1, d->slots[i].key, d->slots[i].seq);
@@ -164,8 +111,6 @@ static void table_insert(intake_dedup *d, intake_dedup_key k, uint64_t seq)
 {
     if ((d->count + 1) * 10 > (d->mask + 1) * 7)
         table_grow(d);
-    else if ((d->count + 1) * 10 > (d->mask + 1) * 6 && (d->mask + 1) * sizeof(slot) >= (64u << 20))
-        start_next(d);
     size_t before = d->count;
     size_t i = slot_of(d, k);
     while (d->slots[i].seq) {
@@ -348,7 +293,6 @@ void intake_dedup_close(intake_dedup **dp)
     if (!dp || !*dp)
         return;
     intake_dedup *d = *dp;
-    free(take_next(d, d->next.capacity));
     free(d->slots);
     free(d->pending);
     free(d->expiring);
