@@ -373,12 +373,10 @@ int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_
     if (elig_homecache_get(r->homes, person_id, pl, &cached, &cl)) {
         /* Found under that household, the person is there: records move
          * with the index. Not found: a key two persons share; ask the index. */
-        char household[ELIG_HOMECACHE_ID_MAX];
-        memcpy(household, cached, cl);
-        int rc = get_member_at(r, txn, household, cl, person_id, arena, out);
+        int rc = get_member_at(r, txn, cached, cl, person_id, arena, out);
         if (rc != DD_NOTFOUND) {
             if (rc == 0)
-                remember_home(r, txn, person_id, pl, household, cl);
+                remember_home(r, txn, person_id, pl, cached, cl);
             return rc;
         }
     }
