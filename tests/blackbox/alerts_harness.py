@@ -89,7 +89,13 @@ class Alerts(h.Daemon):
 
     def caught_up(self):
         """The upstream's head once this daemon has applied everything up to
-        it (lag 0 and the upstream saw its cursor there), else None."""
+        it (lag 0 and the upstream saw its cursor there), else None. A live
+        upstream must have caught up with its own upstream first: events just
+        published to intake are not yet in eligibility's head, and alerts is
+        "caught up" with the head before them."""
+        upstream_caught_up = getattr(self.upstream, "caught_up", None)
+        if upstream_caught_up and self.upstream.alive() and upstream_caught_up() is None:
+            return None
         head = self.upstream.log_head()
         if not head or not self.alive():
             return None
