@@ -44,7 +44,26 @@ struct dd_journal {
     /* The id of the write transaction that last changed the index, until a
      * later transaction shows it committed (0: nothing pending). */
     size_t dirty_id;
+    /* Folding a little at a time (pace > 0; see journal.h). */
+    uint64_t pace;
+    uint64_t appended; /* entries appended since the last fold call */
+    bool wrote_tree;   /* by the write transaction in progress */
+    /* The round in progress, as its record (ROUND_KEY) says: boundary 0
+     * when there is none. */
+    uint64_t boundary;
+    int phase;
+    uint8_t pos[DD_JOURNAL_KEY_MAX];
+    size_t pos_len; /* 0: no key folded yet in this round */
+    /* Phase 1's keys still to fold, in tree order (built when needed). */
+    struct fold_item *todo;
+    size_t ntodo, next_todo;
 };
+
+/* The journal's key 0 holds the round in progress: boundary (8 bytes,
+ * host order), phase (1), the last key folded (length byte, bytes). Entry
+ * keys start at 1. */
+#define ROUND_KEY 0
+enum { ROUND_FOLDING = 1, ROUND_DELETING = 2 };
 
 /* A journal value: one byte (bit 7: a deletion; bits 0-6: the key length),
  * the key, the value. */
@@ -142,15 +161,67 @@ static int split_value(const MDB_val *v, const uint8_t **id, size_t *len, MDB_va
     return 0;
 }
 
+static void forget_todo(dd_journal *j)
+{
+    free(j->todo);
+    j->todo = NULL;
+    j->ntodo = j->next_todo = 0;
+}
+
+/* Reads the round record of txn (none: boundary 0). */
+static int load_round(dd_journal *j, MDB_txn *txn)
+{
+    forget_todo(j);
+    j->boundary = 0;
+    j->phase = 0;
+    j->pos_len = 0;
+    uint64_t zero = ROUND_KEY;
+    MDB_val k = dd_store_u64_key(&zero), v;
+    int rc = mdb_get(txn, j->journal, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < 10 || v.mv_size != 10 + (size_t)p[9] || p[9] > DD_JOURNAL_KEY_MAX ||
+        (p[8] != ROUND_FOLDING && p[8] != ROUND_DELETING))
+        return DD_ECORRUPT;
+    memcpy(&j->boundary, p, sizeof(j->boundary));
+    j->phase = p[8];
+    j->pos_len = p[9];
+    memcpy(j->pos, p + 10, j->pos_len);
+    return j->boundary ? 0 : DD_ECORRUPT;
+}
+
+static int save_round(dd_journal *j, MDB_txn *txn)
+{
+    uint64_t zero = ROUND_KEY;
+    MDB_val k = dd_store_u64_key(&zero);
+    j->dirty_id = j->writing_id;
+    if (!j->boundary) {
+        int rc = mdb_del(txn, j->journal, &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    uint8_t buf[10 + DD_JOURNAL_KEY_MAX];
+    memcpy(buf, &j->boundary, sizeof(j->boundary));
+    buf[8] = (uint8_t)j->phase;
+    buf[9] = (uint8_t)j->pos_len;
+    memcpy(buf + 10, j->pos, j->pos_len);
+    MDB_val v = {10 + j->pos_len, buf};
+    return mdb_put(txn, j->journal, &k, &v, 0);
+}
+
 /* The index and the counters as txn sees the journal. */
 static int rebuild(dd_journal *j, MDB_txn *txn)
 {
     index_clear(j);
     j->entries = 0;
     j->next_key = 1;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, j->journal, &cur);
+    int rc = load_round(j, txn);
     if (rc)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, j->journal, &cur)))
         return rc;
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -159,17 +230,27 @@ static int rebuild(dd_journal *j, MDB_txn *txn)
         size_t len;
         MDB_val value;
         uint64_t key;
-        if (k.mv_size != sizeof(key) || split_value(&v, &id, &len, &value)) {
+        if (k.mv_size != sizeof(key)) {
             rc = DD_ECORRUPT;
             break;
         }
         memcpy(&key, k.mv_data, sizeof(key));
-        index_set(j, id, len, key, value.mv_data == NULL, value.mv_data, value.mv_size);
+        if (key == ROUND_KEY)
+            continue;
+        if (split_value(&v, &id, &len, &value)) {
+            rc = DD_ECORRUPT;
+            break;
+        }
+        /* Deleting a round's entries: the tree holds them all already. */
+        if (!(j->phase == ROUND_DELETING && key <= j->boundary))
+            index_set(j, id, len, key, value.mv_data == NULL, value.mv_data, value.mv_size);
         j->entries++;
         j->next_key = key + 1;
     }
     mdb_cursor_close(cur);
     j->dirty_id = 0;
+    if (j->boundary && j->next_key <= j->boundary)
+        j->next_key = j->boundary + 1; /* never a key the round will delete */
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -195,6 +276,7 @@ void dd_journal_close(dd_journal **jp)
 {
     if (!jp || !*jp)
         return;
+    forget_todo(*jp);
     free((*jp)->slots);
     dd_arena_destroy(&(*jp)->ids);
     free(*jp);
@@ -218,6 +300,8 @@ int dd_journal_begin(dd_journal *j, MDB_txn *txn)
     size_t id = mdb_txn_id(txn);
     j->writing = txn;
     j->writing_id = id;
+    j->wrote_tree = false;
+    j->appended = 0;
     /* A write transaction reuses the id of one that was aborted. */
     if (j->dirty_id && j->dirty_id >= id)
         return rebuild(j, txn);
@@ -226,7 +310,7 @@ int dd_journal_begin(dd_journal *j, MDB_txn *txn)
     int rc = mdb_stat(txn, j->journal, &st);
     if (rc)
         return rc;
-    j->entries = st.ms_entries;
+    j->entries = st.ms_entries - (j->boundary ? 1 : 0);
     j->next_key = 1;
     if (st.ms_entries) {
         MDB_cursor *cur;
@@ -242,6 +326,8 @@ int dd_journal_begin(dd_journal *j, MDB_txn *txn)
         }
         mdb_cursor_close(cur);
     }
+    if (j->boundary && j->next_key <= j->boundary)
+        j->next_key = j->boundary + 1; /* never a key the round will delete */
     return rc;
 }
 
@@ -321,6 +407,7 @@ static int append(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, con
     index_set(j, key, klen, seq, deleted, value, len);
     j->next_key++;
     j->entries++;
+    j->appended++;
     return 0;
 }
 
@@ -386,12 +473,14 @@ int dd_journal_each(dd_journal *j, MDB_txn *txn,
 
 /*
  * A key's first 24 bytes as three big-endian words, zero-padded, beside its
- * slot: sorting millions of keys compares these in the array itself, and
- * reads the keys' copies (scattered over the arena) only on a tie.
+ * slot and its copy: sorting millions of keys compares these in the array
+ * itself, and reads the keys' copies (scattered over the arena) only on a
+ * tie.
  */
 typedef struct fold_item {
     uint64_t prefix[3];
     const slot *slot;
+    const uint8_t *id;
 } fold_item;
 
 static int by_prefix_then_key(const void *a, const void *b)
@@ -403,17 +492,31 @@ static int by_prefix_then_key(const void *a, const void *b)
     return by_tree_key(&x->slot, &y->slot);
 }
 
-/* Every key's newest entry in LMDB's order of keys; *n gets their number. */
-static fold_item *sorted_for_fold(const dd_journal *j, size_t *n)
+/* LMDB's default order of keys. */
+static int tree_order(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
+{
+    int c = memcmp(a, b, la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
+}
+
+/*
+ * In LMDB's order of keys, the newest entry of every key that is no newer
+ * than entry `upto` (every key: UINT64_MAX) and comes after the key
+ * after[0..after_len) (after_len 0: from the first); *n gets their number.
+ */
+static fold_item *sorted_for_fold(const dd_journal *j, uint64_t upto, const uint8_t *after,
+                                  size_t after_len, size_t *n)
 {
     fold_item *items = dd_malloc((j->used ? j->used : 1) * sizeof(*items));
     *n = 0;
     for (size_t i = 0; i < j->cap; i++) {
         const slot *s = &j->slots[i];
-        if (!s->hash)
+        if (!s->hash || s->key > upto)
+            continue;
+        size_t len = copy_key_len(s->id);
+        if (after_len && tree_order(copy_key(s->id), len, after, after_len) <= 0)
             continue;
         uint8_t bytes[24] = {0};
-        size_t len = copy_key_len(s->id);
         memcpy(bytes, copy_key(s->id), len < sizeof(bytes) ? len : sizeof(bytes));
         fold_item *it = &items[(*n)++];
         for (int w = 0; w < 3; w++) {
@@ -423,18 +526,34 @@ static fold_item *sorted_for_fold(const dd_journal *j, size_t *n)
             it->prefix[w] = v;
         }
         it->slot = s;
+        it->id = s->id;
     }
     qsort(items, *n, sizeof(*items), by_prefix_then_key);
     return items;
 }
 
-int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
+/* Writes s's entry into the tree at the cursor's tree: its value, or the
+ * deletion of its key. */
+static int fold_one(dd_journal *j, MDB_cursor *cur, const slot *s)
 {
-    assert(txn == j->writing);
-    if (!j->entries || (!force && j->entries < j->max_entries))
-        return 0;
+    j->wrote_tree = true;
+    MDB_val tk = {copy_key_len(s->id), (void *)copy_key(s->id)};
+    if (s->deleted) {
+        MDB_val tv;
+        int rc = mdb_cursor_get(cur, &tk, &tv, MDB_SET);
+        if (rc == 0)
+            rc = mdb_cursor_del(cur, 0);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    MDB_val tv = copy_value(s->id);
+    return mdb_cursor_put(cur, &tk, &tv, 0);
+}
+
+/* The whole journal into the tree at once; the journal is emptied. */
+static int fold_all(dd_journal *j, MDB_txn *txn)
+{
     size_t n;
-    fold_item *all = sorted_for_fold(j, &n);
+    fold_item *all = sorted_for_fold(j, UINT64_MAX, NULL, 0, &n);
     /* From here the index no longer matches what txn holds until commit. */
     j->dirty_id = j->writing_id;
     /* One cursor for the whole fold: with the keys in order, the next key
@@ -445,19 +564,7 @@ int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (i + 8 < n)
             __builtin_prefetch(all[i + 8].slot->id);
-        const slot *s = all[i].slot;
-        MDB_val tk = {copy_key_len(s->id), (void *)copy_key(s->id)};
-        if (s->deleted) {
-            MDB_val tv;
-            rc = mdb_cursor_get(cur, &tk, &tv, MDB_SET);
-            if (rc == 0)
-                rc = mdb_cursor_del(cur, 0);
-            else if (rc == MDB_NOTFOUND)
-                rc = 0;
-            continue;
-        }
-        MDB_val tv = copy_value(s->id);
-        rc = mdb_cursor_put(cur, &tk, &tv, 0);
+        rc = fold_one(j, cur, all[i].slot);
     }
     if (cur)
         mdb_cursor_close(cur);
@@ -467,7 +574,156 @@ int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
     if (rc)
         return rc;
     index_clear(j);
+    forget_todo(j);
+    j->boundary = 0;
+    j->phase = 0;
     j->entries = 0;
     j->next_key = 1;
     return 0;
 }
+
+/* Keeps in the index only the keys whose newest entry is after `boundary`,
+ * with their copies moved to a new arena (the others' memory is freed). */
+static void index_keep_after(dd_journal *j, uint64_t boundary)
+{
+    slot *old = j->slots;
+    size_t old_cap = j->cap;
+    dd_arena *old_ids = j->ids;
+    size_t keep = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        keep += old[i].hash && old[i].key > boundary;
+    j->cap = 1024;
+    while (10 * (keep + 1) > 7 * j->cap)
+        j->cap *= 2;
+    j->slots = dd_calloc_table(j->cap, sizeof(slot));
+    j->used = 0;
+    j->ids = dd_arena_new(1 << 20);
+    for (size_t i = 0; i < old_cap; i++) {
+        const slot *s = &old[i];
+        if (!s->hash || s->key <= boundary)
+            continue;
+        MDB_val v = s->deleted ? (MDB_val){0, NULL} : copy_value(s->id);
+        index_set(j, copy_key(s->id), copy_key_len(s->id), s->key, s->deleted, v.mv_data,
+                  v.mv_size);
+    }
+    free(old);
+    dd_arena_destroy(&old_ids);
+}
+
+/*
+ * Phase 1 of a round: up to budget keys whose newest entry is no newer
+ * than the boundary go into the tree, in key order from where the round
+ * stands. A key written again since the round began is passed over (its
+ * newer entry stays in the journal) and costs no budget, so how far a call
+ * gets depends on the record sequence alone, also after a restart.
+ */
+static int fold_some(dd_journal *j, MDB_txn *txn, uint64_t *budget)
+{
+    if (!j->todo)
+        j->todo = sorted_for_fold(j, j->boundary, j->pos, j->pos_len, &j->ntodo);
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, j->tree, &cur);
+    while (rc == 0 && *budget && j->next_todo < j->ntodo) {
+        const uint8_t *id = j->todo[j->next_todo++].id;
+        if (j->next_todo + 8 < j->ntodo)
+            __builtin_prefetch(j->todo[j->next_todo + 8].id);
+        /* The index may have grown since the list was made: find the slot again. */
+        const slot *s = find_slot(j, hash_id(copy_key(id), copy_key_len(id)));
+        if (!s->hash || s->key > j->boundary)
+            continue;
+        j->dirty_id = j->writing_id;
+        if ((rc = fold_one(j, cur, s)))
+            break;
+        j->pos_len = copy_key_len(id);
+        memcpy(j->pos, copy_key(id), j->pos_len);
+        (*budget)--;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc)
+        return rc;
+    if (j->next_todo == j->ntodo) {
+        forget_todo(j);
+        j->dirty_id = j->writing_id;
+        index_keep_after(j, j->boundary);
+        j->phase = ROUND_DELETING;
+    }
+    return save_round(j, txn);
+}
+
+/* Phase 2: up to budget of the round's entries leave the journal, oldest first. */
+static int delete_some(dd_journal *j, MDB_txn *txn, uint64_t *budget)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, j->journal, &cur);
+    if (rc)
+        return rc;
+    j->dirty_id = j->writing_id;
+    bool done = false;
+    while (*budget) {
+        uint64_t first = ROUND_KEY + 1, key;
+        MDB_val k = dd_store_u64_key(&first), v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == 0 && k.mv_size != sizeof(key))
+            rc = DD_ECORRUPT;
+        if (rc == 0)
+            memcpy(&key, k.mv_data, sizeof(key));
+        if (rc == MDB_NOTFOUND || (rc == 0 && key > j->boundary)) {
+            rc = 0;
+            done = true;
+            break;
+        }
+        if (rc || (rc = mdb_cursor_del(cur, 0)))
+            break;
+        j->entries--;
+        (*budget)--;
+    }
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc;
+    if (done) {
+        j->boundary = 0;
+        j->phase = 0;
+        j->pos_len = 0;
+    }
+    return save_round(j, txn);
+}
+
+/* Takes the round in progress up to budget steps further. */
+static int round_step(dd_journal *j, MDB_txn *txn, uint64_t budget)
+{
+    int rc = 0;
+    while (rc == 0 && j->boundary && budget)
+        rc = j->phase == ROUND_FOLDING ? fold_some(j, txn, &budget) : delete_some(j, txn, &budget);
+    return rc;
+}
+
+int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
+{
+    assert(txn == j->writing);
+    uint64_t appended = j->appended;
+    j->appended = 0;
+    int rc;
+    if (force || !j->pace) {
+        if (j->boundary && (rc = round_step(j, txn, UINT64_MAX)))
+            return rc;
+        if (!j->entries || (!force && j->entries < j->max_entries))
+            return 0;
+        return fold_all(j, txn);
+    }
+    if (!j->boundary) {
+        if (j->entries < j->max_entries)
+            return 0;
+        j->boundary = j->next_key - 1;
+        j->phase = ROUND_FOLDING;
+        j->pos_len = 0;
+        forget_todo(j);
+    }
+    return round_step(j, txn, j->pace + 2 * appended);
+}
+
+void dd_journal_set_pace(dd_journal *j, uint64_t keys_per_call) { j->pace = keys_per_call; }
+
+int dd_journal_wrote_tree(const dd_journal *j) { return j->wrote_tree; }
+
+int dd_journal_round(const dd_journal *j) { return j->phase; }

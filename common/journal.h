@@ -23,6 +23,22 @@
  *   put / del --append--> journal --fold (every max_entries)--> tree
  *        index (memory): key -> newest journal entry
  *
+ * Folding a little at a time (dd_journal_set_pace): a whole fold stops
+ * its owner for as long as it takes to rewrite the tree (seconds, with
+ * millions of keys). With a pace, a full journal starts a round instead:
+ * the entries written so far (up to the boundary, the last key of the
+ * journal then) are folded over the calls that follow, `pace` keys plus
+ * two for every entry appended since the last call, while writes go on:
+ *   phase 1: the newest entry of each key, if no newer than the boundary,
+ *            goes into the tree, in key order (a key written again since
+ *            the round began keeps its newer entry in the journal);
+ *   phase 2: the entries up to the boundary leave the journal, oldest
+ *            first; then the round is over.
+ * Where the round stands is kept in the journal under key 0 (entries count
+ * from 1), so a restart goes on from there, and how far each call gets
+ * depends on the record sequence alone. A forced fold finishes the round
+ * and folds the rest at once.
+ *
  * The index is derived from the journal alone: dd_journal_open builds it by
  * scanning the journal, and it is built again whenever a write transaction
  * that changed it did not commit (detected by the transaction ids: the
@@ -31,8 +47,8 @@
  * (the next key, the entries) are read from each write transaction at
  * dd_journal_begin, so nothing survives an abort.
  *
- * Keys of the journal count from 1 after every fold, so they too depend
- * only on the record sequence. Tree keys are 1 to DD_JOURNAL_KEY_MAX bytes
+ * Keys of the journal count from 1 after every whole fold, so they too
+ * depend only on the record sequence. Tree keys are 1 to DD_JOURNAL_KEY_MAX bytes
  * in LMDB's default order.
  *
  * Functions return 0, DD_NOTFOUND, DD_ETOOBIG, DD_ECORRUPT or an LMDB code.
@@ -60,6 +76,18 @@ void dd_journal_close(dd_journal **j);
 
 /* Entries after which dd_journal_fold_if_full folds (at least 1). */
 void dd_journal_set_max(dd_journal *j, uint64_t max_entries);
+
+/* Folds a little at a time (see above) with this many keys per call at
+ * least; 0 (the default): whole folds. */
+void dd_journal_set_pace(dd_journal *j, uint64_t keys_per_call);
+
+/* Whether the write transaction in progress has written to the tree (a
+ * fold): values read from the tree earlier in it may point into its dirty
+ * pages, which a later write can spill and free. */
+int dd_journal_wrote_tree(const dd_journal *j);
+
+/* The round in progress: 0 none, 1 folding keys, 2 deleting entries. */
+int dd_journal_round(const dd_journal *j);
 
 /*
  * Called at the start of every write transaction that may write through
@@ -110,7 +138,10 @@ size_t dd_journal_memory_bytes(const dd_journal *j);
 /*
  * Folds the journal into the tree when it holds at least max_entries
  * entries (or always, with force): the newest value of every key, in key
- * order; then the journal is emptied and its keys start again at 1.
+ * order; then the journal is emptied and its keys start again at 1. With a
+ * pace, starts or goes on with a round instead (force: finishes the round
+ * and folds the rest whole). Called after every record of the owner's
+ * sequence, never at a batch boundary.
  */
 int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force);
 

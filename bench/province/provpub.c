@@ -103,6 +103,9 @@ typedef struct portal {
     uint64_t max_seq;
     request_log *log;
     size_t nlog, caplog;
+    /* Replies are decoded into it: a reply holds a status per event, and
+     * protobuf-c's default allocator would make each one a malloc. */
+    dd_arena *replies;
     char error[256];
 } portal;
 
@@ -189,7 +192,9 @@ static void record(portal *p, const slot *s, int64_t reply_ns, uint64_t max_seq)
 
 static int handle_reply(portal *p, slot *slots, const uint8_t *data, size_t len)
 {
-    Doudi__PublishReply *rep = doudi__publish_reply__unpack(NULL, len, data);
+    dd_arena_reset(p->replies);
+    ProtobufCAllocator alloc = dd_arena_protobuf_allocator(p->replies);
+    Doudi__PublishReply *rep = doudi__publish_reply__unpack(&alloc, len, data);
     if (!rep) {
         p->malformed++;
         snprintf(p->error, sizeof(p->error), "a reply that does not decode");
@@ -200,12 +205,10 @@ static int handle_reply(portal *p, slot *slots, const uint8_t *data, size_t len)
         if (slots[i].busy && slots[i].request_id == rep->request_id)
             s = &slots[i];
     if (!s) { /* the answer to a request already answered before a resend */
-        doudi__publish_reply__free_unpacked(rep, NULL);
         return 0;
     }
     if (rep->request_error == DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN) {
         s->sent_ns = 0; /* resent at the next timeout check */
-        doudi__publish_reply__free_unpacked(rep, NULL);
         return 0;
     }
     if (rep->request_error || rep->n_statuses != s->n) {
@@ -213,7 +216,6 @@ static int handle_reply(portal *p, slot *slots, const uint8_t *data, size_t len)
         snprintf(p->error, sizeof(p->error), "request %" PRIu64 " refused (reason %d: %s) or answered with %zu "
                  "statuses for %zu events", rep->request_id, rep->request_error, rep->request_error_text,
                  rep->n_statuses, s->n);
-        doudi__publish_reply__free_unpacked(rep, NULL);
         return -1;
     }
     uint64_t max_seq = 0;
@@ -233,13 +235,13 @@ static int handle_reply(portal *p, slot *slots, const uint8_t *data, size_t len)
         p->max_seq = max_seq;
     record(p, s, realtime_ns(), max_seq);
     s->busy = false;
-    doudi__publish_reply__free_unpacked(rep, NULL);
     return 0;
 }
 
 static void *portal_main(void *arg)
 {
     portal *p = arg;
+    p->replies = dd_arena_new(0);
     slot *slots = dd_calloc(p->window, sizeof(slot));
     for (size_t i = 0; i < p->window; i++)
         slots[i].events = dd_calloc(p->batch, sizeof(ProtobufCBinaryData));
@@ -315,6 +317,7 @@ out:
         free(slots[i].packed);
     }
     free(slots);
+    dd_arena_destroy(&p->replies);
     return NULL;
 }
 

@@ -74,6 +74,9 @@
     X(M_JOURNAL_BYTES, "doudi_eligibility_registry_journal_memory_bytes", DD_METRIC_GAUGE, \
       "Memory of the households journal's index and its copies of the newest entries.",    \
       NULL, NULL, 0)                                                                       \
+    X(M_JOURNAL_ROUND, "doudi_eligibility_registry_journal_fold_phase", DD_METRIC_GAUGE,   \
+      "The journal's fold in progress: 0 none, 1 folding households into the tree, 2 "     \
+      "deleting the folded entries from the journal.", NULL, NULL, 0)                      \
     X(M_QUERIES, "doudi_eligibility_queries_total", DD_METRIC_COUNTER,                     \
       "Registry queries answered, by result.", "result", NULL, 0)
 
@@ -279,6 +282,7 @@ static void update_gauges(void *arg)
     }
     dd_series_set(d->s[M_JOURNAL_ENTRIES], (double)elig_registry_journal_entries(d->registry));
     dd_series_set(d->s[M_JOURNAL_BYTES], (double)elig_registry_journal_memory_bytes(d->registry));
+    dd_series_set(d->s[M_JOURNAL_ROUND], (double)elig_registry_journal_round(d->registry));
     elig_factcache_stats fc;
     elig_engine_fact_cache_stats(d->engine, &fc);
     dd_series_set(d->s[M_FACT_CACHE_ENTRIES], (double)fc.entries);
@@ -438,6 +442,7 @@ int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
                                  &d->registry)) != 0)
         goto fail;
     elig_registry_set_home_cache(d->registry, (size_t)dd_config_size(config, E_HOME_CACHE_SIZE));
+    elig_registry_set_fold_pace(d->registry, (uint64_t)dd_config_int(config, E_REGISTRY_FOLD_PACE));
     elig_engine_options eo;
     read_options(config, &eo);
     d->engine = elig_engine_new(d->registry, dd_stage_log(d->stage), d->standards, &eo);

@@ -32,10 +32,11 @@ struct elig_registry {
      * who changed, the household and every other member, and they all sit
      * side by side, so one descent and a walk find them all. Valid for one
      * record: the tree changes only when the journal folds, between records.
-     * Not used once a fold dirtied the tree's pages in the transaction: a
-     * later write may spill a dirty page and free the memory a value
-     * points into. */
-    MDB_txn *folded; /* the write transaction that folded the journal, if any */
+     * Once a fold has written to the tree in the transaction, the entries
+     * are copied into group_copies (emptied after each record): a later
+     * write may spill a dirty page and free the memory a value points
+     * into. */
+    dd_arena *group_copies;
     struct {
         MDB_txn *txn; /* NULL: nothing held */
         size_t txn_id; /* with txn: a read transaction's address may be reused */
@@ -117,6 +118,7 @@ int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **ou
     elig_registry *r = dd_calloc(1, sizeof(*r));
     r->store = store;
     r->homes = elig_homecache_new(ELIG_REGISTRY_HOME_CACHE_DEFAULT);
+    r->group_copies = dd_arena_new(0);
     rc = dd_store_dbi(store, "person_index", 0, &r->person_index);
     if (!rc)
         rc = dd_store_dbi(store, "households", 0, &r->households);
@@ -146,6 +148,7 @@ void elig_registry_close(elig_registry **r)
         return;
     dd_journal_close(&(*r)->journal);
     elig_homecache_destroy(&(*r)->homes);
+    dd_arena_destroy(&(*r)->group_copies);
     free((*r)->packed);
     free(*r);
     *r = NULL;
@@ -155,6 +158,13 @@ void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max)
 {
     dd_journal_set_max(r->journal, journal_max);
 }
+
+void elig_registry_set_fold_pace(elig_registry *r, uint64_t keys_per_record)
+{
+    dd_journal_set_pace(r->journal, keys_per_record);
+}
+
+int elig_registry_journal_round(const elig_registry *r) { return dd_journal_round(r->journal); }
 
 void elig_registry_set_home_cache(elig_registry *r, size_t max_bytes)
 {
@@ -177,7 +187,7 @@ int elig_registry_begin(elig_registry *r, MDB_txn *txn)
 {
     r->home.txn = NULL;
     r->group.txn = NULL;
-    r->folded = NULL;
+    dd_arena_reset(r->group_copies);
     return dd_journal_begin(r->journal, txn);
 }
 
@@ -198,11 +208,8 @@ static void remember_home(elig_registry *r, MDB_txn *txn, const char *person_id,
 int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force)
 {
     r->group.txn = NULL; /* the record is done; a fold moves the tree's pages */
-    uint64_t before = dd_journal_entries(r->journal);
-    int rc = dd_journal_fold_if_full(r->journal, txn, force);
-    if (rc == 0 && before && !dd_journal_entries(r->journal))
-        r->folded = txn;
-    return rc;
+    dd_arena_reset(r->group_copies);
+    return dd_journal_fold_if_full(r->journal, txn, force);
 }
 
 uint64_t elig_registry_journal_entries(const elig_registry *r)
@@ -270,12 +277,20 @@ static int walk_group(elig_registry *r, MDB_txn *txn, const char *household, siz
     r->group.household_len = hl;
     r->group.n = 0;
     r->group.complete = true;
+    bool copy = dd_journal_wrote_tree(r->journal);
     MDB_val k = {hl, r->group.household}, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && in_group(&k, household, hl);
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (r->group.n == GROUP_MAX) {
             r->group.complete = false;
             break;
+        }
+        if (copy) {
+            void *kc = dd_arena_alloc(r->group_copies, k.mv_size + v.mv_size);
+            memcpy(kc, k.mv_data, k.mv_size);
+            memcpy((char *)kc + k.mv_size, v.mv_data, v.mv_size);
+            k.mv_data = kc;
+            v.mv_data = (char *)kc + k.mv_size;
         }
         r->group.entry[r->group.n].key = k;
         r->group.entry[r->group.n++].value = v;
@@ -293,7 +308,7 @@ static int tree_get(elig_registry *r, MDB_txn *txn, const void *key, size_t klen
 {
     const char *sep = memchr(key, 0x1f, klen);
     size_t hl = sep ? (size_t)(sep - (const char *)key) : klen;
-    if (hl == 0 || hl > sizeof(r->group.household) || r->folded == txn)
+    if (hl == 0 || hl > sizeof(r->group.household))
         return get(txn, r->households, key, klen, v);
     if (r->group.txn != txn || r->group.txn_id != mdb_txn_id(txn) || r->group.household_len != hl ||
         memcmp(r->group.household, key, hl) != 0) {

@@ -66,6 +66,11 @@ typedef struct elig_registry elig_registry;
 int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **out);
 void elig_registry_close(elig_registry **registry);
 void elig_registry_set_journal_max(elig_registry *r, uint64_t journal_max);
+/* Folds the journal a little after every record (journal.h,
+ * dd_journal_set_pace); 0: whole folds. */
+void elig_registry_set_fold_pace(elig_registry *r, uint64_t keys_per_record);
+/* The journal's fold in progress (dd_journal_round). */
+int elig_registry_journal_round(const elig_registry *r);
 
 /* Memory for person_index in memory (homecache.h); 0 disables it. Before
  * the first read. */

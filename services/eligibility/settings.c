@@ -126,6 +126,12 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "before it is folded into the households database in key order. More: fewer random page "
       "writes per changed household, more memory (a copy of the record and about 100 bytes each) and a longer fold; "
       "replays with the same value store the same databases."),
+    K(E_REGISTRY_FOLD_PACE, "store", "registry_fold_pace", DD_CONF_INT, "1", 0, 1000000, NULL,
+      false,
+      "A full journal is folded a little after every record: this many households plus two "
+      "for every journal write of the record, in key order, while records go on being applied "
+      "(a whole fold of millions of records would stop eligibility for seconds). 0: the whole "
+      "journal at once. Replays with the same value store the same databases."),
     K(E_LOG_RETENTION, "log", "retention", DD_CONF_DURATION, "7d", 0, 3650 * DAY, NULL, true,
       "Output records are trimmed only when this old AND consumed by every known consumer."),
     K(E_LOG_CONSUMERS, "log", "consumers", DD_CONF_STRING, "scheduler", 0, 0, NULL, false,

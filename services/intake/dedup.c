@@ -4,9 +4,20 @@
  *
  * Table: linear probing over a power-of-two array of slots; a slot is empty
  * when its seq is 0 (sequences start at 1). Deletion shifts later members of
- * the probe run back, so lookups never need tombstones. The table doubles at
- * 70% load. It is read at random over gigabytes, so it lives on huge pages
- * (dd_calloc_table) and the judging prefetches slots ahead of their lookup.
+ * the probe run back, so lookups never need tombstones. It is read at random
+ * over gigabytes, so it lives on huge pages (dd_calloc_table) and the judging
+ * prefetches slots ahead of their lookup.
+ *
+ * At 70% load the table doubles, a little at a time: copying tens of
+ * millions of slots at once stopped intake for seconds. The new table takes
+ * every insert, and each insert first copies MOVE_PER_INSERT slots of the
+ * old one, in whole probe runs, going round from an empty slot (`moved`
+ * slots so far); the old table goes when all are copied, long before the
+ * new one is 70% full. A key whose home in the old table lies in the copied
+ * runs is wholly in the new table; any other is looked for in both. While
+ * the old table is read, its entries are never shifted: a deletion leaves a
+ * tombstone there (and an update moves the entry to the new table), so a
+ * key is never in both tables alive, and no run moves under the copying.
  */
 #include "dedup.h"
 
@@ -31,13 +42,23 @@ typedef struct journal_header {
     uint32_t reserved;
 } journal_header;
 
+/* The seq of a deleted slot in the old table while it is being copied. */
+#define TOMBSTONE UINT64_MAX
+/* Old slots copied per insert while the table doubles: at least 10/7 (the
+ * old table's slots over the inserts that bring the new one to 70%). */
+#define MOVE_PER_INSERT 4
+
 struct intake_dedup {
     dd_store *store;
     MDB_dbi journal;
     int64_t retention_ms;
     slot *slots;
     size_t mask; /* capacity - 1 */
-    size_t count;
+    size_t count; /* keys held, in either table */
+    /* The table being copied into slots (NULL: none): from the empty slot
+     * old_start on, old_moved slots are copied. */
+    slot *old;
+    size_t old_mask, old_start, old_moved;
     /* The batch of the open transaction. */
     intake_dedup_key *pending;
     size_t npending, pending_cap;
@@ -81,29 +102,61 @@ static inline bool key_eq(intake_dedup_key a, intake_dedup_key b)
     return a.lo == b.lo && a.hi == b.hi;
 }
 
-static void table_insert_raw(slot *slots, size_t mask, intake_dedup_key k, uint64_t seq)
+/* The slot holding k in a table, or the empty slot ending its probe run. */
+static inline size_t probe(const slot *slots, size_t mask, intake_dedup_key k)
 {
     size_t i = (size_t)k.lo & mask;
-    while (slots[i].seq) {
-        if (key_eq(slots[i].key, k)) {
-            slots[i].seq = seq;
-            return;
-        }
+    while (slots[i].seq && !key_eq(slots[i].key, k))
         i = (i + 1) & mask;
+    return i;
+}
+
+/* Whether k would be in the old table (its home there is not yet copied). */
+static inline bool maybe_in_old(const intake_dedup *d, intake_dedup_key k)
+{
+    return d->old && ((((size_t)k.lo & d->old_mask) - d->old_start) & d->old_mask) >= d->old_moved;
+}
+
+static void finish_moving(intake_dedup *d)
+{
+    free(d->old);
+    d->old = NULL;
+}
+
+/* Copies at least n old slots, stopping after an empty one (whole runs). */
+static void move_some(intake_dedup *d, size_t n)
+{
+    size_t cap = d->old_mask + 1;
+    for (size_t done = 0; d->old_moved < cap; done++) {
+        const slot *s = &d->old[(d->old_start + d->old_moved) & d->old_mask];
+        d->old_moved++;
+        if (!s->seq) {
+            if (done >= n)
+                return;
+            continue;
+        }
+        if (s->seq == TOMBSTONE)
+            continue;
+        size_t i = probe(d->slots, d->mask, s->key);
+        if (!d->slots[i].seq)
+            d->slots[i] = *s;
     }
-    slots[i].key = k;
-    slots[i].seq = seq;
+    finish_moving(d);
 }
 
 static void table_grow(intake_dedup *d)
 {
+    if (d->old) {
+        move_some(d, SIZE_MAX);
+    }
+    d->old = d->slots;
+    d->old_mask = d->mask;
+    d->old_moved = 0;
+    d->old_start = 0;
+    while (d->old[d->old_start].seq)
+        d->old_start++;
     size_t cap = (d->mask + 1) * 2;
-    slot *slots = dd_calloc_table(cap, sizeof(slot));
-    for (size_t i = 0; i <= d->mask; i++)
-        if (d->slots[i].seq)
-            table_insert_raw(slots, cap - 1, d->slots[i].key, d->slots[i].seq);
-    free(d->slots);
-    d->slots = slots;
+    d->slots = dd_calloc_table(cap, sizeof(slot));
     d->mask = cap - 1;
 }
 
@@ -111,28 +164,36 @@ static void table_insert(intake_dedup *d, intake_dedup_key k, uint64_t seq)
 {
     if ((d->count + 1) * 10 > (d->mask + 1) * 7)
         table_grow(d);
-    size_t before = d->count;
-    size_t i = slot_of(d, k);
-    while (d->slots[i].seq) {
-        if (key_eq(d->slots[i].key, k)) {
-            d->slots[i].seq = seq;
-            return;
+    if (d->old)
+        move_some(d, MOVE_PER_INSERT);
+    size_t i = probe(d->slots, d->mask, k);
+    if (d->slots[i].seq) {
+        d->slots[i].seq = seq;
+        return;
+    }
+    if (maybe_in_old(d, k)) {
+        size_t o = probe(d->old, d->old_mask, k);
+        if (d->old[o].seq && d->old[o].seq != TOMBSTONE) {
+            d->old[o].seq = TOMBSTONE; /* updated: the entry moves to the new table */
+            d->count--;
         }
-        i = (i + 1) & d->mask;
     }
     d->slots[i].key = k;
     d->slots[i].seq = seq;
-    d->count = before + 1;
+    d->count++;
 }
 
 /* Removes k if it maps to seq (a later re-acceptance keeps its entry). */
 static void table_remove(intake_dedup *d, intake_dedup_key k, uint64_t seq)
 {
-    size_t i = slot_of(d, k);
-    while (d->slots[i].seq) {
-        if (key_eq(d->slots[i].key, k))
-            break;
-        i = (i + 1) & d->mask;
+    size_t i = probe(d->slots, d->mask, k);
+    if (!d->slots[i].seq && maybe_in_old(d, k)) {
+        size_t o = probe(d->old, d->old_mask, k);
+        if (d->old[o].seq && d->old[o].seq == seq) {
+            d->old[o].seq = TOMBSTONE;
+            d->count--;
+        }
+        return;
     }
     if (!d->slots[i].seq || d->slots[i].seq != seq)
         return;
@@ -157,15 +218,18 @@ static void table_remove(intake_dedup *d, intake_dedup_key k, uint64_t seq)
 
 bool intake_dedup_lookup(const intake_dedup *d, intake_dedup_key k, uint64_t *seq)
 {
-    size_t i = slot_of(d, k);
-    while (d->slots[i].seq) {
-        if (key_eq(d->slots[i].key, k)) {
-            *seq = d->slots[i].seq;
-            return true;
-        }
-        i = (i + 1) & d->mask;
+    size_t i = probe(d->slots, d->mask, k);
+    if (d->slots[i].seq) {
+        *seq = d->slots[i].seq;
+        return true;
     }
-    return false;
+    if (!maybe_in_old(d, k))
+        return false;
+    size_t o = probe(d->old, d->old_mask, k);
+    if (!d->old[o].seq || d->old[o].seq == TOMBSTONE)
+        return false;
+    *seq = d->old[o].seq;
+    return true;
 }
 
 void intake_dedup_prefetch(const intake_dedup *d, intake_dedup_key k)
@@ -174,6 +238,8 @@ void intake_dedup_prefetch(const intake_dedup *d, intake_dedup_key k)
     /* 24-byte slots: one in three spans two cache lines. */
     __builtin_prefetch(s);
     __builtin_prefetch((const char *)(s + 1) - 1);
+    if (maybe_in_old(d, k))
+        __builtin_prefetch(&d->old[(size_t)k.lo & d->old_mask]);
 }
 
 void intake_dedup_add(intake_dedup *d, intake_dedup_key k, uint64_t seq)
@@ -294,6 +360,7 @@ void intake_dedup_close(intake_dedup **dp)
         return;
     intake_dedup *d = *dp;
     free(d->slots);
+    free(d->old);
     free(d->pending);
     free(d->expiring);
     free(d->expiring_seq);
@@ -374,5 +441,5 @@ size_t intake_dedup_count(const intake_dedup *d)
 
 size_t intake_dedup_memory_bytes(const intake_dedup *d)
 {
-    return (d->mask + 1) * sizeof(slot);
+    return (d->mask + 1 + (d->old ? d->old_mask + 1 : 0)) * sizeof(slot);
 }

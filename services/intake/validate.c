@@ -982,14 +982,23 @@ static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 }
 
 /* Appends ".name" or ".name[i]" to path; returns the old length. */
-static size_t path_push(char *path, size_t cap, const char *name, long index)
+/* Puts field name (with its list index, if any) in front of path: the path
+ * is made on the way back from a find, so events without one cost nothing. */
+static void path_prepend(char *path, size_t cap, const char *name, long index)
 {
-    size_t len = strlen(path);
+    char segment[96];
     if (index >= 0)
-        snprintf(path + len, cap - len, "%s%s[%ld]", len ? "." : "", name, index);
+        snprintf(segment, sizeof(segment), "%s[%ld]", name, index);
     else
-        snprintf(path + len, cap - len, "%s%s", len ? "." : "", name);
-    return len;
+        snprintf(segment, sizeof(segment), "%s", name);
+    size_t sl = strlen(segment), pl = strlen(path);
+    size_t dot = pl ? 1 : 0;
+    if (sl + dot + pl >= cap)
+        return; /* the deeper part stays */
+    memmove(path + sl + dot, path, pl + 1);
+    memcpy(path, segment, sl);
+    if (dot)
+        path[sl] = '.';
 }
 
 /*
@@ -1043,15 +1052,15 @@ static int find_nul_string(const ProtobufCMessageDescriptor *d, const uint8_t *p
         if (f->label == PROTOBUF_C_LABEL_REPEATED)
             index = fi < 64 ? (long)seen[fi]++ : 0;
         if (f->type == PROTOBUF_C_TYPE_STRING && n > 0 && memchr(payload, 0, n)) {
-            path_push(path, cap, f->name, index);
+            path_prepend(path, cap, f->name, index);
             return 1;
         }
         if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 8) {
-            size_t old = path_push(path, cap, f->name, index);
             int r = find_nul_string(f->descriptor, payload, payload + n, path, cap, depth + 1);
+            if (r > 0)
+                path_prepend(path, cap, f->name, index);
             if (r != 0)
                 return r;
-            path[old] = '\0';
         }
     }
     return 0;

@@ -360,6 +360,7 @@ int sched_daemon_new(struct ev_loop *loop, dd_config *config, sched_daemon **out
     if ((rc = sched_db_open(store, &d->db)) != 0)
         goto fail;
     sched_db_set_journal_max(d->db, (uint64_t)dd_config_int(config, S_PLAN_JOURNAL_MAX));
+    sched_db_set_fold_pace(d->db, (uint64_t)dd_config_int(config, S_PLAN_FOLD_PACE));
     sched_options opt;
     read_options(config, &opt);
     d->engine = sched_engine_new(d->db, dd_stage_log(d->stage), &opt);

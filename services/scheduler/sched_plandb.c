@@ -131,6 +131,11 @@ void sched_db_set_journal_max(sched_db *db, uint64_t max_entries)
     dd_journal_set_max(db->journal, max_entries);
 }
 
+void sched_db_set_fold_pace(sched_db *db, uint64_t keys_per_record)
+{
+    dd_journal_set_pace(db->journal, keys_per_record);
+}
+
 int sched_db_begin(sched_db *db, MDB_txn *txn)
 {
     size_t id = mdb_txn_id(txn);

@@ -135,6 +135,8 @@ int sched_db_begin(sched_db *db, MDB_txn *txn);
  */
 #define SCHED_JOURNAL_MAX_DEFAULT 1000000
 void sched_db_set_journal_max(sched_db *db, uint64_t max_entries);
+/* Folds a little after every record (journal.h, dd_journal_set_pace); 0: whole folds. */
+void sched_db_set_fold_pace(sched_db *db, uint64_t keys_per_record);
 int sched_db_journal_fold(sched_db *db, MDB_txn *txn, bool force);
 uint64_t sched_db_journal_entries(const sched_db *db);
 MDB_dbi sched_db_dbi(const sched_db *db, sched_dbi which);

@@ -202,6 +202,101 @@ static void test_a_large_table_keeps_every_key_as_it_doubles(void **state)
     }
 }
 
+/* One batch of the model test: keys keys[0..n-1] from first_seq on. */
+typedef struct listed_job {
+    intake_dedup *d;
+    const int *keys;
+    int n;
+    uint64_t first_seq;
+    int64_t now_ms;
+    int fail;
+} listed_job;
+
+static int listed_fn(MDB_txn *txn, void *arg)
+{
+    listed_job *job = arg;
+    for (int i = 0; i < job->n; i++)
+        intake_dedup_add(job->d, key_n(job->keys[i]), job->first_seq + (uint64_t)i);
+    int rc = intake_dedup_flush(job->d, txn, job->now_ms);
+    return rc ? rc : job->fail;
+}
+
+static void expect_like_model(intake_dedup *d, const uint64_t *model, int keys)
+{
+    size_t held = 0;
+    for (int k = 0; k < keys; k++) {
+        uint64_t seq = 0;
+        bool found = intake_dedup_lookup(d, key_n(k), &seq);
+        assert_int_equal(found, model[k] != 0);
+        if (found)
+            assert_int_equal(seq, model[k]);
+        held += found;
+    }
+    assert_int_equal(intake_dedup_count(d), held);
+}
+
+static void test_doubling_a_little_at_a_time_reads_like_a_model(void **state)
+{
+    (void)state;
+    /* Batches of fresh keys, some aborted, some keys accepted again while
+     * still held, old batches expiring: the table doubles several times,
+     * each doubling spread over several batches, and every key reads as
+     * the model says after every batch. */
+    enum { BATCHES = 120, FRESH = 4000, AGAIN = 20, RETENTION_MS = 40000 };
+    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup4-%d", (int)getpid());
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dd_store *store;
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    intake_dedup *d;
+    assert_int_equal(intake_dedup_open(store, RETENTION_MS, 0, &d), 0);
+    static uint64_t model[BATCHES * FRESH];
+    static int64_t accepted_at[BATCHES * FRESH];
+    memset(model, 0, sizeof(model));
+    uint64_t seq = 1;
+    int next_key = 0;
+    size_t largest = 0;
+    for (int b = 0; b < BATCHES; b++) {
+        int64_t now = (int64_t)b * 1000 + 1000;
+        int keys[FRESH + AGAIN], n = 0;
+        for (int i = 0; i < FRESH; i++)
+            keys[n++] = next_key++;
+        bool fail = b % 4 == 3;
+        /* (an aborted batch would forget them: intake never accepts a held id again) */
+        for (int i = 0; i < AGAIN && b >= 30 && !fail; i++) {
+            int k = (b - 30) * FRESH + i * 97;
+            if (model[k])
+                keys[n++] = k;
+        }
+        listed_job job = {d, keys, n, seq, now, fail ? DD_EPROTO : 0};
+        assert_int_equal(dd_store_write(store, listed_fn, &job), fail ? DD_EPROTO : 0);
+        if (!fail) {
+            for (int i = 0; i < n; i++) {
+                model[keys[i]] = seq + (uint64_t)i;
+                accepted_at[keys[i]] = now;
+            }
+            seq += (uint64_t)n;
+        }
+        assert_int_equal(intake_dedup_expire(d, now, 1000, NULL), 0);
+        for (int k = 0; k < next_key; k++)
+            if (model[k] && accepted_at[k] < now - RETENTION_MS)
+                model[k] = 0;
+        size_t bytes = intake_dedup_memory_bytes(d);
+        largest = bytes > largest ? bytes : largest;
+        expect_like_model(d, model, next_key);
+    }
+    /* Doubled more than once, and done moving: one table is left. */
+    assert_true(largest >= (((size_t)1 << 17) + ((size_t)1 << 18)) * 24); /* seen mid-doubling */
+    size_t slots = intake_dedup_memory_bytes(d) / 24;
+    assert_int_equal(slots & (slots - 1), 0);
+    intake_dedup_close(&d);
+    /* Reloaded from the journal, it reads the same. */
+    assert_int_equal(intake_dedup_open(store, RETENTION_MS, BATCHES * 1000, &d), 0);
+    expect_like_model(d, model, next_key);
+    intake_dedup_close(&d);
+    dd_store_close(&store);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     dd_diag_init("test_dedup", DD_WARN);
@@ -210,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_commit_abort_reload_expire),
         cmocka_unit_test(test_many_with_deletes),
         cmocka_unit_test(test_a_large_table_keeps_every_key_as_it_doubles),
+        cmocka_unit_test(test_doubling_a_little_at_a_time_reads_like_a_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

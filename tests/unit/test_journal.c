@@ -4,7 +4,10 @@
  * deletes it, a fold moves the newest values into the tree in key order and
  * empties the journal, an aborted transaction (also one that folded) leaves
  * the index as the disk has it, a reopened journal rebuilds its index, and
- * a walk visits the newest entry of each key once.
+ * a walk visits the newest entry of each key once. Folded a little at a
+ * time (a pace), the journal and the tree read like a model throughout,
+ * across aborted transactions and restarts in either phase of a round,
+ * and a restart leaves the same databases as a run without one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -347,6 +350,265 @@ static void many_keys_fold_like_a_model(void **state)
     mdb_txn_abort(txn);
 }
 
+/* ---- folding a little at a time --------------------------------------------------- */
+
+/* What a read transaction finds for key, the journal first: into out ("" absent). */
+static void read_value(fixture *f, const char *key, char *out, size_t cap)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    MDB_val v;
+    int rc = dd_journal_get(f->j, txn, key, strlen(key), &v);
+    if (rc == DD_NOTFOUND) {
+        MDB_val k = {strlen(key), (void *)key};
+        rc = mdb_get(txn, f->plans, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            v.mv_data = NULL;
+        }
+    }
+    assert_int_equal(rc, 0);
+    out[0] = '\0';
+    if (v.mv_data) {
+        assert_true(v.mv_size < cap);
+        memcpy(out, v.mv_data, v.mv_size);
+        out[v.mv_size] = '\0';
+    }
+    mdb_txn_abort(txn);
+}
+
+enum { PACE_KEYS = 150, PACE_MAX = 100 };
+
+/* The key a record writes: scattered, and written again within a round. */
+static unsigned record_slot(unsigned step) { return ((step * 2654435761u) >> 9) % PACE_KEYS; }
+
+/* A "record" is one write (a put, or a deletion every seventh), followed
+ * by the fold call, as the daemons do. */
+typedef struct paced {
+    fixture *f;
+    unsigned step, records;
+    char (*model)[24];
+    int result;
+} paced;
+
+static void record_key(unsigned step, char *key, size_t cap, bool *deletion)
+{
+    unsigned k = record_slot(step);
+    snprintf(key, cap, "hh-%05u%s", k, k % 3 ? "\x1f" "p" : "");
+    *deletion = step % 7 == 3;
+}
+
+static int paced_fn(MDB_txn *txn, void *arg)
+{
+    paced *w = arg;
+    int rc = dd_journal_begin(w->f->j, txn);
+    for (unsigned i = 0; rc == 0 && i < w->records; i++) {
+        unsigned step = w->step + i;
+        char key[32], value[24];
+        bool deletion;
+        record_key(step, key, sizeof(key), &deletion);
+        snprintf(value, sizeof(value), "v%u", step);
+        rc = deletion ? dd_journal_del(w->f->j, txn, key, strlen(key))
+                      : dd_journal_put(w->f->j, txn, key, strlen(key), value, strlen(value));
+        if (rc == 0)
+            rc = dd_journal_fold_if_full(w->f->j, txn, 0);
+    }
+    return rc ? rc : w->result;
+}
+
+static void apply_model(char (*model)[24], unsigned step, unsigned records)
+{
+    for (unsigned i = 0; i < records; i++) {
+        char key[32];
+        bool deletion;
+        record_key(step + i, key, sizeof(key), &deletion);
+        unsigned k = record_slot(step + i);
+        if (deletion)
+            model[k][0] = '\0';
+        else
+            snprintf(model[k], sizeof(model[k]), "v%u", step + i);
+    }
+}
+
+static void expect_model(fixture *f, char (*model)[24])
+{
+    for (unsigned k = 0; k < PACE_KEYS; k++) {
+        char key[32], got[64];
+        snprintf(key, sizeof(key), "hh-%05u%s", k, k % 3 ? "\x1f" "p" : "");
+        read_value(f, key, got, sizeof(got));
+        assert_string_equal(got, model[k]);
+    }
+}
+
+static void reopen(fixture *f)
+{
+    dd_journal_close(&f->j);
+    open_journal(f, PACE_MAX);
+    dd_journal_set_pace(f->j, 1);
+}
+
+/* Every key and value of a database, in order, as one string. */
+static char *dump(fixture *f, MDB_dbi dbi)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    MDB_cursor *cur;
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        while (len + k.mv_size + v.mv_size + 64 > cap)
+            out = realloc(out, cap *= 2);
+        len += (size_t)snprintf(out + len, cap - len, "%zu:", k.mv_size);
+        memcpy(out + len, k.mv_data, k.mv_size);
+        len += k.mv_size;
+        len += (size_t)snprintf(out + len, cap - len, "=%zu:", v.mv_size);
+        memcpy(out + len, v.mv_data, v.mv_size);
+        len += v.mv_size;
+    }
+    out[len] = '\0';
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return out;
+}
+
+static void expect_same_databases(fixture *f, fixture *g)
+{
+    MDB_dbi dbis[2][2] = {{f->plans, f->journal}, {g->plans, g->journal}};
+    for (int i = 0; i < 2; i++) {
+        char *a = dump(f, dbis[0][i]), *b = dump(g, dbis[1][i]);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+}
+
+/*
+ * Runs `batches` transactions of `per` records each on f, and on twin (if
+ * any) alike. With restarts, f has a transaction aborted and then its
+ * journal reopened once in each phase of a round; twin has neither, and
+ * after every batch both hold the same databases. Ends with a reopen, and
+ * returns the phases seen.
+ */
+static unsigned run_paced(fixture *f, fixture *twin, unsigned batches, unsigned per,
+                          int restarts, char (*model)[24])
+{
+    fixture *both[2] = {f, twin};
+    for (int i = 0; i < 2 && both[i]; i++) {
+        dd_journal_set_max(both[i]->j, PACE_MAX);
+        dd_journal_set_pace(both[i]->j, 1);
+    }
+    unsigned seen = 0, restarted = 0;
+    unsigned step = 0;
+    for (unsigned b = 0; b < batches; b++) {
+        int phase = dd_journal_round(f->j);
+        seen |= 1u << phase;
+        if ((restarts == 1 && phase && !(restarted & (1u << phase))) || restarts == 2) {
+            restarted |= 1u << phase;
+            paced lost = {f, step, per, model, DD_ECORRUPT};
+            assert_int_equal(dd_store_write(f->store, paced_fn, &lost), DD_ECORRUPT);
+            expect_model(f, model);
+            reopen(f);
+            assert_int_equal(dd_journal_round(f->j), phase);
+            expect_model(f, model);
+        }
+        for (int i = 0; i < 2 && both[i]; i++) {
+            paced w = {both[i], step, per, model, 0};
+            assert_int_equal(dd_store_write(both[i]->store, paced_fn, &w), 0);
+        }
+        apply_model(model, step, per);
+        step += per;
+        expect_model(f, model);
+        if (twin)
+            expect_same_databases(f, twin);
+        /* a round keeps the journal within reach of its maximum */
+        assert_true(dd_journal_entries(f->j) <= 3 * PACE_MAX);
+    }
+    if (restarts)
+        assert_int_equal(restarted & 6u, 2u | 4u);
+    reopen(f);
+    expect_model(f, model);
+    return seen;
+}
+
+static void rounds_fold_a_little_at_a_time_like_a_model(void **state)
+{
+    fixture *f = *state;
+    static char model[PACE_KEYS][24];
+    memset(model, 0, sizeof(model));
+    unsigned seen = run_paced(f, NULL, 120, 17, 0, model);
+    assert_int_equal(seen, 1u | 2u | 4u); /* no round, folding, deleting */
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(txn, f->plans, &st), 0);
+    assert_true(st.ms_entries > 0); /* rounds reached the tree */
+    mdb_txn_abort(txn);
+    /* A forced fold finishes the round and empties the journal. */
+    assert_int_equal(write_txn(f, NULL, 2, 0), 0);
+    assert_int_equal(dd_journal_entries(f->j), 0);
+    assert_int_equal(dd_journal_round(f->j), 0);
+    expect_model(f, model);
+}
+
+static void a_restart_in_a_round_goes_on_where_it_stood(void **state)
+{
+    fixture *f = *state;
+    static char model[PACE_KEYS][24];
+    memset(model, 0, sizeof(model));
+    fixture *twin = NULL;
+    assert_int_equal(setup((void **)&twin), 0);
+    unsigned seen = run_paced(f, twin, 120, 17, 1, model);
+    assert_int_equal(seen, 1u | 2u | 4u);
+    teardown((void **)&twin);
+}
+
+static void restarts_after_every_batch_change_nothing(void **state)
+{
+    fixture *f = *state;
+    static char model[PACE_KEYS][24];
+    memset(model, 0, sizeof(model));
+    fixture *twin = NULL;
+    assert_int_equal(setup((void **)&twin), 0);
+    run_paced(f, twin, 60, 5, 2, model);
+    teardown((void **)&twin);
+}
+
+/* One fold call and nothing written: a record that changed nothing. */
+static int idle_fn(MDB_txn *txn, void *arg)
+{
+    fixture *f = arg;
+    int rc = dd_journal_begin(f->j, txn);
+    return rc ? rc : dd_journal_fold_if_full(f->j, txn, 0);
+}
+
+/* A round whose entries have all been deleted, though it has not yet
+ * noticed, must not hand out their keys again. */
+static void keys_after_a_round_are_never_reused(void **state)
+{
+    fixture *f = *state;
+    dd_journal_set_max(f->j, 10);
+    dd_journal_set_pace(f->j, 1);
+    const char *const nine[] = {"a=1", "b=1", "c=1", "d=1", "e=1", "f=1", "g=1", "h=1", "i=1",
+                                NULL};
+    const char *const tenth[] = {"j=1", NULL};
+    assert_int_equal(write_txn(f, nine, 0, 0), 0);
+    assert_int_equal(write_txn(f, tenth, 1, 0), 0); /* starts a round: 3 keys folded */
+    assert_int_equal(dd_journal_round(f->j), 1);
+    for (int i = 0; i < 100 && !(dd_journal_round(f->j) == 2 && dd_journal_entries(f->j) == 0); i++)
+        assert_int_equal(dd_store_write(f->store, idle_fn, f), 0);
+    assert_int_equal(dd_journal_round(f->j), 2);
+    assert_int_equal(dd_journal_entries(f->j), 0);
+    const char *const late[] = {"k=2", NULL};
+    assert_int_equal(write_txn(f, late, 1, 0), 0);
+    reopen(f);
+    expect(f, "k", "2", NULL);
+    expect(f, "a", NULL, "1");
+    assert_int_equal(dd_journal_round(f->j), 0);
+}
+
 int main(void)
 {
     dd_diag_init("test_journal", DD_ERROR);
@@ -359,6 +621,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(many_keys_fold_like_a_model, setup, teardown),
         cmocka_unit_test_setup_teardown(long_keys_up_to_the_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(each_visits_the_newest_entry_of_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(rounds_fold_a_little_at_a_time_like_a_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restart_in_a_round_goes_on_where_it_stood, setup, teardown),
+        cmocka_unit_test_setup_teardown(restarts_after_every_batch_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(keys_after_a_round_are_never_reused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
