@@ -12,6 +12,10 @@
 #include <sys/mman.h>
 #include <string.h>
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
 static void out_of_memory(size_t size)
 {
     fprintf(stderr, "doudi: out of memory allocating %zu bytes; aborting\n", size);
@@ -42,19 +46,16 @@ void *dd_calloc_table(size_t count, size_t size)
     const size_t huge = 2u << 20;
     if (bytes < huge)
         return dd_calloc(count, size);
-    /* Above glibc's mmap threshold (32 MiB in the daemons, daemon.c), calloc
-     * maps fresh zero pages and does not touch them; below it, zeroing is
-     * quick. */
-    void *p = dd_calloc(count, size);
-    /* Huge pages cover the 2 MiB-aligned part: at most two of them are lost
-     * at the ends, which posix_memalign would save at the price of zeroing
-     * the whole table here. A fault in a MADV_HUGEPAGE range compacts
-     * memory for its huge page when none is free (the kernel's default
-     * defrag setting, "madvise"). */
-    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
-    uintptr_t end = ((uintptr_t)p + bytes) & ~(uintptr_t)(huge - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0)
+        return dd_calloc(count, size);
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+    memset(p, 0, bytes);
+    /* A fault takes a huge page only when one is free at that moment; with
+     * memory full of page cache (a daemon's LMDB files) most of the table
+     * ends up on small pages. Collapsing compacts memory for it (Linux 6.1
+     * and later; elsewhere, or when it fails, the table works as it is). */
+    (void)madvise(p, bytes, MADV_COLLAPSE);
     return p;
 }
 

@@ -21,10 +21,10 @@ void *dd_calloc(size_t count, size_t size);
 void *dd_realloc(void *ptr, size_t size);
 /*
  * Zeroed memory for a large table read at random (a hash index): from 2 MiB
- * up it asks for transparent huge pages, so one TLB entry covers 2 MiB
- * instead of 4 KiB (a hint; without it nothing changes). It is not written
- * here: a table of gigabytes is faulted in as it is first used, instead of
- * stopping its owner while it is zeroed. Freed with free().
+ * up it is 2 MiB-aligned and asks for transparent huge pages, so one TLB
+ * entry covers 2 MiB instead of 4 KiB, and it is collapsed into huge pages
+ * right away where the kernel can (a hint; without it nothing changes).
+ * Freed with free().
  */
 void *dd_calloc_table(size_t count, size_t size);
 char *dd_strdup(const char *s);
