@@ -126,7 +126,7 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "before it is folded into the households database in key order. More: fewer random page "
       "writes per changed household, more memory (a copy of the record and about 100 bytes each) and a longer fold; "
       "replays with the same value store the same databases."),
-    K(E_REGISTRY_FOLD_PACE, "store", "registry_fold_pace", DD_CONF_INT, "1", 0, 1000000, NULL,
+    K(E_REGISTRY_FOLD_PACE, "store", "registry_fold_pace", DD_CONF_INT, "0", 0, 1000000, NULL,
       false,
       "A full journal is folded a little after every record: this many households plus two "
       "for every journal write of the record, in key order, while records go on being applied "

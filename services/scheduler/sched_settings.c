@@ -74,7 +74,7 @@ const dd_conf_key sched_settings[SCHED_SETTING_COUNT] = {
       "in key order (one batch every so many changes). More: fewer page writes per visit "
       "report, more memory (a copy of the plan and about 80 bytes each) and a longer fold; replays with the same value "
       "store the same databases."),
-    K(S_PLAN_FOLD_PACE, "store", "plan_fold_pace", DD_CONF_INT, "1", 0, 1000000, NULL, false,
+    K(S_PLAN_FOLD_PACE, "store", "plan_fold_pace", DD_CONF_INT, "0", 0, 1000000, NULL, false,
       "A full journal is folded a little after every record: this many plans plus two for "
       "every journal write of the record, in key order, while records go on being applied (a "
       "whole fold of a million plans would stop the scheduler for seconds). 0: the whole "

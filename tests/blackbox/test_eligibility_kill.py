@@ -96,7 +96,8 @@ INTAKE_CONFIG = {"intake": {"clock": "event"},
 
 def elig_config(fetch_records, map_size="1G"):
     return {"eligibility": {"dangling_wait": "1d", "fetch_max_records": fetch_records},
-            "store": {"map_size": map_size, "registry_journal_max": JOURNAL_MAX}}
+            "store": {"map_size": map_size, "registry_journal_max": JOURNAL_MAX,
+                      "registry_fold_pace": 1}}
 
 
 def param(decision, name):

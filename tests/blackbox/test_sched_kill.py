@@ -72,12 +72,14 @@ def test_kill_minus_nine_during_the_month(env):
     head = elig.log_head()
     t_upstream = time.monotonic() - t_start
 
-    # A small plan journal: both fold it many times, at the same records.
+    # A small plan journal: both fold it many times, a little after every
+    # record (plan_fold_pace), at the same records.
     a = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 5000},
-                                 "store": {"plan_journal_max": JOURNAL_MAX}},
+                                 "store": {"plan_journal_max": JOURNAL_MAX, "plan_fold_pace": 1}},
                      name="sched-a", consumer="sched-a")
     b = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 50},
-                                 "store": {"map_size": "1M", "plan_journal_max": JOURNAL_MAX}},
+                                 "store": {"map_size": "1M", "plan_journal_max": JOURNAL_MAX,
+                                           "plan_fold_pace": 1}},
                      name="sched-b", consumer="sched-b")
 
     def b_cursor():
