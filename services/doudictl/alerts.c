@@ -53,8 +53,10 @@ static const char alerts_help[] =
     "    arrives for --silence-timeout MS (default 3000: three heartbeats), the\n"
     "    live connection is taken for dead: tail says so on stderr, connects\n"
     "    again and fills what it missed from the replay. A daemon that restarts\n"
-    "    is followed the same way; one that does not answer a replay within\n"
-    "    four --timeout ends tail with status 3.\n"
+    "    is followed the same way. While following, a replay the daemon does not\n"
+    "    answer (four --timeout) is said on stderr and asked for again at the\n"
+    "    next message; only the first one, before anything is followed, ends\n"
+    "    tail with status 3.\n"
     "\n"
     "    list prints alerts (StoredAlert JSON lines): --open (default) those not\n"
     "    resolved, from the region index; --all every alert held.\n"
@@ -205,6 +207,21 @@ static int fill(tail *t, uint64_t until)
 }
 
 /*
+ * fill() while following: a daemon that is stopped or restarting does not
+ * end the tail. What it did not answer stays a gap (covered is where it
+ * was), asked for again at the next live message or silence.
+ */
+static int fill_following(tail *t, uint64_t until)
+{
+    int rc = fill(t, until);
+    if (rc != CTL_EXIT_GAVE_UP)
+        return rc;
+    ctl_warn("%s did not answer a replay; following on, and asking again at the next message",
+             t->o->requests);
+    return CTL_EXIT_OK;
+}
+
+/*
  * The live socket. libzmq's own reconnection covers a daemon that restarts
  * (the connection breaks, the SUB connects again and resubscribes); ZMTP
  * heartbeats (PING every heartbeat_ms, answered by the daemon's I/O thread
@@ -245,7 +262,7 @@ static int on_live(tail *t, zmq_msg_t *topic, zmq_msg_t *body)
         return rc;
     if (heartbeat) {
         if (e->sequence > t->covered)
-            rc = fill(t, e->sequence);
+            rc = fill_following(t, e->sequence);
     } else if (e->sequence > t->last && e->update) {
         uint64_t prev = t->index < 0 ? e->sequence - 1
                         : (size_t)t->index < e->update->n_previous_in_area
@@ -255,7 +272,7 @@ static int on_live(tail *t, zmq_msg_t *topic, zmq_msg_t *body)
             fflush(stdout);
             t->last = t->covered = e->sequence;
         } else {
-            rc = fill(t, e->sequence);
+            rc = fill_following(t, e->sequence);
         }
     }
     doudi__stream_entry__free_unpacked(e, NULL);
@@ -325,7 +342,7 @@ static int run_tail(const opts *o)
                 break;
             }
             heard_ns = dd_monotonic_ns();
-            if ((rc = fill(&t, UINT64_MAX)) != 0)
+            if ((rc = fill_following(&t, UINT64_MAX)) != 0)
                 break;
             continue;
         }
