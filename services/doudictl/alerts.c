@@ -53,10 +53,10 @@ static const char alerts_help[] =
     "    arrives for --silence-timeout MS (default 3000: three heartbeats), the\n"
     "    live connection is taken for dead: tail says so on stderr, connects\n"
     "    again and fills what it missed from the replay. A daemon that restarts\n"
-    "    is followed the same way. While following, a replay the daemon does not\n"
-    "    answer (four --timeout) is said on stderr and asked for again at the\n"
-    "    next message; only the first one, before anything is followed, ends\n"
-    "    tail with status 3.\n"
+    "    is followed the same way. Once the daemon has answered a replay, one it\n"
+    "    does not answer (four --timeout) is said on stderr and asked for again\n"
+    "    at the next message; a daemon that answers none ends tail with status\n"
+    "    3.\n"
     "\n"
     "    list prints alerts (StoredAlert JSON lines): --open (default) those not\n"
     "    resolved, from the region index; --all every alert held.\n"
@@ -162,6 +162,7 @@ typedef struct tail {
     const opts *o;
     int index; /* previous_in_area slot; -1: the whole stream */
     uint64_t last, covered;
+    bool answered; /* a replay was answered: the daemon was there */
 } tail;
 
 /* Prints what the replay has after t->last up to `until`. */
@@ -185,6 +186,7 @@ static int fill(tail *t, uint64_t until)
             doudi__alerts_reply__free_unpacked(r, NULL);
             return CTL_EXIT_USAGE;
         }
+        t->answered = true;
         Doudi__ReplayReply *rp = r->replay;
         if (rp->trimmed)
             ctl_warn("entries after %" PRIu64 " were trimmed; continuing from %" PRIu64, t->last,
@@ -208,13 +210,14 @@ static int fill(tail *t, uint64_t until)
 
 /*
  * fill() while following: a daemon that is stopped or restarting does not
- * end the tail. What it did not answer stays a gap (covered is where it
- * was), asked for again at the next live message or silence.
+ * end the tail once it has answered a replay. What it did not answer stays
+ * a gap (covered is where it was), asked for again at the next live
+ * message or silence.
  */
 static int fill_following(tail *t, uint64_t until)
 {
     int rc = fill(t, until);
-    if (rc != CTL_EXIT_GAVE_UP)
+    if (rc != CTL_EXIT_GAVE_UP || !t->answered || !t->o->follow)
         return rc;
     ctl_warn("%s did not answer a replay; following on, and asking again at the next message",
              t->o->requests);
@@ -316,7 +319,9 @@ static int run_tail(const opts *o)
         rc = ctl_usage("bad endpoint %s", o->live);
         goto done;
     }
-    if ((rc = fill(&t, UINT64_MAX)) != 0 || !o->follow)
+    /* The first replays may be answered and the next not (the daemon
+     * stopped meanwhile): that is followed like any later gap. */
+    if ((rc = fill_following(&t, UINT64_MAX)) != 0 || !o->follow)
         goto done;
     int64_t heard_ns = dd_monotonic_ns();
     for (;;) {
