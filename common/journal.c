@@ -54,9 +54,10 @@ struct dd_journal {
     int phase;
     uint8_t pos[DD_JOURNAL_KEY_MAX];
     size_t pos_len; /* 0: no key folded yet in this round */
-    /* Phase 1's keys still to fold, in tree order (built when needed). */
-    struct fold_item *todo;
-    size_t ntodo, next_todo;
+    /* Phase 1's keys, in tree order from where the round stands (made when
+     * first needed), and the next of them to fold. */
+    struct fold_item *round_keys;
+    size_t nround_keys, next_round_key;
 };
 
 /* The journal's key 0 holds the round in progress: boundary (8 bytes,
@@ -161,17 +162,25 @@ static int split_value(const MDB_val *v, const uint8_t **id, size_t *len, MDB_va
     return 0;
 }
 
-static void forget_todo(dd_journal *j)
+static void forget_round_keys(dd_journal *j)
 {
-    free(j->todo);
-    j->todo = NULL;
-    j->ntodo = j->next_todo = 0;
+    free(j->round_keys);
+    j->round_keys = NULL;
+    j->nround_keys = j->next_round_key = 0;
+}
+
+/* Entry keys go on after a round's boundary even when its entries are all
+ * deleted: a key the round will delete is never handed out again. */
+static void next_key_after_round(dd_journal *j)
+{
+    if (j->boundary && j->next_key <= j->boundary)
+        j->next_key = j->boundary + 1;
 }
 
 /* Reads the round record of txn (none: boundary 0). */
 static int load_round(dd_journal *j, MDB_txn *txn)
 {
-    forget_todo(j);
+    forget_round_keys(j);
     j->boundary = 0;
     j->phase = 0;
     j->pos_len = 0;
@@ -249,8 +258,7 @@ static int rebuild(dd_journal *j, MDB_txn *txn)
     }
     mdb_cursor_close(cur);
     j->dirty_id = 0;
-    if (j->boundary && j->next_key <= j->boundary)
-        j->next_key = j->boundary + 1; /* never a key the round will delete */
+    next_key_after_round(j);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -276,7 +284,7 @@ void dd_journal_close(dd_journal **jp)
 {
     if (!jp || !*jp)
         return;
-    forget_todo(*jp);
+    forget_round_keys(*jp);
     free((*jp)->slots);
     dd_arena_destroy(&(*jp)->ids);
     free(*jp);
@@ -326,8 +334,7 @@ int dd_journal_begin(dd_journal *j, MDB_txn *txn)
         }
         mdb_cursor_close(cur);
     }
-    if (j->boundary && j->next_key <= j->boundary)
-        j->next_key = j->boundary + 1; /* never a key the round will delete */
+    next_key_after_round(j);
     return rc;
 }
 
@@ -437,12 +444,16 @@ static const slot **newest_entries(const dd_journal *j, int (*cmp)(const void *,
 }
 
 /* LMDB's default order of keys: bytes, then the shorter first. */
+static int tree_order(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
+{
+    int c = memcmp(a, b, la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
+}
+
 static int by_tree_key(const void *a, const void *b)
 {
     const uint8_t *x = (*(const slot *const *)a)->id, *y = (*(const slot *const *)b)->id;
-    size_t lx = copy_key_len(x), ly = copy_key_len(y);
-    int c = memcmp(copy_key(x), copy_key(y), lx < ly ? lx : ly);
-    return c ? c : (lx > ly) - (lx < ly);
+    return tree_order(copy_key(x), copy_key_len(x), copy_key(y), copy_key_len(y));
 }
 
 /* The order the entries were written in. */
@@ -490,13 +501,6 @@ static int by_prefix_then_key(const void *a, const void *b)
         if (x->prefix[i] != y->prefix[i])
             return x->prefix[i] < y->prefix[i] ? -1 : 1;
     return by_tree_key(&x->slot, &y->slot);
-}
-
-/* LMDB's default order of keys. */
-static int tree_order(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
-{
-    int c = memcmp(a, b, la < lb ? la : lb);
-    return c ? c : (la > lb) - (la < lb);
 }
 
 /*
@@ -574,7 +578,7 @@ static int fold_all(dd_journal *j, MDB_txn *txn)
     if (rc)
         return rc;
     index_clear(j);
-    forget_todo(j);
+    forget_round_keys(j);
     j->boundary = 0;
     j->phase = 0;
     j->entries = 0;
@@ -619,14 +623,14 @@ static void index_keep_after(dd_journal *j, uint64_t boundary)
  */
 static int fold_some(dd_journal *j, MDB_txn *txn, uint64_t *budget)
 {
-    if (!j->todo)
-        j->todo = sorted_for_fold(j, j->boundary, j->pos, j->pos_len, &j->ntodo);
+    if (!j->round_keys)
+        j->round_keys = sorted_for_fold(j, j->boundary, j->pos, j->pos_len, &j->nround_keys);
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(txn, j->tree, &cur);
-    while (rc == 0 && *budget && j->next_todo < j->ntodo) {
-        const uint8_t *id = j->todo[j->next_todo++].id;
-        if (j->next_todo + 8 < j->ntodo)
-            __builtin_prefetch(j->todo[j->next_todo + 8].id);
+    while (rc == 0 && *budget && j->next_round_key < j->nround_keys) {
+        const uint8_t *id = j->round_keys[j->next_round_key++].id;
+        if (j->next_round_key + 8 < j->nround_keys)
+            __builtin_prefetch(j->round_keys[j->next_round_key + 8].id);
         /* The index may have grown since the list was made: find the slot again. */
         const slot *s = find_slot(j, hash_id(copy_key(id), copy_key_len(id)));
         if (!s->hash || s->key > j->boundary)
@@ -642,8 +646,8 @@ static int fold_some(dd_journal *j, MDB_txn *txn, uint64_t *budget)
         mdb_cursor_close(cur);
     if (rc)
         return rc;
-    if (j->next_todo == j->ntodo) {
-        forget_todo(j);
+    if (j->next_round_key == j->nround_keys) {
+        forget_round_keys(j);
         j->dirty_id = j->writing_id;
         index_keep_after(j, j->boundary);
         j->phase = ROUND_DELETING;
@@ -717,7 +721,7 @@ int dd_journal_fold_if_full(dd_journal *j, MDB_txn *txn, int force)
         j->boundary = j->next_key - 1;
         j->phase = ROUND_FOLDING;
         j->pos_len = 0;
-        forget_todo(j);
+        forget_round_keys(j);
     }
     return round_step(j, txn, j->pace + 2 * appended);
 }

@@ -553,27 +553,26 @@ static void rounds_fold_a_little_at_a_time_like_a_model(void **state)
     expect_model(f, model);
 }
 
-static void a_restart_in_a_round_goes_on_where_it_stood(void **state)
+/* run_paced() on f with restarts, against a twin run without; the phases seen. */
+static unsigned run_against_twin(fixture *f, unsigned batches, unsigned per, int restarts)
 {
-    fixture *f = *state;
     static char model[PACE_KEYS][24];
     memset(model, 0, sizeof(model));
     fixture *twin = NULL;
     assert_int_equal(setup((void **)&twin), 0);
-    unsigned seen = run_paced(f, twin, 120, 17, 1, model);
-    assert_int_equal(seen, 1u | 2u | 4u);
+    unsigned seen = run_paced(f, twin, batches, per, restarts, model);
     teardown((void **)&twin);
+    return seen;
+}
+
+static void a_restart_in_a_round_goes_on_where_it_stood(void **state)
+{
+    assert_int_equal(run_against_twin(*state, 120, 17, 1), 1u | 2u | 4u);
 }
 
 static void restarts_after_every_batch_change_nothing(void **state)
 {
-    fixture *f = *state;
-    static char model[PACE_KEYS][24];
-    memset(model, 0, sizeof(model));
-    fixture *twin = NULL;
-    assert_int_equal(setup((void **)&twin), 0);
-    run_paced(f, twin, 60, 5, 2, model);
-    teardown((void **)&twin);
+    run_against_twin(*state, 60, 5, 2);
 }
 
 /* One fold call and nothing written: a record that changed nothing. */
