@@ -1,12 +1,15 @@
 /*
- * divisions.c: the division table as a sorted array of integers.
+ * divisions.c: the division table as a sorted array of integers, and a
+ * hash set of the same integers.
  *
  * Every event names a region, so intake asks "does this code exist?" about
- * 250,000 times a second. A 12-digit code fits in 40 bits; keeping the
- * codes as a sorted, duplicate-free array of uint64_t makes the question a
- * binary search over 26,000 integers (15 comparisons in 200 KiB that stay
- * in cache), with no hashing and no pointer chasing. The table never changes
- * after it is built, so readers need no lock.
+ * 250,000 times a second. A 12-digit code fits in 40 bits. The sorted,
+ * duplicate-free array of uint64_t answers questions about ranges (an
+ * area's code is the prefix of its villages); the exact question goes to
+ * an open-addressed set twice the size, where it costs one or two reads.
+ * A binary search over 26,000 codes took 15 dependent reads from the
+ * second-level cache, 8 % of intake's CPU in a province-month. The table
+ * never changes after it is built, so readers need no lock.
  */
 #include "divisions.h"
 
@@ -21,7 +24,45 @@
 struct dd_divisions {
     uint64_t *codes; /* ascending, no duplicates */
     size_t count;
+    uint64_t *set;   /* the codes hashed, 0 empty (no code is 0); set_mask + 1 slots */
+    size_t set_mask;
+    bool has_zero;   /* 000000000000 listed (0 marks an empty slot of set) */
 };
+
+static size_t set_home(uint64_t code, size_t mask)
+{
+    return (size_t)((code * 0x9E3779B97F4A7C15ULL) >> 29) & mask;
+}
+
+/* Builds the set of d->codes: at most half full. */
+static void build_set(dd_divisions *d)
+{
+    size_t cap = 64;
+    while (cap < 2 * d->count)
+        cap *= 2;
+    d->set = dd_calloc(cap, sizeof(*d->set));
+    d->set_mask = cap - 1;
+    for (size_t i = 0; i < d->count; i++) {
+        if (d->codes[i] == 0) {
+            d->has_zero = true;
+            continue;
+        }
+        size_t h = set_home(d->codes[i], d->set_mask);
+        while (d->set[h])
+            h = (h + 1) & d->set_mask;
+        d->set[h] = d->codes[i];
+    }
+}
+
+static bool set_contains(const dd_divisions *d, uint64_t code)
+{
+    for (size_t h = set_home(code, d->set_mask);; h = (h + 1) & d->set_mask) {
+        if (d->set[h] == code)
+            return true;
+        if (!d->set[h])
+            return false;
+    }
+}
 
 /* How much of a malformed code an error message quotes. */
 #define SHOWN_FIELD_MAX 24
@@ -79,8 +120,7 @@ bool dd_divisions_contains(const dd_divisions *divisions, const char *code12)
     uint64_t key;
     if (!divisions || !parse_code12(code12, &key))
         return false;
-    size_t i = lower_bound(divisions, key);
-    return i < divisions->count && divisions->codes[i] == key;
+    return key ? set_contains(divisions, key) : divisions->has_zero;
 }
 
 bool dd_divisions_contains_area(const dd_divisions *divisions, const char *code12)
@@ -139,6 +179,7 @@ static dd_divisions *table_from(uint64_t *codes, size_t n)
     dd_divisions *d = dd_calloc(1, sizeof(*d));
     d->codes = w ? dd_realloc(codes, w * sizeof(*codes)) : codes;
     d->count = w;
+    build_set(d);
     return d;
 }
 
@@ -158,6 +199,7 @@ dd_divisions *dd_divisions_demo(void)
     dd_divisions *d = dd_calloc(1, sizeof(*d));
     d->codes = codes;
     d->count = k;
+    build_set(d);
     return d;
 }
 
@@ -166,6 +208,7 @@ void dd_divisions_destroy(dd_divisions **divisions)
     if (!divisions || !*divisions)
         return;
     free((*divisions)->codes);
+    free((*divisions)->set);
     free(*divisions);
     *divisions = NULL;
 }

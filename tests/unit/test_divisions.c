@@ -132,6 +132,59 @@ static void test_well_formed(void **state)
     assert_false(dd_region_code_well_formed("", 0));
 }
 
+/* Membership answered by the hash set agrees with a search of the listed
+ * codes, for listed codes, their neighbours and random ones, also when the
+ * table lists 000000000000 (the set's empty mark) and when it does not. */
+static void test_contains_agrees_with_listing(void **state)
+{
+    (void)state;
+    for (int with_zero = 0; with_zero < 2; with_zero++) {
+        enum { LISTED = 3000 };
+        static uint64_t codes[LISTED];
+        uint64_t x = 88172645463325252ULL + (uint64_t)with_zero;
+        size_t text_cap = LISTED * 14 + 16, len = 0;
+        char *text = malloc(text_cap);
+        assert_non_null(text);
+        for (size_t i = 0; i < LISTED; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* Clustered like real codes: a few provinces and counties. */
+            codes[i] = 440000000000ULL + (x % 4) * 10000000000ULL + (x >> 8) % 3000000;
+            if (with_zero && i == 7)
+                codes[i] = 0;
+            len += (size_t)snprintf(text + len, text_cap - len, "%012llu\n",
+                                    (unsigned long long)codes[i]);
+        }
+        char *path = temp_file_n(text, len);
+        dd_divisions *d = NULL;
+        assert_int_equal(dd_divisions_load_file(path, &d, NULL), 0);
+        for (size_t i = 0; i < 4 * LISTED; i++) {
+            uint64_t probe;
+            if (i < LISTED)
+                probe = codes[i];
+            else if (i < 3 * LISTED)
+                probe = codes[i % LISTED] + (i < 2 * LISTED ? 1 : (uint64_t)-1);
+            else {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                probe = x % 1000000000000ULL;
+            }
+            if (probe >= 1000000000000ULL)
+                continue;
+            bool listed = false;
+            for (size_t k = 0; k < LISTED && !listed; k++)
+                listed = codes[k] == probe;
+            char code[13];
+            snprintf(code, sizeof(code), "%012llu", (unsigned long long)probe);
+            if (dd_divisions_contains(d, code) != listed)
+                fail_msg("%s: contains says %d, the listing %d", code, !listed, listed);
+        }
+        assert_int_equal(dd_divisions_contains(d, "000000000000"), with_zero);
+        dd_divisions_destroy(&d);
+        unlink(path);
+        free(path);
+        free(text);
+    }
+}
+
 static void test_load_file(void **state)
 {
     (void)state;
@@ -269,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_demo_shape),
         cmocka_unit_test(test_contains),
         cmocka_unit_test(test_contains_area),
+        cmocka_unit_test(test_contains_agrees_with_listing),
         cmocka_unit_test(test_well_formed),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_load_errors),
