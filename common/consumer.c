@@ -54,6 +54,8 @@ struct dd_consumer {
     dd_consumer_state state;
     dd_consumer_apply_fn apply;
     void *arg;
+    void (*idle)(void *arg);
+    void *idle_arg;
     dd_series *s[CONSUMER_METRIC_COUNT];
     dd_metric *lag_family;
     dd_arena *reply_arena; /* the fetch reply being applied */
@@ -198,7 +200,8 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
     uint64_t new_cursor = reply->scanned_through_sequence;
     if (new_cursor < expect_after)
         new_cursor = expect_after;
-    if (new_cursor > c->cursor) {
+    bool nothing_new = new_cursor <= c->cursor;
+    if (!nothing_new) {
         /* The next batch is asked for now, so the upstream reads and sends
          * it while this one is applied and committed. Its reply waits in
          * the socket; should this batch fail, it is ignored (stalled). */
@@ -228,6 +231,8 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
         restart_timeout(c); /* the next reply's wait counts from the end of this batch */
     else
         send_fetch_after(c, c->cursor);
+    if (c->idle && nothing_new && c->upstream_head <= c->cursor)
+        c->idle(c->idle_arg);
 }
 
 static void socket_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
@@ -406,5 +411,11 @@ void dd_consumer_destroy(dd_consumer **cp)
 
 uint64_t dd_consumer_cursor(const dd_consumer *c) { return c->cursor; }
 uint64_t dd_consumer_upstream_head(const dd_consumer *c) { return c->upstream_head; }
+
+void dd_consumer_set_idle(dd_consumer *c, void (*fn)(void *arg), void *arg)
+{
+    c->idle = fn;
+    c->idle_arg = arg;
+}
 dd_consumer_state dd_consumer_get_state(const dd_consumer *c) { return c->state; }
 uint64_t dd_consumer_batches(const dd_consumer *c) { return c->batches; }

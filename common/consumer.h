@@ -88,4 +88,13 @@ dd_consumer_state dd_consumer_get_state(const dd_consumer *consumer);
 /* Batches committed since creation. */
 uint64_t dd_consumer_batches(const dd_consumer *consumer);
 
+/*
+ * fn(arg) runs (in the loop thread, outside any transaction) whenever a
+ * reply brings nothing to apply and the cursor stands at the upstream's
+ * head: the upstream had nothing new for a whole long-poll wait. Work
+ * deferred for a quiet moment (a journal's fold) goes there; the next
+ * fetch is already on its way. NULL: nothing.
+ */
+void dd_consumer_set_idle(dd_consumer *consumer, void (*fn)(void *arg), void *arg);
+
 #endif

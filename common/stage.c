@@ -215,6 +215,8 @@ int dd_stage_start(dd_stage *st)
     if ((rc = dd_consumer_new(st->store, st->loop, st->zctx, &co, st->spec->apply, st->arg,
                               st->metrics, &st->consumer)) != 0)
         return rc;
+    if (st->spec->idle)
+        dd_consumer_set_idle(st->consumer, st->spec->idle, st->arg);
 
     const char *listen = dd_config_string(c, k->metrics_listen);
     if (listen[0] && (rc = dd_metrics_http_start(st->metrics, listen, &st->http)) != 0) {

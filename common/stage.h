@@ -108,6 +108,7 @@ typedef struct dd_stage_spec {
     dd_consumer_apply_fn apply;           /* required: see consumer.h */
     int64_t (*event_clock_ms)(void *arg); /* required: the clock trimming runs on */
     void (*after_trim)(void *arg);        /* optional: after a trim pass that succeeded */
+    void (*idle)(void *arg);              /* optional: caught up (dd_consumer_set_idle) */
     void (*update_gauges)(void *arg);     /* optional: the daemon's gauges */
     void (*close_sockets)(void *arg);     /* optional: before the ZeroMQ context ends */
     void (*close_state)(void *arg);       /* optional: before the store closes */

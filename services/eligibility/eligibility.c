@@ -77,6 +77,15 @@
     X(M_JOURNAL_ROUND, "doudi_eligibility_registry_journal_fold_phase", DD_METRIC_GAUGE,   \
       "The journal's fold in progress: 0 none, 1 folding households into the tree, 2 "     \
       "deleting the folded entries from the journal.", NULL, NULL, 0)                      \
+    X(M_IDLE_FOLDS, "doudi_eligibility_registry_idle_folds_total", DD_METRIC_COUNTER,      \
+      "Folds of the households journal made while caught up with intake "                  \
+      "(registry_idle_fold_entries).", NULL, NULL, 0)                                      \
+    X(M_IDLE_FOLD_FAILURES, "doudi_eligibility_registry_idle_fold_failures_total",         \
+      DD_METRIC_COUNTER, "Folds while caught up that failed (rolled back; tried again "    \
+      "at the next quiet moment).", NULL, NULL, 0)                                         \
+    X(M_IDLE_FOLD_SECONDS, "doudi_eligibility_registry_idle_fold_seconds_total",           \
+      DD_METRIC_COUNTER, "Time spent in folds made while caught up, commits included.",    \
+      NULL, NULL, 0)                                                                       \
     X(M_QUERIES, "doudi_eligibility_queries_total", DD_METRIC_COUNTER,                     \
       "Registry queries answered, by result.", "result", NULL, 0)
 
@@ -89,6 +98,7 @@ struct elig_daemon {
     elig_engine *engine;
     bool batch_pending;
     uint64_t fact_cache_resets_seen;
+    uint64_t idle_fold_entries; /* fold when caught up with at least this many; 0: never */
 
     dd_metric *m[ELIG_METRIC_COUNT];
     dd_series *s[ELIG_METRIC_COUNT];
@@ -151,6 +161,45 @@ static void batch_aborted(void *arg)
     elig_daemon *d = arg;
     d->batch_pending = false;
     elig_engine_batch_aborted(d->engine);
+}
+
+/* ---- quiet moments: the journal is folded when nothing waits ---------------- */
+
+static int idle_fold_fn(MDB_txn *txn, void *arg)
+{
+    elig_daemon *d = arg;
+    int rc = elig_registry_begin(d->registry, txn);
+    return rc ? rc : elig_registry_fold_if_full(d->registry, txn, true);
+}
+
+/*
+ * The consumer found intake with nothing new for a whole fetch wait. A fold
+ * made now spares the records of the next burst a fold in their midst (the
+ * journal fills with a province's monthly batch; a whole fold of millions
+ * of entries stops eligibility for tens of seconds). Where the fold falls
+ * then depends on timing, not on the records alone: the households tree and
+ * the journal hold the same registry either way.
+ */
+static void caught_up(void *arg)
+{
+    elig_daemon *d = arg;
+    uint64_t entries = elig_registry_journal_entries(d->registry);
+    if (!d->idle_fold_entries || entries < d->idle_fold_entries)
+        return;
+    int64_t t0 = dd_monotonic_ns();
+    int rc = dd_store_write(dd_stage_store(d->stage), idle_fold_fn, d);
+    double seconds = (double)(dd_monotonic_ns() - t0) / 1e9;
+    dd_series_add(d->s[M_IDLE_FOLD_SECONDS], seconds);
+    if (rc) {
+        dd_series_inc(d->s[M_IDLE_FOLD_FAILURES], 1);
+        dd_error("folding the households journal (%llu entries) while caught up failed: %s",
+                 (unsigned long long)entries, dd_strerror(rc));
+        return;
+    }
+    dd_series_inc(d->s[M_IDLE_FOLDS], 1);
+    dd_series_set(d->s[M_JOURNAL_ENTRIES], (double)elig_registry_journal_entries(d->registry));
+    dd_info("caught up with intake: folded the households journal (%llu entries) in %.1f s",
+            (unsigned long long)entries, seconds);
 }
 
 /* ---- queries -------------------------------------------------------------- */
@@ -402,6 +451,7 @@ static const dd_stage_spec elig_stage = {
     .event_clock_ms = event_clock_ms,
     .update_gauges = update_gauges,
     .close_state = close_state,
+    .idle = caught_up,
 };
 
 /* Before the first batch, so the cache describes committed state only. */
@@ -443,6 +493,7 @@ int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
         goto fail;
     elig_registry_set_home_cache(d->registry, (size_t)dd_config_size(config, E_HOME_CACHE_SIZE));
     elig_registry_set_fold_pace(d->registry, (uint64_t)dd_config_int(config, E_REGISTRY_FOLD_PACE));
+    d->idle_fold_entries = (uint64_t)dd_config_int(config, E_REGISTRY_IDLE_FOLD_ENTRIES);
     elig_engine_options eo;
     read_options(config, &eo);
     d->engine = elig_engine_new(d->registry, dd_stage_log(d->stage), d->standards, &eo);
@@ -473,6 +524,7 @@ int elig_daemon_reload(elig_daemon *d, dd_config *config)
     if (rc)
         return rc;
     dd_stage_reload(d->stage, config);
+    d->idle_fold_entries = (uint64_t)dd_config_int(config, E_REGISTRY_IDLE_FOLD_ENTRIES);
     elig_engine_set_standards(d->engine, standards);
     elig_standards_destroy(&d->standards);
     d->standards = standards;

@@ -132,6 +132,13 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "for every journal write of the record, in key order, while records go on being applied "
       "(a whole fold of millions of records would stop eligibility for seconds). 0: the whole "
       "journal at once. Replays with the same value store the same databases."),
+    K(E_REGISTRY_IDLE_FOLD_ENTRIES, "store", "registry_idle_fold_entries", DD_CONF_INT, "500000",
+      0, 100000000, NULL, true,
+      "When intake has had nothing new for a whole fetch_wait and the households journal holds "
+      "at least this many entries, the journal is folded then, so the next burst of records "
+      "(a department's monthly batch) starts with an empty journal instead of stopping for a "
+      "fold midway. 0: fold only when full. Replays then store the same registry, split "
+      "differently between the journal and the households database."),
     K(E_LOG_RETENTION, "log", "retention", DD_CONF_DURATION, "7d", 0, 3650 * DAY, NULL, true,
       "Output records are trimmed only when this old AND consumed by every known consumer."),
     K(E_LOG_CONSUMERS, "log", "consumers", DD_CONF_STRING, "scheduler", 0, 0, NULL, false,

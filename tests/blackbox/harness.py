@@ -666,15 +666,17 @@ class Eligibility(Daemon):
 _query_ids = [1]
 
 
-def mdb_dump(data_dir, db):
+def mdb_dump(data_dir, db, printable=True):
     """The text of `mdb_dump -s db -p data_dir` (lmdb-utils): a header, then
     every key and value of one named database in key order. Meant for a
     stopped daemon's environment (on a running one it is the snapshot of one
-    read transaction)."""
-    r = subprocess.run(["mdb_dump", "-s", db, "-p", data_dir], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=120)
+    read transaction). printable=False: keys and values in hex (-p prints a
+    backslash byte as one backslash, which cannot be told apart from an
+    escape)."""
+    r = subprocess.run(["mdb_dump", "-s", db] + (["-p"] if printable else []) + [data_dir],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     if r.returncode != 0:
-        raise CheckFailed(f"mdb_dump -s {db} -p {data_dir} failed ({r.returncode}): "
+        raise CheckFailed(f"mdb_dump -s {db} {data_dir} failed ({r.returncode}): "
                           f"{r.stderr.decode(errors='replace')}")
     return r.stdout.decode("ascii", "replace")
 

@@ -17,7 +17,11 @@ and ports. B fetches smaller batches than A, so the batch boundaries differ
 as well, and B starts with a 1 MiB map, so it also grows its map (retrying
 the batch that filled it) on the way.
 
-Once both have caught up (lag 0 and intake's record of their cursor at its
+A third, C, consumes the same log uninterrupted but folds its households
+journal whenever it has caught up with intake (registry_idle_fold_entries 1),
+so where its folds fall depends on timing.
+
+Once all have caught up (lag 0 and intake's record of their cursor at its
 head) test_kill_minus_nine_during_consumption proves:
   - B's committed cursor never went back across a kill;
   - both output logs hold the same records: sequence, kind, payload bytes
@@ -26,6 +30,9 @@ head) test_kill_minus_nine_during_consumption proves:
     households, decisions, due, meta, cursors, log, log_consumers) holds
     the same keys and values in both data directories (the households
     journal, folded every 700 registry writes, included);
+  - C folded while caught up, its journal is empty at the end, its
+    households tree with its journal applied holds A's registry, and every
+    other database equals A's;
 and, about what the month produced (the same for both):
   - decisions of most programs, both outcomes; every 4401 decision uses
     1,368 yuan before 1 July and 1,400 yuan from 1 July (but application
@@ -91,13 +98,41 @@ STANDARDS = {"4401": ((136_800, 136_800), (140_000, 140_000)), "4403": ((135_000
              "4414": ((100_000, 82_000),) * 2, "4406": ((120_000, 120_000),) * 2}
 
 INTAKE_CONFIG = {"intake": {"clock": "event"},
-                 "log": {"consumers": "elig-a,elig-b", "retention": "3650d"}}
+                 "log": {"consumers": "elig-a,elig-b,elig-c", "retention": "3650d"}}
 
 
 def elig_config(fetch_records, map_size="1G"):
     return {"eligibility": {"dangling_wait": "1d", "fetch_max_records": fetch_records},
             "store": {"map_size": map_size, "registry_journal_max": JOURNAL_MAX,
                       "registry_fold_pace": 1}}
+
+
+def dump_pairs(data_dir, db):
+    """(key, value) byte pairs of one database (`mdb_dump` in hex)."""
+    text = h.mdb_dump(data_dir, db, printable=False)
+    lines = [ln[1:] for ln in text.split("HEADER=END\n", 1)[1].splitlines()
+             if ln.startswith(" ")]
+    return [(bytes.fromhex(k), bytes.fromhex(v)) for k, v in zip(lines[::2], lines[1::2])]
+
+
+def registry_of(data_dir):
+    """The households tree with its journal's entries applied in order:
+    what the registry holds, however much of it was folded. A journal entry
+    (common/journal.c): a byte (bit 7 a deletion, bits 0-6 the key's
+    length), the key, the value; key 0 is a round's progress."""
+    tree = dict(dump_pairs(data_dir, "households"))
+    entries = sorted((int.from_bytes(k, "little"), v)
+                     for k, v in dump_pairs(data_dir, "households_journal"))
+    for number, v in entries:
+        if number == 0:
+            continue
+        klen = v[0] & 0x7F
+        key = v[1:1 + klen]
+        if v[0] & 0x80:
+            tree.pop(key, None)
+        else:
+            tree[key] = v[1 + klen:]
+    return tree
 
 
 def param(decision, name):
@@ -217,6 +252,12 @@ def test_kill_minus_nine_during_consumption(env):
     # B starts with a small map, so it also grows its map (and retries the
     # batch that filled it) several times on the way.
     b = env.eligibility(intake, elig_config(200, "1M"), name="elig-b", consumer="elig-b")
+    # C folds its journal whenever it has caught up with intake (rounds
+    # finished at once): the split between journal and tree then depends on
+    # timing, the registry must not.
+    c_config = elig_config(2000)
+    c_config["store"]["registry_idle_fold_entries"] = 1
+    c = env.eligibility(intake, c_config, name="elig-c", consumer="elig-c")
 
     def b_progress():
         """(cursor, cursor at this start) of B from one scrape, once it has
@@ -265,8 +306,12 @@ def test_kill_minus_nine_during_consumption(env):
               f"{restart_s * 1000:.0f} ms", flush=True)
     h.check(len(kills) >= 5, f"only {len(kills)} kills")
 
-    for e in (a, b):
+    for e in (a, b, c):
         h.check_eq(e.wait_caught_up(120 * scale), head, f"head {e.dir} caught up with")
+    h.wait_for(lambda: c.metrics().get("doudi_eligibility_registry_journal_entries", 1.0) == 0.0,
+               30 * scale, "C's journal folded once C had caught up")
+    h.check(c.metrics().value("doudi_eligibility_registry_idle_folds_total") >= 1,
+            "C counted no fold while caught up")
     # doudi_lmdb_map_grows_total is refreshed once a second, longer than
     # most of B's lives: its log lines say whether the map grew.
     grows = len(re.findall(r"map grown", b.stderr_text()))
@@ -305,7 +350,7 @@ def test_kill_minus_nine_during_consumption(env):
             f"{comparisons} comparison records, half of them repeats")
 
     # The registries, database by database, after a clean stop.
-    for e in (a, b):
+    for e in (a, b, c):
         h.check_eq(e.stop(), 0, f"exit status of {e.dir} after SIGTERM")
     sizes = {}
     for db in DATABASES:
@@ -320,6 +365,19 @@ def test_kill_minus_nine_during_consumption(env):
     h.check(sizes["households_journal"] < JOURNAL_MAX < sizes["households"],
             f"the households journal was folded ({sizes['households_journal']} entries left, "
             f"{sizes['households']} in the tree)")
+    # C: every database but the households tree and its journal as A's;
+    # those two together hold A's registry.
+    for db in DATABASES:
+        if db in ("households", "households_journal"):
+            continue
+        da, dc = (h.mdb_dump(e.data_dir, db).split("HEADER=END\n", 1)[1] for e in (a, c))
+        if da != dc:
+            raise h.CheckFailed(f"database {db} differs between A and C: "
+                                f"{first_difference(da, dc)}")
+    h.check(registry_of(a.data_dir) == registry_of(c.data_dir),
+            "the registry (households tree with its journal) differs between A and C")
+    h.check_eq(len(dump_pairs(c.data_dir, "households_journal")), 0,
+               "entries left in C's journal after its folds while caught up")
     t_compared = time.monotonic() - t_start
 
     check_month(la, facts, accepted)
