@@ -340,47 +340,38 @@ int alerts_book_open_each(alerts_book *b, MDB_txn *txn, uint64_t after_number,
 
 /* ---- the escalation schedule ------------------------------------------------ */
 
-int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, alerts_book_walk *walk,
-                              uint32_t class_id, uint64_t after, uint64_t *number,
-                              alerts_schedule_entry *s)
+int alerts_book_schedule_each(alerts_book *b, MDB_txn *txn,
+                              int (*fn)(void *arg, uint32_t class_id, uint64_t number,
+                                        const alerts_schedule_entry *s),
+                              void *arg)
 {
-    if (after == UINT64_MAX)
-        return DD_NOTFOUND;
-    int rc;
-    if (!walk->cursor && (rc = mdb_cursor_open(txn, b->alerts, &walk->cursor)) != 0) {
-        walk->cursor = NULL;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, b->alerts, &c);
+    if (rc)
         return rc;
-    }
-    uint64_t from = after + 1;
-    MDB_val k = dd_store_u64_key(&from), v;
-    if (walk->at && walk->at == after)
-        rc = mdb_cursor_get(walk->cursor, &k, &v, MDB_NEXT);
-    else
-        rc = mdb_cursor_get(walk->cursor, &k, &v, MDB_SET_RANGE);
-    walk->at = 0;
-    for (; rc == 0; rc = mdb_cursor_get(walk->cursor, &k, &v, MDB_NEXT)) {
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (v.mv_size < sizeof(alerts_schedule) || k.mv_size != sizeof(uint64_t)) {
             rc = DD_ECORRUPT;
             break;
         }
-        /* class_id and scheduled only, before copying the rest */
-        const uint8_t *p = v.mv_data;
-        uint32_t cid;
-        memcpy(&cid, p + offsetof(alerts_schedule, class_id), sizeof(cid));
-        if (cid != class_id || !p[offsetof(alerts_schedule, scheduled)])
-            continue;
         alerts_schedule h;
         memcpy(&h, v.mv_data, sizeof(h));
-        memcpy(number, k.mv_data, sizeof(*number));
-        walk->at = *number;
-        memset(s, 0, sizeof(*s));
-        s->first_deadline_ms = h.first_deadline_ms;
-        memcpy(s->region, h.region, sizeof(s->region));
-        s->kind = h.kind;
-        s->severity = h.severity;
-        break;
+        if (!h.class_id || !h.scheduled)
+            continue;
+        uint64_t number;
+        memcpy(&number, k.mv_data, sizeof(number));
+        alerts_schedule_entry s = {0};
+        s.first_deadline_ms = h.first_deadline_ms;
+        memcpy(s.region, h.region, sizeof(s.region));
+        s.kind = h.kind;
+        s.severity = h.severity;
+        if ((rc = fn(arg, h.class_id, number, &s)) != 0)
+            break;
     }
-    return rc == MDB_NOTFOUND ? DD_NOTFOUND : rc;
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int alerts_book_classes(alerts_book *b, MDB_txn *txn, alerts_class **classes, size_t *n)

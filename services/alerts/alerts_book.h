@@ -176,23 +176,13 @@ int alerts_book_open_each(alerts_book *b, MDB_txn *txn, uint64_t after_number,
                           int (*fn)(void *arg, uint64_t number, const alerts_open_entry *o),
                           void *arg);
 
-/*
- * A walk through the alerts of one write transaction: a cursor that stays
- * where the last alerts_book_schedule_next found its alert, so the next
- * call steps on from there instead of searching the tree again. Zero it
- * when a write transaction starts; LMDB frees the cursor with the
- * transaction.
- */
-typedef struct alerts_book_walk {
-    MDB_cursor *cursor;
-    uint64_t at; /* the number the cursor is on; 0: nowhere */
-} alerts_book_walk;
-
-/* The first scheduled alert of the class numbered after `after` (read from
- * the alerts' headers): 0, DD_NOTFOUND or an LMDB code. */
-int alerts_book_schedule_next(alerts_book *b, MDB_txn *txn, alerts_book_walk *walk,
-                              uint32_t class_id, uint64_t after, uint64_t *number,
-                              alerts_schedule_entry *s);
+/* Calls fn for every scheduled alert (alerts_schedule.scheduled with a
+ * class), in number order; fn returns 0 to go on. 0, what fn returned,
+ * DD_ECORRUPT or an LMDB code. */
+int alerts_book_schedule_each(alerts_book *b, MDB_txn *txn,
+                              int (*fn)(void *arg, uint32_t class_id, uint64_t number,
+                                        const alerts_schedule_entry *s),
+                              void *arg);
 
 /* Every class, by id (ids are 1..*n); the array is malloc'ed (caller frees). */
 int alerts_book_classes(alerts_book *b, MDB_txn *txn, alerts_class **classes, size_t *n);

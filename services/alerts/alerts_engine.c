@@ -16,19 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts_queue.h"
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 /* The sweep's view of a class: its stored position and, per step, the next
- * alert that step reaches (read from the schedule when not known). */
+ * alert that step reaches (read from the class's queue when not known). */
 typedef struct esc_next {
     bool known, none;
     uint64_t number;
     /* When the next alert left the schedule: every alert between the
-     * step's position and it was walked past already, so look after it. */
+     * step's position and it was passed already, so look after it. */
     uint64_t look_after;
     alerts_schedule_entry entry;
-    alerts_book_walk walk; /* zeroed with the class at every begin() */
 } esc_next;
 
 typedef struct esc_class {
@@ -71,6 +72,11 @@ struct alerts_engine {
     bool nexts_current;
     esc_class *classes;
     size_t nclasses, classes_cap;
+    /* Each class's scheduled alerts (alerts_queue.h), as the write in
+     * progress sees them; filled again from the book after an abort. */
+    alerts_queue **queues;
+    size_t nqueues;
+    bool queues_current;
     rate_delta *rates;
     alerts_hashmap *rate_of;
     size_t nrates, rates_cap;
@@ -89,6 +95,32 @@ const char *alerts_reject_name(alerts_reject r)
 
 /* ---- transactions and what they publish ------------------------------------- */
 
+/* The queue of class id (1-based), made when the class is new. */
+static alerts_queue *queue_of(alerts_engine *e, uint32_t class_id)
+{
+    if (class_id > e->nqueues) {
+        e->queues = dd_realloc(e->queues, class_id * sizeof(*e->queues));
+        for (size_t i = e->nqueues; i < class_id; i++)
+            e->queues[i] = alerts_queue_new();
+        e->nqueues = class_id;
+    }
+    return e->queues[class_id - 1];
+}
+
+/* What every step of a class has passed leaves its queue. */
+static void drop_passed(alerts_engine *e)
+{
+    for (size_t i = 0; i < e->nclasses && i < e->nqueues; i++) {
+        const alerts_class *c = &e->classes[i].c;
+        uint64_t passed = UINT64_MAX;
+        for (uint32_t k = 0; k < c->top_level && k < ALERTS_STEPS; k++)
+            if (c->passed[k] < passed)
+                passed = c->passed[k];
+        if (passed != UINT64_MAX)
+            alerts_queue_drop_through(e->queues[i], passed);
+    }
+}
+
 static void committed(void *arg)
 {
     alerts_engine *e = arg;
@@ -96,6 +128,7 @@ static void committed(void *arg)
         return;
     e->running = false;
     e->nexts_current = true;
+    drop_passed(e);
     e->committed = e->work;
     e->committed_clock = e->now_ms;
     alerts_batch_stats *p = &e->pending_stats;
@@ -121,6 +154,7 @@ static void aborted(void *arg)
     e->running = false;
     e->lookups_current = false; /* they may hold what the abort took back */
     e->nexts_current = false;
+    e->queues_current = false;
     e->work = e->committed;
     e->now_ms = e->committed_clock;
 }
@@ -162,6 +196,9 @@ void alerts_engine_destroy(alerts_engine **ep)
     alerts_hashmap_destroy(&(*ep)->overdue);
     alerts_hashmap_destroy(&(*ep)->rate_of);
     free((*ep)->classes);
+    for (size_t i = 0; i < (*ep)->nqueues; i++)
+        alerts_queue_destroy(&(*ep)->queues[i]);
+    free((*ep)->queues);
     free((*ep)->rates);
     free(*ep);
     *ep = NULL;
@@ -174,6 +211,7 @@ int alerts_engine_load(alerts_engine *e, MDB_txn *txn)
     e->committed_clock = e->now_ms = alerts_book_meta_get(e->book, txn, "clock");
     e->lookups_current = false;
     e->nexts_current = false;
+    e->queues_current = false;
     return rc;
 }
 
@@ -197,6 +235,29 @@ static int remember_open(void *arg, uint64_t number, const alerts_open_entry *o)
     return 0;
 }
 
+static int queue_scheduled(void *arg, uint32_t class_id, uint64_t number,
+                           const alerts_schedule_entry *s)
+{
+    alerts_engine *e = arg;
+    if (class_id > e->nclasses)
+        return DD_ECORRUPT;
+    /* The book is walked in number order: appends never refuse. */
+    return alerts_queue_append(queue_of(e, class_id), number, s) ? 0 : DD_ECORRUPT;
+}
+
+/* Every class's queue from the alerts as txn holds them. */
+static int fill_queues(alerts_engine *e)
+{
+    for (size_t i = 0; i < e->nqueues; i++)
+        alerts_queue_clear(e->queues[i]);
+    int rc = alerts_book_schedule_each(e->book, e->txn, queue_scheduled, e);
+    if (rc)
+        return rc;
+    drop_passed(e);
+    e->queues_current = true;
+    return 0;
+}
+
 static int load_classes(alerts_engine *e)
 {
     alerts_class *stored;
@@ -209,15 +270,9 @@ static int load_classes(alerts_engine *e)
         e->classes = dd_realloc(e->classes, e->classes_cap * sizeof(esc_class));
     }
     for (size_t i = 0; i < n; i++) {
-        /* What the last committed batch knew of the next alerts stands (a
-         * walk that found none would otherwise go over every alert of the
-         * other classes again in every batch); the walks' cursors ended
-         * with their transaction. */
+        /* What the last committed batch knew of the next alerts stands. */
         if (e->nexts_current && i < e->nclasses) {
-            esc_class *c = &e->classes[i];
-            c->dirty = false;
-            for (int k = 0; k < ALERTS_STEPS; k++)
-                memset(&c->next[k].walk, 0, sizeof(c->next[k].walk));
+            e->classes[i].dirty = false;
         } else {
             memset(&e->classes[i], 0, sizeof(esc_class));
         }
@@ -228,6 +283,8 @@ static int load_classes(alerts_engine *e)
     }
     e->nclasses = n;
     free(stored);
+    if (rc == 0 && !e->queues_current)
+        rc = fill_queues(e);
     return rc;
 }
 
@@ -449,17 +506,24 @@ static void forget_next(alerts_engine *e, uint32_t class_id, uint64_t number)
 }
 
 /*
- * A new alert of its class (numbered above every other) is the next of
- * each step that had none: what a walk from the step's position would find,
- * without walking there. Looking again instead made every raise walk the
- * alerts of every other class raised since the step's position, which at a
- * province's volume cost more than everything else the daemon does.
+ * A new alert of its class (numbered above every other) joins the class's
+ * queue and is the next of each step that had none: what a look from the
+ * step's position would find, without looking.
  */
 static void raised_next(alerts_engine *e, uint32_t class_id, uint64_t number,
                         const Doudi__StoredAlert *a)
 {
     if (class_id == 0 || class_id > e->nclasses)
         return;
+    alerts_schedule_entry entry = {0};
+    entry.first_deadline_ms = a->first_deadline_ms;
+    memcpy(entry.region, a->region_code, strnlen(a->region_code, sizeof(entry.region)));
+    entry.kind = (uint8_t)a->kind;
+    entry.severity = (uint8_t)a->severity;
+    /* Numbers only rise: an append (a refusal would mean a corrupt book,
+     * which begin() reports when it fills the queue again). */
+    if (!alerts_queue_append(queue_of(e, class_id), number, &entry))
+        e->queues_current = false;
     esc_class *c = &e->classes[class_id - 1];
     for (int k = 0; k < (int)c->c.top_level && k < ALERTS_STEPS; k++) {
         esc_next *n = &c->next[k];
@@ -467,12 +531,7 @@ static void raised_next(alerts_engine *e, uint32_t class_id, uint64_t number,
             continue;
         n->none = false;
         n->number = number;
-        memset(&n->entry, 0, sizeof(n->entry));
-        n->entry.first_deadline_ms = a->first_deadline_ms;
-        memcpy(n->entry.region, a->region_code, strnlen(a->region_code, sizeof(n->entry.region)));
-        n->entry.kind = (uint8_t)a->kind;
-        n->entry.severity = (uint8_t)a->severity;
-        n->walk.at = 0; /* the walk's cursor is not on it */
+        n->entry = entry;
     }
 }
 
@@ -488,6 +547,8 @@ static void unschedule(alerts_engine *e, uint64_t number, alerts_schedule *sched
 {
     if (sched->class_id && sched->scheduled) {
         sched->scheduled = 0;
+        if (sched->class_id <= e->nqueues)
+            alerts_queue_remove(e->queues[sched->class_id - 1], number);
         forget_next(e, sched->class_id, number);
     }
 }
@@ -516,11 +577,9 @@ static int peek(alerts_engine *e, size_t ci, int k)
     esc_next *n = &c->next[k];
     uint64_t after = n->look_after > c->c.passed[k] ? n->look_after : c->c.passed[k];
     n->look_after = 0;
-    int rc = alerts_book_schedule_next(e->book, e->txn, &n->walk, (uint32_t)(ci + 1), after,
-                                       &n->number, &n->entry);
-    n->none = rc == DD_NOTFOUND;
-    n->known = rc == 0 || rc == DD_NOTFOUND;
-    return rc == DD_NOTFOUND ? 0 : rc;
+    n->none = !alerts_queue_next(queue_of(e, (uint32_t)(ci + 1)), after, &n->number, &n->entry);
+    n->known = true;
+    return 0;
 }
 
 /*

@@ -599,6 +599,53 @@ static void test_replay_blocks_and_trim(void **state)
     free(b);
 }
 
+/*
+ * A write that raised an alert is taken back; the next write raises another
+ * alert under the same number, later, in another batch than the one that
+ * failed: the escalation schedule knows only the alert that was committed
+ * (the class's queue is filled again from the book), so nothing climbs at
+ * the deadline of the alert that never was.
+ */
+static void test_aborted_raise_leaves_no_schedule(void **state)
+{
+    fx *f = *state;
+    dd_arena *arena = dd_arena_new(0);
+    batch *b = dd_calloc(1, sizeof(*b));
+    add_alert(f, b, DOUDI__ALERT_KIND__ALERT_KIND_RISK, PERSON, VILLAGE, T0);
+    apply_ctx failing = {f, b};
+    assert_int_equal(dd_store_write(f->store, apply_then_fail, &failing), DD_EPROTO);
+    b->n = 0;
+    /* A1 again, raised 3 h later; the batch goes on to 1.5 h past the
+     * taken-back alert's deadline, 1.5 h before A1's. */
+    add_alert(f, b, DOUDI__ALERT_KIND__ALERT_KIND_RISK, "440106194001010021", VILLAGE,
+              T0 + 3 * HOUR);
+    add_ack(f, b, "A404", VILLAGE, 1, T0 + 3 * HOUR + HOUR / 2);
+    apply(f, b);
+    Doudi__StoredAlert *a1 = get(f, 1, arena);
+    assert_non_null(a1);
+    assert_string_equal(a1->subject_person_id, "440106194001010021");
+    assert_int_equal(a1->escalations, 0);
+    assert_int_equal(a1->level, DOUDI__ALERT_LEVEL__ALERT_LEVEL_VILLAGE);
+    assert_int_equal(a1->deadline_ms, T0 + 4 * HOUR);
+    /* The stream holds A1's RAISED alone, the counts one alert at the
+     * village (an escalation is a stream record and a move between
+     * levels). */
+    assert_int_equal(dd_log_head(f->log), 1);
+    assert_int_equal(alerts_engine_counts(f->engine)->active_by_level[1], 1);
+    assert_int_equal(alerts_engine_counts(f->engine)->active_by_level[2], 0);
+    /* At its own deadline it climbs, once. */
+    add_ack(f, b, "A404", VILLAGE, 1, T0 + 4 * HOUR + 1);
+    apply(f, b);
+    a1 = get(f, 1, arena);
+    assert_int_equal(a1->escalations, 1);
+    assert_int_equal(a1->level, DOUDI__ALERT_LEVEL__ALERT_LEVEL_TOWNSHIP);
+    assert_int_equal(dd_log_head(f->log), 2);
+    assert_int_equal(alerts_engine_counts(f->engine)->active_by_level[1], 0);
+    assert_int_equal(alerts_engine_counts(f->engine)->active_by_level[2], 1);
+    dd_arena_destroy(&arena);
+    free(b);
+}
+
 /* A directory holding a database only an earlier layout had is refused. */
 static void refused_with(const char *db)
 {
@@ -634,6 +681,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_blocks_and_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aborted_raise_leaves_no_schedule, setup, teardown),
         cmocka_unit_test(test_earlier_layouts_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
