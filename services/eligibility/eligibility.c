@@ -176,15 +176,20 @@ static int idle_fold_fn(MDB_txn *txn, void *arg)
  * The consumer found intake with nothing new for a whole fetch wait. A fold
  * made now spares the records of the next burst a fold in their midst (the
  * journal fills with a province's monthly batch; a whole fold of millions
- * of entries stops eligibility for tens of seconds). Where the fold falls
- * then depends on timing, not on the records alone: the households tree and
- * the journal hold the same registry either way.
+ * of entries stops eligibility for tens of seconds). Not while a consumer
+ * of eligibility's log is still behind its head: the fold stops the loop
+ * that answers its fetches too. Where the fold falls depends on timing,
+ * not on the records alone: the households tree and the journal hold the
+ * same registry either way.
  */
 static void caught_up(void *arg)
 {
     elig_daemon *d = arg;
     uint64_t entries = elig_registry_journal_entries(d->registry);
     if (!d->idle_fold_entries || entries < d->idle_fold_entries)
+        return;
+    dd_log *log = dd_stage_log(d->stage);
+    if (log && dd_log_slowest_consumer(log) < dd_log_head(log))
         return;
     int64_t t0 = dd_monotonic_ns();
     int rc = dd_store_write(dd_stage_store(d->stage), idle_fold_fn, d);

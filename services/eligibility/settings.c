@@ -134,7 +134,8 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "journal at once. Replays with the same value store the same databases."),
     K(E_REGISTRY_IDLE_FOLD_ENTRIES, "store", "registry_idle_fold_entries", DD_CONF_INT, "500000",
       0, 100000000, NULL, true,
-      "When intake has had nothing new for a whole fetch_wait and the households journal holds "
+      "When intake has had nothing new for a whole fetch_wait, every known consumer of the log "
+      "has read it to its head and the households journal holds "
       "at least this many entries, the journal is folded then, so the next burst of records "
       "(a department's monthly batch) starts with an empty journal instead of stopping for a "
       "fold midway. 0: fold only when full. Replays then store the same registry, split "

@@ -257,6 +257,7 @@ def test_kill_minus_nine_during_consumption(env):
     # timing, the registry must not.
     c_config = elig_config(2000)
     c_config["store"]["registry_idle_fold_entries"] = 1
+    c_config["log"] = {"consumers": ""}  # nobody reads C's log: nobody to wait for
     c = env.eligibility(intake, c_config, name="elig-c", consumer="elig-c")
 
     def b_progress():
