@@ -58,6 +58,9 @@ struct dd_journal {
      * first needed), and the next of them to fold. */
     struct fold_item *round_keys;
     size_t nround_keys, next_round_key;
+    /* dd_journal_set_fold_hook */
+    void (*fold_hook)(void *arg, const void *key, size_t klen, const MDB_val *value);
+    void *fold_hook_arg;
 };
 
 /* The journal's key 0 holds the round in progress: boundary (8 bytes,
@@ -542,15 +545,32 @@ static int fold_one(dd_journal *j, MDB_cursor *cur, const slot *s)
 {
     j->wrote_tree = true;
     MDB_val tk = {copy_key_len(s->id), (void *)copy_key(s->id)};
+    int rc;
     if (s->deleted) {
         MDB_val tv;
-        int rc = mdb_cursor_get(cur, &tk, &tv, MDB_SET);
+        rc = mdb_cursor_get(cur, &tk, &tv, MDB_SET);
         if (rc == 0)
             rc = mdb_cursor_del(cur, 0);
-        return rc == MDB_NOTFOUND ? 0 : rc;
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+        if (rc == 0 && j->fold_hook)
+            j->fold_hook(j->fold_hook_arg, tk.mv_data, tk.mv_size, NULL);
+        return rc;
     }
     MDB_val tv = copy_value(s->id);
-    return mdb_cursor_put(cur, &tk, &tv, 0);
+    rc = mdb_cursor_put(cur, &tk, &tv, 0);
+    if (rc == 0 && j->fold_hook)
+        j->fold_hook(j->fold_hook_arg, tk.mv_data, tk.mv_size, &tv);
+    return rc;
+}
+
+void dd_journal_set_fold_hook(dd_journal *j,
+                              void (*fn)(void *arg, const void *key, size_t klen,
+                                         const MDB_val *value),
+                              void *arg)
+{
+    j->fold_hook = fn;
+    j->fold_hook_arg = arg;
 }
 
 /* The whole journal into the tree at once; the journal is emptied. */

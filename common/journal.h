@@ -81,6 +81,17 @@ void dd_journal_set_max(dd_journal *j, uint64_t max_entries);
  * least; 0 (the default): whole folds. */
 void dd_journal_set_pace(dd_journal *j, uint64_t keys_per_call);
 
+/*
+ * fn(arg, key, klen, value) is called for every key a fold writes into the
+ * tree, after the write: value is what the tree now holds, NULL when the
+ * key was deleted (valid during the call only). For an owner that mirrors
+ * the tree in memory; the write transaction may still be aborted. NULL: none.
+ */
+void dd_journal_set_fold_hook(dd_journal *j,
+                              void (*fn)(void *arg, const void *key, size_t klen,
+                                         const MDB_val *value),
+                              void *arg);
+
 /* Whether the write transaction in progress has written to the tree (a
  * fold): values read from the tree earlier in it may point into its dirty
  * pages, which a later write can spill and free. */

@@ -60,6 +60,11 @@
       "The scheduler's clock (event time, Unix seconds).", NULL, NULL, 0)                      \
     X(M_WALL_SWEEP_ERRORS, "doudi_scheduler_wall_sweep_errors_total", DD_METRIC_COUNTER,       \
       "Wall-clock sweeps that failed (clock = wall).", NULL, NULL, 0)                          \
+    X(M_PLAN_CACHE_PLANS, "doudi_scheduler_plan_cache_plans", DD_METRIC_GAUGE,                \
+      "Plans of the plans tree copied in memory (fewer than the plans once the cache is "     \
+      "full: the rest is read from the tree).", NULL, NULL, 0)                               \
+    X(M_PLAN_CACHE_BYTES, "doudi_scheduler_plan_cache_bytes", DD_METRIC_GAUGE,                \
+      "Memory of the plans copied in memory.", NULL, NULL, 0)                                 \
     X(M_QUERIES, "doudi_scheduler_queries_total", DD_METRIC_COUNTER,                           \
       "Queries answered, by result.", "result", NULL, 0)
 
@@ -261,6 +266,10 @@ static void update_gauges(void *arg)
         dd_series_set(d->s[M_CLOCK], (double)sched_engine_clock(d->engine, txn) / 1000.0);
         mdb_txn_abort(txn);
     }
+    size_t plans, bytes;
+    sched_db_plan_cache_stats(d->db, &plans, &bytes);
+    dd_series_set(d->s[M_PLAN_CACHE_PLANS], (double)plans);
+    dd_series_set(d->s[M_PLAN_CACHE_BYTES], (double)bytes);
 }
 
 /* The engine's clock: output records carry event time. */

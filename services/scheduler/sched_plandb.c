@@ -1,9 +1,11 @@
 /* sched_plandb.c: the scheduler's databases and key layouts (see sched_plandb.h). */
 #include "sched_plandb.h"
 
+#include "clock.h"
 #include "diag.h"
 #include "error.h"
 #include "journal.h"
+#include "sched_plancache.h"
 
 #include <stdlib.h>
 
@@ -63,11 +65,17 @@ struct sched_db {
     size_t ncounters, counters_cap;
     cached_worker *workers;
     size_t nworkers, workers_cap;
+    /* The plans tree in memory (sched_plancache.h): filled at open and
+     * again after a write that folded the journal was aborted. */
+    sched_plancache *plans;
     /* The write transaction in progress, and the id of the last one that
      * changed the cached state (0: none since a later one began). */
     MDB_txn *writing;
     size_t writing_id, dirty_id;
 };
+
+/* The most memory the copies of plans take (about 200 bytes a plan). */
+#define PLAN_CACHE_MAX_BYTES ((size_t)2 << 30)
 
 /* Caches grow no further than this: past it they start again empty. */
 #define CACHE_MAX_ENTRIES (1u << 20)
@@ -104,6 +112,34 @@ static int check_layout(dd_store *store)
     return rc;
 }
 
+/* A fold wrote key into the plans tree: the cache follows. */
+static void plan_folded(void *arg, const void *key, size_t klen, const MDB_val *value)
+{
+    sched_db *db = arg;
+    if (value)
+        sched_plancache_put(db->plans, key, klen, value->mv_data, value->mv_size);
+    else
+        sched_plancache_del(db->plans, key, klen);
+    db->dirty_id = db->writing_id;
+}
+
+/* Copies every plan of the tree as txn sees it into the cache. */
+static int fill_plan_cache(sched_db *db, MDB_txn *txn)
+{
+    sched_plancache_clear(db->plans);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, db->dbi[SCHED_DB_PLANS], &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (!sched_plancache_put(db->plans, k.mv_data, k.mv_size, v.mv_data, v.mv_size))
+            break; /* full: the rest is read from the tree */
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
 int sched_db_open(dd_store *store, sched_db **out)
 {
     int rc = check_layout(store);
@@ -113,15 +149,26 @@ int sched_db_open(dd_store *store, sched_db **out)
     for (int i = 0; i < SCHED_DB_COUNT && !rc; i++)
         rc = dd_store_dbi(store, db_defs[i].name, db_defs[i].flags, &db->dbi[i]);
     MDB_txn *txn;
+    db->plans = sched_plancache_new(PLAN_CACHE_MAX_BYTES);
     if (!rc && !(rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn))) {
         rc = dd_journal_open(txn, db->dbi[SCHED_DB_PLAN_JOURNAL], db->dbi[SCHED_DB_PLANS],
                              SCHED_JOURNAL_MAX_DEFAULT, &db->journal);
+        if (!rc) {
+            int64_t t0 = dd_monotonic_ns();
+            rc = fill_plan_cache(db, txn);
+            dd_info("plans in memory: %zu copied in %.1f s (%zu MiB)",
+                    sched_plancache_count(db->plans), (double)(dd_monotonic_ns() - t0) / 1e9,
+                    sched_plancache_bytes(db->plans) >> 20);
+        }
         mdb_txn_abort(txn);
     }
     if (rc) {
+        dd_journal_close(&db->journal);
+        sched_plancache_destroy(&db->plans);
         free(db);
         return rc;
     }
+    dd_journal_set_fold_hook(db->journal, plan_folded, db);
     *out = db;
     return 0;
 }
@@ -146,10 +193,15 @@ int sched_db_begin(sched_db *db, MDB_txn *txn)
         sched_db_counters_drop(db);
     if (aborted || db->nworkers > CACHE_MAX_ENTRIES)
         workers_drop(db);
+    /* What a fold of the aborted write copied, and replaced copies' bytes
+     * once they are more than the copies: copied again from the tree. */
+    int rc = 0;
+    if (aborted || sched_plancache_garbage(db->plans) > sched_plancache_bytes(db->plans) / 2)
+        rc = fill_plan_cache(db, txn);
     db->dirty_id = 0;
     db->writing = txn;
     db->writing_id = id;
-    return dd_journal_begin(db->journal, txn);
+    return rc ? rc : dd_journal_begin(db->journal, txn);
 }
 
 /* Whether txn is the write transaction begun last (the caches serve only it). */
@@ -165,6 +217,12 @@ int sched_db_journal_fold(sched_db *db, MDB_txn *txn, bool force)
 
 uint64_t sched_db_journal_entries(const sched_db *db) { return dd_journal_entries(db->journal); }
 
+void sched_db_plan_cache_stats(const sched_db *db, size_t *plans, size_t *bytes)
+{
+    *plans = sched_plancache_count(db->plans);
+    *bytes = sched_plancache_bytes(db->plans);
+}
+
 void sched_db_close(sched_db **db)
 {
     if (!db || !*db)
@@ -173,6 +231,7 @@ void sched_db_close(sched_db **db)
     workers_drop(*db);
     free((*db)->workers);
     dd_journal_close(&(*db)->journal);
+    sched_plancache_destroy(&(*db)->plans);
     free(*db);
     *db = NULL;
 }
@@ -228,11 +287,19 @@ int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_aren
                       Doudi__VisitPlan **out)
 {
     MDB_val v;
-    int rc = dd_journal_get(db->journal, txn, person_id, strlen(person_id), &v);
+    size_t len = strlen(person_id);
+    int rc = dd_journal_get(db->journal, txn, person_id, len, &v);
     if (rc == 0 && !v.mv_data)
         return DD_NOTFOUND; /* plans are never deleted; a deletion would mean none */
-    if (rc == DD_NOTFOUND)
-        rc = sched_db_get(db, txn, SCHED_DB_PLANS, person_id, strlen(person_id), &v);
+    /* The cache is the tree as the write in progress sees it. */
+    bool cached = rc == DD_NOTFOUND && in_write(db, txn);
+    if (cached && sched_plancache_get(db->plans, person_id, len, &v))
+        rc = 0;
+    else if (rc == DD_NOTFOUND) {
+        rc = sched_db_get(db, txn, SCHED_DB_PLANS, person_id, len, &v);
+        if (rc == 0 && cached)
+            sched_plancache_put(db->plans, person_id, len, v.mv_data, v.mv_size);
+    }
     if (rc)
         return rc;
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);

@@ -139,6 +139,10 @@ void sched_db_set_journal_max(sched_db *db, uint64_t max_entries);
 void sched_db_set_fold_pace(sched_db *db, uint64_t keys_per_record);
 int sched_db_journal_fold(sched_db *db, MDB_txn *txn, bool force);
 uint64_t sched_db_journal_entries(const sched_db *db);
+/* The plans tree's copy in memory (sched_plancache.h): plans copied and
+ * the memory they take. Reads in the write transaction take plans from it
+ * (after the journal); other transactions read the tree. */
+void sched_db_plan_cache_stats(const sched_db *db, size_t *plans, size_t *bytes);
 MDB_dbi sched_db_dbi(const sched_db *db, sched_dbi which);
 
 /* Raw access to one database. */

@@ -208,6 +208,23 @@ static int apply_fn(MDB_txn *txn, void *arg)
     return sched_engine_apply(j->f->engine, txn, j->f->batch + j->from, j->to - j->from);
 }
 
+/* Applies, then fails: the write is taken back. */
+static int apply_then_fail(MDB_txn *txn, void *arg)
+{
+    int rc = apply_fn(txn, arg);
+    return rc ? rc : DD_EPROTO;
+}
+
+/* Applies the records added so far in one write that fails; they are gone. */
+static void flush_failing(fixture *f)
+{
+    apply_job j = {f, 0, f->n};
+    assert_int_equal(dd_store_write(f->store, apply_then_fail, &j), DD_EPROTO);
+    for (size_t i = 0; i < f->n; i++)
+        free(f->payloads[i]);
+    f->n = 0;
+}
+
 /* Applies the records added so far in batches of `per` (0: one batch). */
 static void flush(fixture *f, size_t per)
 {
@@ -541,30 +558,9 @@ static void first_layout_refused(void **state)
     assert_null(db);
 }
 
-/* The same records in batches of 1 and in one batch: the same log and plans. */
-static void batch_boundaries_change_nothing(void **state)
+/* The same log and counters from two fixtures (read after their last flush). */
+static void same_log_and_rates(fixture *f, fixture *g)
 {
-    fixture *f = *state;
-    fixture *g;
-    setup((void **)&g);
-    /* Both fold the plan journal often, at the same records. */
-    sched_db_set_journal_max(f->db, 4);
-    sched_db_set_journal_max(g->db, 4);
-    for (int round = 0; round < 2; round++) {
-        fixture *x = round ? g : f;
-        int64_t t = sh(2026, 1, 20, 9, 0);
-        roster(x, t, "a", V1, JOINED, ASSISTANT, 3);
-        for (int i = 0; i < 6; i++) {
-            char id[8];
-            snprintf(id, sizeof(id), "p%d", i);
-            care(x, t + 60000 * i, id, V1, i % 3 == 0 ? HIGH : KEY, ALONE, i == 2, false);
-        }
-        visit(x, sh(2026, 1, 25, 9, 0), "p1", "a", VISITED, false);
-        tick(x, sh(2026, 2, 9, 9, 0));
-        visit(x, sh(2026, 2, 10, 9, 0), "p0", "a", VISITED, true);
-        tick(x, sh(2026, 3, 2, 9, 0));
-        flush(x, round ? 0 : 1);
-    }
     assert_int_equal(dd_log_head(f->log), dd_log_head(g->log));
     MDB_txn *ta, *tb;
     assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &ta), 0);
@@ -591,7 +587,77 @@ static void batch_boundaries_change_nothing(void **state)
         }
     mdb_txn_abort(ta);
     mdb_txn_abort(tb);
+}
+
+/*
+ * The same records in batches of 1 and in one batch: the same log and
+ * plans. Both fold the plan journal often, at the same records; a third,
+ * in one batch too, never folds it (its plans are read from the journal,
+ * theirs mostly from the plans tree and its copy in memory).
+ */
+static void batch_boundaries_change_nothing(void **state)
+{
+    fixture *f = *state;
+    fixture *g, *h;
+    setup((void **)&g);
+    setup((void **)&h);
+    sched_db_set_journal_max(f->db, 4);
+    sched_db_set_journal_max(g->db, 4);
+    sched_db_set_journal_max(h->db, 1000000);
+    for (int round = 0; round < 3; round++) {
+        fixture *x = round == 2 ? h : round ? g : f;
+        int64_t t = sh(2026, 1, 20, 9, 0);
+        roster(x, t, "a", V1, JOINED, ASSISTANT, 3);
+        for (int i = 0; i < 6; i++) {
+            char id[8];
+            snprintf(id, sizeof(id), "p%d", i);
+            care(x, t + 60000 * i, id, V1, i % 3 == 0 ? HIGH : KEY, ALONE, i == 2, false);
+        }
+        visit(x, sh(2026, 1, 25, 9, 0), "p1", "a", VISITED, false);
+        tick(x, sh(2026, 2, 9, 9, 0));
+        visit(x, sh(2026, 2, 10, 9, 0), "p0", "a", VISITED, true);
+        tick(x, sh(2026, 3, 2, 9, 0));
+        flush(x, round ? 0 : 1);
+    }
+    same_log_and_rates(f, g);
+    same_log_and_rates(f, h);
     assert_true(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, NULL) > 0);
+    teardown((void **)&g);
+    teardown((void **)&h);
+}
+
+/*
+ * A write that folded the plan journal is taken back: the plans it folded
+ * into the tree (and into the tree's copy in memory) are as they were
+ * before it. After it, the same records give what they give to a fixture
+ * that never saw the failed write.
+ */
+static void aborted_fold_leaves_no_trace(void **state)
+{
+    fixture *f = *state;
+    fixture *g;
+    setup((void **)&g);
+    int64_t t = sh(2026, 1, 20, 9, 0);
+    for (int round = 0; round < 2; round++) {
+        fixture *x = round ? g : f;
+        sched_db_set_journal_max(x->db, 1); /* a fold after every record */
+        roster(x, t, "a", V1, JOINED, ASSISTANT, 3);
+        care(x, t + 1000, "p1", V1, KEY, ALONE, false, false);
+        flush(x, 1);
+        if (x == f) {
+            /* Visited, in a write that fails after folding the plan. */
+            visit(x, t + 2000, "p1", "a", VISITED, false);
+            flush_failing(x);
+            x->seq--; /* the next record comes under the same sequence */
+        }
+        tick(x, sh(2026, 1, 31, 9, 0));
+        visit(x, sh(2026, 2, 3, 9, 0), "p1", "a", VISITED, false);
+        tick(x, sh(2026, 3, 2, 9, 0));
+        flush(x, 1);
+    }
+    same_log_and_rates(f, g);
+    /* January's visit never happened: p1 is January's one overdue visit. */
+    assert_int_equal(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, NULL), 1);
     teardown((void **)&g);
 }
 
@@ -606,6 +672,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(worker_moving_away_hands_plans_on, setup, teardown),
         cmocka_unit_test_setup_teardown(first_layout_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_boundaries_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(aborted_fold_leaves_no_trace, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

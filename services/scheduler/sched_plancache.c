@@ -1,0 +1,160 @@
+/* sched_plancache.c: copies of the plans tree's values (see sched_plancache.h). */
+#include "sched_plancache.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+typedef struct slot {
+    uint64_t hash;  /* 0: empty */
+    uint64_t check; /* the other half of the key's 128-bit hash */
+    uint8_t *copy;  /* length (4 bytes, unaligned), then the value; NULL: none */
+} slot;
+
+struct sched_plancache {
+    slot *slots;
+    size_t cap, used, count;
+    dd_arena *copies;
+    size_t max_bytes, garbage;
+};
+
+static void hash_key(const void *key, size_t klen, uint64_t *hash, uint64_t *check)
+{
+    XXH128_hash_t h = XXH3_128bits(key, klen);
+    *hash = h.low64 ? h.low64 : 1; /* 0 marks an empty slot */
+    *check = h.high64;
+}
+
+static slot *find(const sched_plancache *c, uint64_t hash, uint64_t check)
+{
+    size_t mask = c->cap - 1;
+    for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+        slot *s = &c->slots[i];
+        if (!s->hash || (s->hash == hash && s->check == check))
+            return s;
+    }
+}
+
+sched_plancache *sched_plancache_new(size_t max_bytes)
+{
+    sched_plancache *c = dd_calloc(1, sizeof(*c));
+    c->cap = 1024;
+    c->slots = dd_calloc_table(c->cap, sizeof(slot));
+    c->copies = dd_arena_new(1 << 20);
+    c->max_bytes = max_bytes;
+    return c;
+}
+
+void sched_plancache_destroy(sched_plancache **c)
+{
+    if (!c || !*c)
+        return;
+    free((*c)->slots);
+    dd_arena_destroy(&(*c)->copies);
+    free(*c);
+    *c = NULL;
+}
+
+void sched_plancache_clear(sched_plancache *c)
+{
+    memset(c->slots, 0, c->cap * sizeof(slot));
+    c->used = c->count = c->garbage = 0;
+    dd_arena_reset(c->copies);
+}
+
+static void grow(sched_plancache *c)
+{
+    slot *old = c->slots;
+    size_t old_cap = c->cap;
+    c->cap *= 2;
+    c->slots = dd_calloc_table(c->cap, sizeof(slot));
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].hash)
+            *find(c, old[i].hash, old[i].check) = old[i];
+    free(old);
+}
+
+static size_t copy_len(const uint8_t *copy)
+{
+    uint32_t len;
+    memcpy(&len, copy, sizeof(len));
+    return len;
+}
+
+/* Drops s's copy (its bytes become garbage). */
+static void forget(sched_plancache *c, slot *s)
+{
+    if (!s->copy)
+        return;
+    c->garbage += sizeof(uint32_t) + copy_len(s->copy);
+    s->copy = NULL;
+    c->count--;
+}
+
+bool sched_plancache_put(sched_plancache *c, const void *key, size_t klen, const void *value,
+                         size_t len)
+{
+    uint64_t hash, check;
+    hash_key(key, klen, &hash, &check);
+    slot *s = find(c, hash, check);
+    if (s->hash && s->copy && copy_len(s->copy) == len) {
+        memcpy(s->copy + sizeof(uint32_t), value, len); /* in place: no garbage */
+        return true;
+    }
+    if (s->hash)
+        forget(c, s);
+    if (len > UINT32_MAX || dd_arena_used(c->copies) + len > c->max_bytes)
+        return false;
+    if (!s->hash) {
+        if (10 * (c->used + 1) > 7 * c->cap) {
+            grow(c);
+            s = find(c, hash, check);
+        }
+        s->hash = hash;
+        s->check = check;
+        c->used++;
+    }
+    uint8_t *copy = dd_arena_alloc(c->copies, sizeof(uint32_t) + (len ? len : 1));
+    uint32_t len32 = (uint32_t)len;
+    memcpy(copy, &len32, sizeof(len32));
+    if (len)
+        memcpy(copy + sizeof(len32), value, len);
+    s->copy = copy;
+    c->count++;
+    return true;
+}
+
+void sched_plancache_del(sched_plancache *c, const void *key, size_t klen)
+{
+    uint64_t hash, check;
+    hash_key(key, klen, &hash, &check);
+    slot *s = find(c, hash, check);
+    if (s->hash)
+        forget(c, s);
+}
+
+bool sched_plancache_get(const sched_plancache *c, const void *key, size_t klen, MDB_val *value)
+{
+    uint64_t hash, check;
+    hash_key(key, klen, &hash, &check);
+    const slot *s = find(c, hash, check);
+    if (!s->hash || !s->copy)
+        return false;
+    value->mv_size = copy_len(s->copy);
+    value->mv_data = s->copy + sizeof(uint32_t);
+    return true;
+}
+
+size_t sched_plancache_count(const sched_plancache *c) { return c->count; }
+
+size_t sched_plancache_bytes(const sched_plancache *c)
+{
+    return dd_arena_used(c->copies) + c->cap * sizeof(slot);
+}
+
+size_t sched_plancache_garbage(const sched_plancache *c) { return c->garbage; }
