@@ -123,6 +123,13 @@ bool dd_divisions_contains(const dd_divisions *divisions, const char *code12)
     return key ? set_contains(divisions, key) : divisions->has_zero;
 }
 
+void dd_divisions_prefetch(const dd_divisions *divisions, const char *code12)
+{
+    uint64_t key;
+    if (divisions && code12 && parse_code12(code12, &key))
+        __builtin_prefetch(&divisions->set[set_home(key, divisions->set_mask)]);
+}
+
 bool dd_divisions_contains_area(const dd_divisions *divisions, const char *code12)
 {
     uint64_t key;

@@ -43,6 +43,9 @@ bool dd_region_code_well_formed(const char *s, size_t len);
 /* Whether a well-formed code is in the table. code12 is NUL-terminated; any
  * other string (or a NULL table) gives false. */
 bool dd_divisions_contains(const dd_divisions *divisions, const char *code12);
+/* Starts fetching what dd_divisions_contains will read for code12 (a
+ * caller with many codes to ask about asks for the next ones first). */
+void dd_divisions_prefetch(const dd_divisions *divisions, const char *code12);
 /*
  * Like dd_divisions_contains, but also true for the code of an area above
  * the listed ones when the table lists a code inside it: a township

@@ -294,6 +294,16 @@ static void peek_ids(intake *in, const uint8_t *bytes, size_t len, const char **
  */
 enum { DEDUP_PREFETCH_AHEAD = 16 };
 
+/* Starts fetching the dedup slot and the division-table slot judging a
+ * decoded event will read. */
+static void prefetch_event(const intake *in, const decoded_event *d)
+{
+    if (!d->env)
+        return;
+    intake_dedup_prefetch(in->dedup, d->key);
+    dd_divisions_prefetch(in->rules.divisions, d->env->region_code);
+}
+
 static int publish_batch_fn(MDB_txn *txn, void *arg)
 {
     intake *in = arg;
@@ -315,14 +325,13 @@ static int publish_batch_fn(MDB_txn *txn, void *arg)
             decode_event(in, req->events[i].data, req->events[i].len, &in->decoded[j++]);
     }
     for (j = 0; j < nevents && j < DEDUP_PREFETCH_AHEAD; j++)
-        if (in->decoded[j].env)
-            intake_dedup_prefetch(in->dedup, in->decoded[j].key);
+        prefetch_event(in, &in->decoded[j]);
     j = 0;
     for (size_t r = 0; r < in->nbatch; r++) {
         pending_request *p = &in->batch[r];
         for (size_t i = 0; i < p->request->n_events; i++, j++) {
-            if (j + DEDUP_PREFETCH_AHEAD < nevents && in->decoded[j + DEDUP_PREFETCH_AHEAD].env)
-                intake_dedup_prefetch(in->dedup, in->decoded[j + DEDUP_PREFETCH_AHEAD].key);
+            if (j + DEDUP_PREFETCH_AHEAD < nevents)
+                prefetch_event(in, &in->decoded[j + DEDUP_PREFETCH_AHEAD]);
             ProtobufCBinaryData *ev = &p->request->events[i];
             Doudi__EventStatus *st = &p->statuses[i];
             bool refused;
