@@ -16,11 +16,15 @@ Steps:
      hold (retention 3650d; each names its consumer);
   3. provpub publishes the preload (the registry, the roster, last month's
      findings) and the chain is left to consume it: the state the month
-     starts from;
+     starts from; once everything is consumed, eligibility folds its
+     households journal (registry_idle_fold_entries), and the run waits for
+     that fold, as a quiet day between monthly batches would allow;
   4. provpub publishes the month with N portals at full speed, and the run
      waits until every daemon has consumed its upstream's whole log. While
      it runs, every daemon's /metrics is sampled (--sample-s): records
-     consumed, log heads and consumer cursors;
+     consumed, log heads and consumer cursors. The fold eligibility makes
+     once the month is consumed is timed and reported apart, not in the
+     month's time;
   5. checks (each exact; any failure makes the exit status 1): intake
      accepted every valid event once and rejected exactly the invalid ones by
      reason, its log holds them all; eligibility applied every intake record,
