@@ -166,6 +166,7 @@ static const char *def_problem(const dd_metric_def *def)
         return "invalid label name";
     switch (def->kind) {
     case DD_METRIC_COUNTER:
+    case DD_METRIC_COUNTER_FRACTIONAL:
         if (!ends_with(def->name, "_total"))
             return "a counter's name must end in _total";
         break;
@@ -376,7 +377,10 @@ dd_series *dd_metric_series(dd_metric *metric, const char *label_value)
 
 void dd_series_inc(dd_series *series, uint64_t by)
 {
-    atomic_fetch_add_explicit(&series->value, by, memory_order_relaxed);
+    if (series->family->def->kind == DD_METRIC_COUNTER_FRACTIONAL)
+        atomic_add_double(&series->value, (double)by);
+    else
+        atomic_fetch_add_explicit(&series->value, by, memory_order_relaxed);
 }
 
 void dd_series_set(dd_series *series, double value)
@@ -386,7 +390,21 @@ void dd_series_set(dd_series *series, double value)
 
 void dd_series_add(dd_series *series, double delta)
 {
-    atomic_add_double(&series->value, delta);
+    switch (series->family->def->kind) {
+    case DD_METRIC_COUNTER:
+        /* The count is an integer: adding a double's bits to it made nonsense. */
+        if (delta >= 0.5)
+            atomic_fetch_add_explicit(&series->value, (uint64_t)llround(delta),
+                                      memory_order_relaxed);
+        break;
+    case DD_METRIC_COUNTER_FRACTIONAL:
+        if (delta > 0)
+            atomic_add_double(&series->value, delta);
+        break;
+    default:
+        atomic_add_double(&series->value, delta);
+        break;
+    }
 }
 
 void dd_series_observe(dd_series *series, double value)
@@ -550,6 +568,7 @@ static void render_family(textbuf *tb, const dd_metric *family)
         [DD_METRIC_COUNTER] = "counter",
         [DD_METRIC_GAUGE] = "gauge",
         [DD_METRIC_HISTOGRAM] = "histogram",
+        [DD_METRIC_COUNTER_FRACTIONAL] = "counter",
     };
     const dd_metric_def *def = family->def;
     if (!family->first)
@@ -566,6 +585,7 @@ static void render_family(textbuf *tb, const dd_metric *family)
             put_sample(tb, s, "", num);
             break;
         case DD_METRIC_GAUGE:
+        case DD_METRIC_COUNTER_FRACTIONAL:
             format_double(num, dd_series_value(s));
             put_sample(tb, s, "", num);
             break;

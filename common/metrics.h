@@ -42,6 +42,7 @@ typedef enum {
     DD_METRIC_COUNTER,   /* only goes up; name ends in _total */
     DD_METRIC_GAUGE,     /* set to any value */
     DD_METRIC_HISTOGRAM, /* observations counted into cumulative buckets */
+    DD_METRIC_COUNTER_FRACTIONAL, /* a counter of fractions (seconds): dd_series_add */
 } dd_metric_kind;
 
 typedef struct dd_metric_def {
@@ -96,7 +97,9 @@ dd_series *dd_metric_series(dd_metric *metric, const char *label_value);
 
 void dd_series_inc(dd_series *series, uint64_t by);   /* counter */
 void dd_series_set(dd_series *series, double value);  /* gauge */
-void dd_series_add(dd_series *series, double delta);  /* gauge, may be < 0 */
+/* gauge: delta may be < 0; fractional counter: delta >= 0 (others are
+ * ignored); an integer counter: delta rounded to a whole count. */
+void dd_series_add(dd_series *series, double delta);
 void dd_series_observe(dd_series *series, double value); /* histogram */
 /*
  * Current value of a counter or gauge (tests, doudictl-style summaries); for

@@ -277,7 +277,9 @@ def configure(d, work, gen_dir, settings):
                         "consumer_name": "eligibility", "log_endpoint": e.endpoint("log"),
                         "query_endpoint": e.endpoint("query"),
                         "metrics_listen": f"127.0.0.1:{e.port('metrics')}", "log_level": "warn"},
-        "log": {"consumers": "scheduler", "retention": keep}})
+        # Without the scheduler nobody reads eligibility's log: a consumer
+        # that never comes would hold back its fold when caught up (settle).
+        "log": {"consumers": "scheduler" if "scheduler" in RUNNING else "", "retention": keep}})
     s.write_config({
         "scheduler": {"data_dir": s.data, "upstream_endpoint": e.endpoint("log"),
                       "consumer_name": "scheduler", "log_endpoint": s.endpoint("log"),

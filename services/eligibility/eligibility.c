@@ -47,7 +47,8 @@
     X(M_SCREEN_RECHECKED, "doudi_eligibility_screen_rechecked_total", DD_METRIC_COUNTER,   \
       "Screening verdicts asked again because the person was written since.", NULL, NULL,  \
       0)                                                                                   \
-    X(M_SCREEN_WAIT, "doudi_eligibility_screen_wait_seconds_total", DD_METRIC_COUNTER,     \
+    X(M_SCREEN_WAIT, "doudi_eligibility_screen_wait_seconds_total",                        \
+      DD_METRIC_COUNTER_FRACTIONAL,                                                        \
       "Time the main thread waited for the screening thread.", NULL, NULL, 0)             \
     X(M_UNDECODABLE, "doudi_eligibility_records_undecodable_total", DD_METRIC_COUNTER,     \
       "Records skipped because they do not decode.", NULL, NULL, 0)                        \
@@ -84,7 +85,8 @@
       DD_METRIC_COUNTER, "Folds while caught up that failed (rolled back; tried again "    \
       "at the next quiet moment).", NULL, NULL, 0)                                         \
     X(M_IDLE_FOLD_SECONDS, "doudi_eligibility_registry_idle_fold_seconds_total",           \
-      DD_METRIC_COUNTER, "Time spent in folds made while caught up, commits included.",    \
+      DD_METRIC_COUNTER_FRACTIONAL,                                                        \
+      "Time spent in folds made while caught up, commits included.",                       \
       NULL, NULL, 0)                                                                       \
     X(M_QUERIES, "doudi_eligibility_queries_total", DD_METRIC_COUNTER,                     \
       "Registry queries answered, by result.", "result", NULL, 0)
@@ -137,7 +139,7 @@ static void batch_committed(void *arg)
     dd_series_inc(d->s[M_UNDECODABLE], st->records_undecodable);
     dd_series_inc(d->s[M_SCREENED], st->screened_unchanged);
     dd_series_inc(d->s[M_SCREEN_RECHECKED], st->screen_rechecked);
-    dd_series_add(d->s[M_SCREEN_WAIT], (double)st->screen_wait_ns / 1e9); /* seconds: a counter all the same */
+    dd_series_add(d->s[M_SCREEN_WAIT], (double)st->screen_wait_ns / 1e9);
     dd_series_inc(d->s[M_EVALUATIONS], st->evaluations);
     dd_series_observe(d->s[M_EVAL_SECONDS], (double)st->evaluation_ns / 1e9);
     dd_series_inc(d->s[M_CARE], st->care_changes);

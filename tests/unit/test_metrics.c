@@ -171,6 +171,36 @@ static void test_render_values(void **state)
     dd_metrics_destroy(&metrics);
 }
 
+/* Seconds counted in fractions render as such; adding to a whole-count
+ * counter rounds instead of mixing a double's bits into the count. */
+static void test_fractional_counter(void **state)
+{
+    (void)state;
+    static const dd_metric_def defs[] = {
+        {"t_wait_seconds_total", DD_METRIC_COUNTER_FRACTIONAL, "Waited.", NULL, NULL, 0},
+        {"t_things_total", DD_METRIC_COUNTER, "Things.", NULL, NULL, 0},
+    };
+    dd_metric *m[2];
+    dd_metrics *metrics = dd_metrics_new();
+    assert_int_equal(dd_metrics_register(metrics, defs, 2, m), 0);
+    dd_series *wait = dd_metric_series(m[0], NULL), *things = dd_metric_series(m[1], NULL);
+    dd_series_add(wait, 1.25);
+    dd_series_add(wait, 0.5);
+    dd_series_add(wait, -3); /* a counter never goes down */
+    dd_series_inc(wait, 2);
+    dd_series_inc(things, 3);
+    dd_series_add(things, 2.4);
+    dd_series_add(things, 0.2);
+    assert_render(metrics, "# HELP t_wait_seconds_total Waited.\n"
+                           "# TYPE t_wait_seconds_total counter\n"
+                           "t_wait_seconds_total 3.75\n"
+                           "# HELP t_things_total Things.\n"
+                           "# TYPE t_things_total counter\n"
+                           "t_things_total 5\n");
+    assert_true(dd_series_value(wait) == 3.75);
+    dd_metrics_destroy(&metrics);
+}
+
 static void test_escaping(void **state)
 {
     (void)state;
@@ -599,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_render_fresh),
         cmocka_unit_test(test_render_exact),
         cmocka_unit_test(test_render_values),
+        cmocka_unit_test(test_fractional_counter),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_histogram_cumulative),
         cmocka_unit_test(test_series_identity),
