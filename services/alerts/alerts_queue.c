@@ -84,8 +84,10 @@ static size_t first_above(const alerts_queue *q, uint64_t after)
 
 void alerts_queue_remove(alerts_queue *q, uint64_t number)
 {
+    if (number == 0)
+        return; /* never a number: alerts count from 1 */
     size_t i = first_above(q, number - 1);
-    if (number == 0 || i == q->end || q->items[i].number != number || !q->items[i].live)
+    if (i == q->end || q->items[i].number != number || !q->items[i].live)
         return;
     q->items[i].live = false;
     q->dead++;
