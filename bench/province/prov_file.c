@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -215,7 +216,9 @@ int prov_reader_open(const char *path, prov_reader **out, char **error_text)
     prov_reader *r = dd_calloc(1, sizeof(*r));
     r->size = (size_t)st.st_size;
     if (r->size) {
-        r->map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* Populated at once: faulting a gigabyte in page by page, while
+         * the events are published, takes the daemons' CPU. */
+        r->map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (r->map == MAP_FAILED) {
             int e = -errno;
             close(fd);
@@ -304,4 +307,49 @@ bool prov_reader_next(prov_reader *r, const uint8_t **data, size_t *len, int64_t
     }
     sift_down(r, 0);
     return true;
+}
+
+int prov_file_merge(const char *path, char **error_text)
+{
+    prov_reader *r;
+    int rc = prov_reader_open(path, &r, error_text);
+    if (rc)
+        return rc;
+    if (r->nblocks <= 1 || r->events > UINT32_MAX) {
+        prov_reader_close(&r);
+        return 0;
+    }
+    size_t n = strlen(path) + sizeof(".merging");
+    char *tmp = dd_malloc(n);
+    snprintf(tmp, n, "%s.merging", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        rc = -errno;
+        goto out;
+    }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    uint8_t header[BLOCK_HEADER];
+    memcpy(header, BLOCK_MAGIC, 4);
+    put_u32(header + 4, (uint32_t)r->events);
+    put_u64(header + 8, r->size - r->nblocks * BLOCK_HEADER);
+    bool ok = fwrite(header, 1, sizeof(header), f) == sizeof(header);
+    const uint8_t *data;
+    size_t len;
+    int64_t t;
+    while (ok && prov_reader_next(r, &data, &len, &t)) {
+        /* The record header sits right before its payload in the map. */
+        ok = fwrite(data - RECORD_HEADER, 1, RECORD_HEADER + len, f) == RECORD_HEADER + len;
+    }
+    if (!ok)
+        rc = -(errno ? errno : EIO);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -(errno ? errno : EIO);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+out:
+    free(tmp);
+    prov_reader_close(&r);
+    return rc;
 }

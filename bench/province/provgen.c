@@ -47,7 +47,9 @@ static const char help[] =
     "                         doudi-eligibility must find changed and unchanged;\n"
     "                         and what the population looks like.\n"
     "    Townships are dealt to portals in turn; all of a township's events go to\n"
-    "    one portal, in time order (bench/province/prov_file.h has the format).\n"
+    "    one portal, in time order. Each file is then rewritten as one block, its\n"
+    "    townships merged by time: the order the portal publishes in, read front\n"
+    "    to back (bench/province/prov_file.h has the format).\n"
     "\n"
     "OPTIONS\n"
     "    --scale S        county (440106), city (4401) or province. Default: county.\n"
@@ -234,6 +236,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "provgen: closing the files of portal %u: %s\n", k, strerror(errno));
             return 1;
         }
+    for (unsigned k = 0; k < 2 * portals; k++) {
+        snprintf(path, sizeof(path), "%s/%s-%u.evt", out, k % 2 ? "month" : "preload", k / 2);
+        char *why = NULL;
+        int rc = prov_file_merge(path, &why);
+        if (rc != 0) {
+            fprintf(stderr, "provgen: merging %s: %s\n", path, why ? why : strerror(-rc));
+            free(why);
+            return 1;
+        }
+    }
     double elapsed = now_s() - started;
 
     const prov_expect *ex = prov_gen_expect(gen);
