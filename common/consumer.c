@@ -24,6 +24,10 @@
     X(C_LAG, "doudi_consumer_lag_records", DD_METRIC_GAUGE,                            \
       "Upstream head minus this daemon's committed cursor, by upstream.", "upstream",  \
       NULL, 0)                                                                         \
+    X(C_CURSOR, "doudi_consumer_cursor_sequence", DD_METRIC_GAUGE,                     \
+      "The last upstream sequence this daemon applied and committed, by upstream. The "\
+      "upstream learns it only with the next fetch "                                   \
+      "(doudi_log_consumer_cursor there).", "upstream", NULL, 0)                        \
     X(C_RESENDS, "doudi_consumer_fetch_resends_total", DD_METRIC_COUNTER,              \
       "Fetches sent again after no reply came in time, by upstream.", "upstream",      \
       NULL, 0)                                                                         \
@@ -131,6 +135,8 @@ int dd_consumer_new(dd_store *store, struct ev_loop *loop, void *zctx,
     int rc = dd_store_dbi(store, "cursors", 0, &c->cursors);
     if (!rc)
         rc = read_cursor(c);
+    if (!rc && c->s[C_CURSOR])
+        dd_series_set(c->s[C_CURSOR], (double)c->cursor);
     if (rc) {
         dd_error("consumer of %s: cannot read the cursor: %s", c->upstream, dd_strerror(rc));
         c->socket = NULL;
@@ -216,6 +222,8 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
             return;
         }
         c->cursor = new_cursor;
+        if (c->s[C_CURSOR])
+            dd_series_set(c->s[C_CURSOR], (double)c->cursor);
         c->batches++;
         inc(c, C_BATCHES, 1);
         inc(c, C_RECORDS, reply->n_records);

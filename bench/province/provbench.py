@@ -149,6 +149,18 @@ def metric(snapshot, name, default=0.0, **labels):
     return snapshot.get((name, tuple(sorted(labels.items()))), default)
 
 
+def consumer_cursor(m, name):
+    """What `name` has applied and committed of its upstream's log, as the
+    consumer itself says. The upstream's doudi_log_consumer_cursor learns it
+    only with the next fetch, which waits up to fetch_wait (1 s) when nothing
+    is new: it would put the end of a run up to a second late per stage."""
+    up = UPSTREAM[name]
+    own = metric(m[name], "doudi_consumer_cursor_sequence", None, upstream=up)
+    if own is not None:
+        return own
+    return metric(m[up], "doudi_log_consumer_cursor", -1, consumer=name)
+
+
 def labelled(snapshot, name, label):
     return {dict(k[1]).get(label): v for k, v in snapshot.items() if k[0] == name}
 
@@ -320,12 +332,9 @@ class Sampler(threading.Thread):
              "head_intake": metric(m["intake"], "doudi_log_head_sequence"),
              "head_eligibility": metric(m["eligibility"], "doudi_log_head_sequence"),
              "head_scheduler": metric(m["scheduler"], "doudi_log_head_sequence"),
-             "cursor_eligibility": metric(m["intake"], "doudi_log_consumer_cursor", -1,
-                                          consumer="eligibility"),
-             "cursor_scheduler": metric(m["eligibility"], "doudi_log_consumer_cursor", -1,
-                                        consumer="scheduler"),
-             "cursor_alerts": metric(m["scheduler"], "doudi_log_consumer_cursor", -1,
-                                     consumer="alerts")}
+             "cursor_eligibility": consumer_cursor(m, "eligibility"),
+             "cursor_scheduler": consumer_cursor(m, "scheduler"),
+             "cursor_alerts": consumer_cursor(m, "alerts")}
         for n, up in UPSTREAM.items():
             s[f"records_{n}"] = metric(m[n], "doudi_consumer_records_total", upstream=up)
         return s, m

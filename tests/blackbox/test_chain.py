@@ -161,6 +161,10 @@ def test_county_month_through_the_chain(env):
     m_alerts = alerts.metrics()
     h.check_eq(m_alerts.value("doudi_consumer_lag_records", upstream="scheduler"), 0.0,
                "doudi-alerts' lag behind the scheduler")
+    # The consumer's own cursor is the committed one, at once: the upstream
+    # learns it only with the next fetch.
+    h.check_eq(m_alerts.value("doudi_consumer_cursor_sequence", upstream="scheduler"),
+               float(heads["scheduler"]), "doudi-alerts' own cursor at the scheduler's head")
     kinds = collections.Counter(r.kind for r in records)
     h.check_eq(m_alerts.value("doudi_alerts_upstream_records_total"),
                float(kinds[sh.ALERT] + kinds[sh.ACK] + kinds[sh.PLAN_CHANGE]),
