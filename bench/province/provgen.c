@@ -236,16 +236,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "provgen: closing the files of portal %u: %s\n", k, strerror(errno));
             return 1;
         }
-    for (unsigned k = 0; k < 2 * portals; k++) {
-        snprintf(path, sizeof(path), "%s/%s-%u.evt", out, k % 2 ? "month" : "preload", k / 2);
-        char *why = NULL;
-        int rc = prov_file_merge(path, &why);
-        if (rc != 0) {
-            fprintf(stderr, "provgen: merging %s: %s\n", path, why ? why : strerror(-rc));
-            free(why);
-            return 1;
+    static const char *const phases[] = {"preload", "month"};
+    for (unsigned k = 0; k < portals; k++)
+        for (size_t ph = 0; ph < sizeof(phases) / sizeof(phases[0]); ph++) {
+            snprintf(path, sizeof(path), "%s/%s-%u.evt", out, phases[ph], k);
+            char *why = NULL;
+            int rc = prov_file_merge(path, &why);
+            if (rc != 0) {
+                fprintf(stderr, "provgen: merging %s: %s\n", path, why ? why : strerror(-rc));
+                free(why);
+                return 1;
+            }
         }
-    }
     double elapsed = now_s() - started;
 
     const prov_expect *ex = prov_gen_expect(gen);
