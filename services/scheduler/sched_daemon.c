@@ -66,7 +66,10 @@
     X(M_PLAN_CACHE_BYTES, "doudi_scheduler_plan_cache_bytes", DD_METRIC_GAUGE,                \
       "Memory of the plans copied in memory.", NULL, NULL, 0)                                 \
     X(M_QUERIES, "doudi_scheduler_queries_total", DD_METRIC_COUNTER,                           \
-      "Queries answered, by result.", "result", NULL, 0)
+      "Queries answered, by result.", "result", NULL, 0)                                       \
+    X(M_STALE_DUE, "doudi_scheduler_stale_due_entries_deleted_total", DD_METRIC_COUNTER,       \
+      "Due entries the sweep had passed, of plans visited since, deleted together in key "     \
+      "order.", NULL, NULL, 0)
 
 enum { SCHED_METRICS(DD_METRIC_ENUM) SCHED_METRIC_COUNT };
 
@@ -133,6 +136,7 @@ static void batch_committed(void *arg)
     inc_label(d, M_VISITS, "late", st->late_visits);
     if (st->sweeps)
         dd_series_observe(d->s[M_SWEEP], (double)st->sweep_ns / 1e9);
+    dd_series_inc(d->s[M_STALE_DUE], st->stale_due_dropped);
 }
 
 static void batch_aborted(void *arg)

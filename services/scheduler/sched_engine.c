@@ -52,8 +52,16 @@ struct sched_engine {
     int32_t month;
     int64_t stored[4];
     uint64_t seq; /* eligibility's sequence of the record in progress */
+    bool drop_stale_due; /* stale_due is full: empty it after this record */
     sched_batch_stats stats;
 };
+
+/*
+ * How many passed-over entries of "due" gather by default before they are
+ * deleted together (sched_plandb.h): a province-month forgets about a
+ * million, so a few passes a month, each ten megabytes of keys in memory.
+ */
+enum { STALE_DUE_DROP_AT = 1 << 17 };
 
 typedef struct plan_shape {
     bool active;
@@ -306,10 +314,21 @@ static int commit_plan(sched_engine *e, const plan_shape *b, Doudi__VisitPlan *p
                          a.tier != b->tier || region_changed;
     if (index_changed && b->active) {
         /* An entry the sweep has yet to pass is left for it to drop (its
-         * plan no longer matches it); one behind the sweep would stay. */
-        if (b->due < e->swept &&
-            (rc = sched_db_due_del(e->db, e->txn, false, b->due, b->due_seq, id)))
-            return rc;
+         * plan no longer matches it); one behind the sweep would stay, so
+         * it is named in stale_due and deleted with others later, except
+         * an entry this record wrote: the record may write its key again. */
+        if (b->due < e->swept) {
+            uint64_t pending = 0;
+            rc = b->due_seq == e->seq
+                     ? sched_db_due_del(e->db, e->txn, false, b->due, b->due_seq, id)
+                     : sched_db_due_forget(e->db, e->txn, b->due, b->due_seq, id, &pending);
+            if (rc)
+                return rc;
+            uint64_t drop_at = e->opt.stale_due_drop_at ? e->opt.stale_due_drop_at
+                                                        : STALE_DUE_DROP_AT;
+            if (pending >= drop_at)
+                e->drop_stale_due = true;
+        }
         if (b->sparse && (rc = sched_db_due_del(e->db, e->txn, true, b->due, b->due_seq, id)))
             return rc;
     }
@@ -1313,6 +1332,7 @@ static int load_state(sched_engine *e, MDB_txn *txn)
 {
     memset(&e->stats, 0, sizeof(e->stats));
     e->txn = txn;
+    e->drop_stale_due = false;
     /* The databases' caches forget an earlier transaction that was
      * aborted (it may be running again after the map grew). */
     int rc = sched_db_begin(e->db, txn);
@@ -1343,6 +1363,15 @@ static int store_state(sched_engine *e)
     return 0;
 }
 
+static int drop_stale_due(sched_engine *e)
+{
+    uint64_t deleted;
+    int rc = sched_db_due_drop_forgotten(e->db, e->txn, &deleted);
+    e->drop_stale_due = false;
+    e->stats.stale_due_dropped += deleted;
+    return rc;
+}
+
 int sched_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n)
 {
     sched_engine *e = arg;
@@ -1353,6 +1382,8 @@ int sched_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records
         /* After a record, never at a batch's end: replays fold alike. */
         if (rc == 0)
             rc = sched_db_journal_fold(e->db, txn, false);
+        if (rc == 0 && e->drop_stale_due)
+            rc = drop_stale_due(e);
     }
     if (rc == 0)
         rc = store_state(e);

@@ -76,6 +76,9 @@ typedef struct sched_options {
     int64_t understaffed_handle_ms;
     int64_t forecast_handle_ms;
     int64_t unmatched_handle_ms;
+    /* Due entries the sweep had passed (plans overdue, then visited) that
+     * gather before they are deleted together (sched_plandb.h); 0: 131072. */
+    uint64_t stale_due_drop_at;
 } sched_options;
 
 /* Kinds of input record counted in sched_batch_stats.records. */
@@ -101,6 +104,7 @@ typedef struct sched_batch_stats {
     uint64_t visits_counted, attempts, unmatched_reports, late_visits;
     uint64_t sweeps;
     int64_t sweep_ns;
+    uint64_t stale_due_dropped; /* passed-over due entries deleted together */
 } sched_batch_stats;
 
 typedef struct sched_engine sched_engine;

@@ -33,6 +33,7 @@ static const struct {
     [SCHED_DB_UNMATCHED] = {"unmatched", MDB_INTEGERKEY},
     [SCHED_DB_META] = {"meta", 0},
     [SCHED_DB_PLAN_JOURNAL] = {"plan_journal", MDB_INTEGERKEY},
+    [SCHED_DB_STALE_DUE] = {"stale_due", MDB_INTEGERKEY},
 };
 
 /*
@@ -515,6 +516,83 @@ int sched_db_due_del(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms, ui
     uint8_t key[DUE_KEY_MAX];
     size_t klen = due_key(key, due_ms, sequence, person_id);
     return sched_db_del(db, txn, sparse ? SCHED_DB_SPARSE_DUE : SCHED_DB_DUE, key, klen);
+}
+
+int sched_db_due_forget(sched_db *db, MDB_txn *txn, int64_t due_ms, uint64_t sequence,
+                        const char *person_id, uint64_t *pending)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, db->dbi[SCHED_DB_STALE_DUE], &st);
+    if (rc)
+        return rc;
+    /* Emptied only as a whole, so the next counter is one past the count. */
+    uint64_t number = (uint64_t)st.ms_entries + 1;
+    uint8_t key[DUE_KEY_MAX];
+    MDB_val k = {sizeof(number), &number}, v = {due_key(key, due_ms, sequence, person_id), key};
+    rc = mdb_put(txn, db->dbi[SCHED_DB_STALE_DUE], &k, &v, MDB_APPEND);
+    if (rc == 0)
+        *pending = number;
+    return rc;
+}
+
+typedef struct stale_key {
+    uint8_t len;
+    uint8_t key[DUE_KEY_MAX];
+} stale_key;
+
+static int by_due_key(const void *a, const void *b)
+{
+    const stale_key *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (int)x->len - (int)y->len;
+}
+
+int sched_db_due_drop_forgotten(sched_db *db, MDB_txn *txn, uint64_t *deleted)
+{
+    *deleted = 0;
+    MDB_stat st;
+    int rc = mdb_stat(txn, db->dbi[SCHED_DB_STALE_DUE], &st);
+    if (rc || st.ms_entries == 0)
+        return rc;
+    stale_key *keys = dd_malloc(st.ms_entries * sizeof(*keys));
+    size_t n = 0;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if ((rc = mdb_cursor_open(txn, db->dbi[SCHED_DB_STALE_DUE], &cur)) != 0)
+        goto out;
+    while (n < st.ms_entries && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (v.mv_size <= DUE_HEAD || v.mv_size > DUE_KEY_MAX) {
+            rc = DD_ECORRUPT;
+            break;
+        }
+        keys[n].len = (uint8_t)v.mv_size;
+        memcpy(keys[n++].key, v.mv_data, v.mv_size);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        goto out;
+    /* In key order, successive deletes find their page where the last left it. */
+    qsort(keys, n, sizeof(*keys), by_due_key);
+    if ((rc = mdb_cursor_open(txn, db->dbi[SCHED_DB_DUE], &cur)) != 0)
+        goto out;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        k.mv_size = keys[i].len;
+        k.mv_data = keys[i].key;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc == 0 && (rc = mdb_cursor_del(cur, 0)) == 0)
+            (*deleted)++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0)
+        rc = mdb_drop(txn, db->dbi[SCHED_DB_STALE_DUE], 0);
+out:
+    free(keys);
+    return rc;
 }
 
 int sched_db_due_scan(sched_db *db, MDB_txn *txn, bool sparse, int64_t from_ms,

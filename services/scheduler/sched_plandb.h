@@ -21,6 +21,7 @@
  *                                                        demand in millivisits (int64)
  *   townships       township (9 digits)                  sched_township (capacity, alert marks)
  *   unmatched       upstream sequence (MDB_INTEGERKEY)   UnmatchedVisitReport
+ *   stale_due       counter (MDB_INTEGERKEY)             a key of "due" to delete
  *   meta            name                                 int64
  *
  * The due index holds every active plan by its next due time; the sweep
@@ -38,7 +39,11 @@
  * range. An entry of "due" that no longer matches its plan (the due time
  * changed before the sweep reached it) is left in place for the sweep to
  * drop as it passes (sched_engine.c), which saves a random delete per
- * visit; whoever reads "due" checks the entry against the plan.
+ * visit; whoever reads "due" checks the entry against the plan. An entry
+ * the sweep has already passed (a plan overdue, then visited) is not
+ * deleted at once either: its key is appended to stale_due, and once many
+ * have gathered they are deleted together in key order, a page of "due"
+ * written once for all its stale entries instead of once each.
  * township_plans (every active plan, by township and start time)
  * grows at the end of each township's range. It is the one index of plans
  * by place: a worker's plans are those of the worker's township that name
@@ -94,6 +99,7 @@ typedef enum {
     SCHED_DB_UNMATCHED,
     SCHED_DB_META,
     SCHED_DB_PLAN_JOURNAL,
+    SCHED_DB_STALE_DUE,
     SCHED_DB_COUNT
 } sched_dbi;
 
@@ -186,6 +192,20 @@ int sched_db_due_put(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms, ui
                      const char *person_id, const char *region, Doudi__VisitTier tier);
 int sched_db_due_del(sched_db *db, MDB_txn *txn, bool sparse, int64_t due_ms, uint64_t sequence,
                      const char *person_id);
+
+/*
+ * Marks the entry of "due" (not sparse) for deletion: its key goes to the
+ * end of stale_due, and *pending gets how many keys wait there.
+ */
+int sched_db_due_forget(sched_db *db, MDB_txn *txn, int64_t due_ms, uint64_t sequence,
+                        const char *person_id, uint64_t *pending);
+
+/*
+ * Deletes every entry of "due" stale_due names, in key order, and empties
+ * stale_due; *deleted gets how many were still there. A key no longer in
+ * "due" is passed over.
+ */
+int sched_db_due_drop_forgotten(sched_db *db, MDB_txn *txn, uint64_t *deleted);
 
 /* One entry of a due index, as a scan sees it (copies valid during the call). */
 typedef struct sched_due_entry {

@@ -39,6 +39,7 @@ typedef struct fixture {
     dd_log *log;
     sched_db *db;
     sched_engine *engine;
+    sched_options opt;
     dd_arena *arena;
     uint64_t seq;
     Doudi__LogRecord records[64];
@@ -77,7 +78,11 @@ static int setup(void **state)
         .phone_counts_up_to = DOUDI__VISIT_TIER__VISIT_TIER_KEY,
         .forecast_from_day = 1,
         .overdue_handle_ms = 3 * SCHED_DAY_MS,
+        /* Every passed-over due entry goes after its record: the tests
+         * below count entries as if deleted at once, unless they say. */
+        .stale_due_drop_at = 1,
     };
+    f->opt = o;
     f->engine = sched_engine_new(f->db, f->log, &o);
     f->arena = dd_arena_new(0);
     *state = f;
@@ -436,6 +441,48 @@ static void within_24_hours_and_overdue_once(void **state)
     assert_int_equal(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, NULL), 1);
 }
 
+/*
+ * Entries of "due" the sweep passed, of plans visited since, wait in
+ * stale_due and are deleted together once enough have gathered, after the
+ * record that made one too many; until then queries and the sweep pass
+ * over them.
+ */
+static void passed_over_due_entries_deleted_together(void **state)
+{
+    fixture *f = *state;
+    sched_options o = f->opt;
+    o.stale_due_drop_at = 3;
+    sched_engine_destroy(&f->engine);
+    f->engine = sched_engine_new(f->db, f->log, &o);
+    int64_t t = sh(2026, 3, 10, 9, 0);
+    roster(f, t, "a", V1, JOINED, ASSISTANT, 60);
+    const char *people[] = {"p1", "p2", "p3", "p4"};
+    for (int i = 0; i < 4; i++)
+        care(f, t + 1 + i, people[i], V1, KEY, ALONE, false, false);
+    /* Nobody visited in March: four overdue plans behind the sweep. */
+    tick(f, sh(2026, 4, 2, 9, 0));
+    flush(f, 0);
+    assert_int_equal(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, NULL), 4);
+    assert_int_equal(entries(f, SCHED_DB_DUE), 4);
+    /* Two visits: their old entries stay, named in stale_due. */
+    visit(f, sh(2026, 4, 3, 9, 0), "p1", "a", VISITED, false);
+    visit(f, sh(2026, 4, 3, 10, 0), "p2", "a", VISITED, false);
+    flush(f, 1);
+    assert_int_equal(entries(f, SCHED_DB_STALE_DUE), 2);
+    assert_int_equal(entries(f, SCHED_DB_DUE), 6);
+    assert_int_equal(plan(f, "p1")->next_due_ms, sched_month_end_ms(202605));
+    /* The third: all three go together, in the same transaction. */
+    visit(f, sh(2026, 4, 3, 11, 0), "p3", "a", VISITED, false);
+    flush(f, 0);
+    assert_int_equal(entries(f, SCHED_DB_STALE_DUE), 0);
+    assert_int_equal(entries(f, SCHED_DB_DUE), 4); /* p4 overdue, three due by May's end */
+    /* The stale entries were never alerted again; past May's end, the
+     * three visited plans are overdue once more (p4 was, once). */
+    tick(f, sh(2026, 6, 2, 9, 0));
+    flush(f, 0);
+    assert_int_equal(count_log(f, 102, DOUDI__ALERT_KIND__ALERT_KIND_VISIT_OVERDUE, NULL), 7);
+}
+
 static void months_leap_day_and_endings(void **state)
 {
     fixture *f = *state;
@@ -667,6 +714,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(capacity_limited_assignment, setup, teardown),
         cmocka_unit_test_setup_teardown(within_24_hours_and_overdue_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(passed_over_due_entries_deleted_together, setup, teardown),
         cmocka_unit_test_setup_teardown(months_leap_day_and_endings, setup, teardown),
         cmocka_unit_test_setup_teardown(understaffed_and_forecast_once_a_month, setup, teardown),
         cmocka_unit_test_setup_teardown(worker_moving_away_hands_plans_on, setup, teardown),
