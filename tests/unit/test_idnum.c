@@ -234,6 +234,16 @@ static void test_shanghai_date(void **state)
     assert_int_equal(dd_date_yyyymmdd_shanghai(-8 * 3600000LL), 19700101);
     /* 1900-03-01T00:00+08:00 (1900 had no 29 February). */
     assert_int_equal(dd_date_yyyymmdd_shanghai(-2203891200000LL - 8 * 3600000LL), 19000301);
+    /* The day asked last is remembered: both of its ends, and the days
+     * next to it, asked again in any order, give their own dates. */
+    const int64_t feb29 = 1709136000000LL, day = 86400000LL;
+    assert_int_equal(dd_date_yyyymmdd_shanghai(feb29 + 1000), 20240229);
+    assert_int_equal(dd_date_yyyymmdd_shanghai(feb29 + day - 1), 20240229);
+    assert_int_equal(dd_date_yyyymmdd_shanghai(feb29 + day), 20240301);
+    assert_int_equal(dd_date_yyyymmdd_shanghai(feb29), 20240229);
+    assert_int_equal(dd_date_yyyymmdd_shanghai(feb29 - 1), 20240228);
+    assert_int_equal(dd_date_yyyymmdd_shanghai(feb29 + day + 5), 20240301);
+    assert_int_equal(dd_date_yyyymmdd_shanghai(feb29 - day), 20240228);
     /* Extremes do not overflow. */
     assert_int_equal(dd_date_yyyymmdd_shanghai(INT64_MAX), 99991231);
     assert_int_equal(dd_date_yyyymmdd_shanghai(INT64_MIN), 101);
