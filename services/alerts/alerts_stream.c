@@ -25,7 +25,7 @@ typedef struct area {
     bool dir_known;  /* dir lists every closed block still held */
     uint64_t first, last;
     size_t len;
-    uint8_t deltas[ALERTS_BLOCK_BYTES];
+    uint8_t deltas[ALERTS_BLOCK_BYTES_READ];
     uint64_t *dir;   /* closing sequences of its closed blocks, rising */
     size_t ndir, dircap;
     /* a village's province, city, county and township, once looked up
@@ -274,7 +274,7 @@ static int load_area(alerts_stream *s, MDB_txn *txn, const char *region, size_t 
     MDB_val k = {a->keylen, a->key}, v;
     int rc = mdb_get(txn, s->open, &k, &v);
     if (rc == 0) {
-        if (v.mv_size < 8 || v.mv_size - 8 > ALERTS_BLOCK_BYTES)
+        if (v.mv_size < 8 || v.mv_size - 8 > ALERTS_BLOCK_BYTES_READ)
             return DD_ECORRUPT;
         a->first = get_be64(v.mv_data);
         a->len = v.mv_size - 8;
@@ -525,7 +525,7 @@ static int get_closed(alerts_stream *s, MDB_txn *txn, const area *a, uint64_t cl
         return DD_NOTFOUND;
     if (rc)
         return rc;
-    if (v.mv_size < 8 + digits || v.mv_size - 8 - digits > ALERTS_BLOCK_BYTES)
+    if (v.mv_size < 8 + digits || v.mv_size - 8 - digits > ALERTS_BLOCK_BYTES_READ)
         return DD_ECORRUPT;
     if (memcmp((const uint8_t *)v.mv_data + 8, a->key + 1, digits) != 0)
         return DD_NOTFOUND;
