@@ -40,6 +40,7 @@ static const char help[] =
     "SYNOPSIS\n"
     "    provpub --dir DIR --phase preload|month [-e ENDPOINT] [--portals N] [--batch B]\n"
     "            [--window W] [--timeout-ms MS] [--requests FILE] [--json FILE]\n"
+    "            [--start-on-stdin]\n"
     "\n"
     "DESCRIPTION\n"
     "    Reads DIR/PHASE-0.evt .. DIR/PHASE-(N-1).evt (written by provgen) and\n"
@@ -66,6 +67,10 @@ static const char help[] =
     "                       reply (CLOCK_REALTIME nanoseconds), events, the highest\n"
     "                       sequence of its events in intake's log.\n"
     "    --json FILE        Writes the summary there too.\n"
+    "    --start-on-stdin   Opens and checks every file, writes \"provpub: ready\" on\n"
+    "                       standard error, and publishes only once a line (or the\n"
+    "                       end of input) comes on standard input: a caller timing\n"
+    "                       the publishing leaves out the reading of the files.\n"
     "    -h, --help         This text.\n"
     "\n"
     "EXIT STATUS\n"
@@ -360,12 +365,14 @@ int main(int argc, char **argv)
     const char *dir = NULL, *phase = NULL, *endpoint = "tcp://127.0.0.1:7101", *requests_path = NULL,
                *json_path = NULL;
     long portals = 0, batch = 1000, window = 4, timeout_ms = 60000;
+    bool start_on_stdin = false;
     static const struct option longs[] = {
         {"dir", required_argument, NULL, 'd'},        {"phase", required_argument, NULL, 'P'},
         {"endpoint", required_argument, NULL, 'e'},   {"portals", required_argument, NULL, 'n'},
         {"batch", required_argument, NULL, 'b'},      {"window", required_argument, NULL, 'w'},
         {"timeout-ms", required_argument, NULL, 't'}, {"requests", required_argument, NULL, 'r'},
         {"json", required_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
+        {"start-on-stdin", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "e:h", longs, NULL)) != -1) {
@@ -379,6 +386,7 @@ int main(int argc, char **argv)
         case 't': timeout_ms = parse_long(optarg, 1, 3600000, "--timeout-ms"); break;
         case 'r': requests_path = optarg; break;
         case 'j': json_path = optarg; break;
+        case 'S': start_on_stdin = true; break;
         case 'h': fputs(help, stdout); return 0;
         default: usage_error("bad option");
         }
@@ -407,6 +415,13 @@ int main(int argc, char **argv)
         }
         events += prov_reader_events(p->reader);
         n++;
+    }
+    if (start_on_stdin) {
+        fputs("provpub: ready\n", stderr);
+        fflush(stderr);
+        int ch;
+        while ((ch = getchar()) != EOF && ch != '\n')
+            ;
     }
     void *ctx = zmq_ctx_new();
     int64_t started = mono_ns();
