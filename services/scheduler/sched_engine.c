@@ -81,6 +81,8 @@ sched_engine *sched_engine_new(sched_db *db, dd_log *out, const sched_options *o
     e->db = db;
     e->out = out;
     e->opt = *options;
+    if (!e->opt.stale_due_drop_at)
+        e->opt.stale_due_drop_at = STALE_DUE_DROP_AT;
     e->arena = dd_arena_new(1 << 20);
     return e;
 }
@@ -324,9 +326,7 @@ static int commit_plan(sched_engine *e, const plan_shape *b, Doudi__VisitPlan *p
                      : sched_db_due_forget(e->db, e->txn, b->due, b->due_seq, id, &pending);
             if (rc)
                 return rc;
-            uint64_t drop_at = e->opt.stale_due_drop_at ? e->opt.stale_due_drop_at
-                                                        : STALE_DUE_DROP_AT;
-            if (pending >= drop_at)
+            if (pending >= e->opt.stale_due_drop_at)
                 e->drop_stale_due = true;
         }
         if (b->sparse && (rc = sched_db_due_del(e->db, e->txn, true, b->due, b->due_seq, id)))
