@@ -1,23 +1,37 @@
 /*
- * dedup.c: the dedup journal and its in-memory table (see dedup.h for why
+ * dedup.c: the dedup journal and its in-memory index (see dedup.h for why
  * it is built this way).
  *
- * Table: linear probing over a power-of-two array of slots; a slot is empty
- * when its seq is 0 (sequences start at 1). Deletion shifts later members of
- * the probe run back, so lookups never need tombstones. It is read at random
- * over gigabytes, so it lives on huge pages (dd_calloc_table) and the judging
- * prefetches slots ahead of their lookup.
+ * Index: every random read costs a trip to memory, and on this kind of
+ * machine one costs a few hundred nanoseconds, so the index is laid out to
+ * need one cache line per new event:
  *
- * At 70% load the table doubles, a little at a time: copying tens of
- * millions of slots at once stopped intake for seconds. The new table takes
- * every insert, and each insert first copies MOVE_PER_INSERT slots of the
- * old one, in whole probe runs, going round from an empty slot (`moved`
- * slots so far); the old table goes when all are copied, long before the
- * new one is 70% full. A key whose home in the old table lies in the copied
- * runs is wholly in the new table; any other is looked for in both. While
- * the old table is read, its entries are never shifted: a deletion leaves a
- * tombstone there (and an update moves the entry to the new table), so a
- * key is never in both tables alive, and no run moves under the copying.
+ *   - the keys themselves, 16 bytes each, in a ring indexed by sequence
+ *     (chunks of KEYS_PER_CHUNK, oldest freed first as they expire):
+ *     written in order, read only to confirm a match;
+ *   - a table of 8-byte entries, linear probing from the slot given by the
+ *     key's low bits: 24 bits of fingerprint from the key's high half and
+ *     the low 40 bits of the sequence. Eight entries share a cache line,
+ *     so a probe run at 70% load nearly always lies in one.
+ *
+ * A lookup walks the run; an entry whose fingerprint matches is confirmed
+ * against the ring (one read, nearly only for real duplicates: a new key
+ * meets a false fingerprint about once in five million lookups). The full
+ * sequence is the one below the log's next sequence whose low 40 bits are
+ * the entry's: held ids span far fewer than 2^40 sequences. A deletion
+ * matches fingerprint and sequence exactly, so it needs no ring read, and
+ * leaves a tombstone (or empties the slot when the run ends there).
+ *
+ * When entries and tombstones pass 70% of the table, a new table (twice as
+ * large, or as large when most were tombstones) takes every insert, and each
+ * insert first copies MOVE_PER_INSERT ring positions of the keys held when
+ * it started: every key in the ring is held at its own position's sequence
+ * (an id accepted again leaves its old position), so copying reads the ring
+ * in order and adds each without a search, leaving the tombstones behind.
+ * Lookups read the new table, then the old one until the copying ends.
+ * Copying tens of millions at once would stop intake for seconds; at
+ * start-up, while no events arrive, the table is made large enough to
+ * double the ids loaded before it must be renewed.
  */
 #include "dedup.h"
 
@@ -30,11 +44,6 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-typedef struct slot {
-    intake_dedup_key key;
-    uint64_t seq;
-} slot;
-
 /* Journal record layout: header then count keys. */
 typedef struct journal_header {
     int64_t committed_at_ms;
@@ -42,23 +51,40 @@ typedef struct journal_header {
     uint32_t reserved;
 } journal_header;
 
-/* The seq of a deleted slot in the old table while it is being copied. */
+#define SEQ_BITS 40
+#define SEQ_MASK ((UINT64_C(1) << SEQ_BITS) - 1)
+#define EMPTY UINT64_C(0)
+/* Fingerprints run from 1 to 0xFFFFFE, so no entry is 0 or all ones. */
 #define TOMBSTONE UINT64_MAX
-/* Old slots copied per insert while the table doubles: at least 10/7 (the
- * old table's slots over the inserts that bring the new one to 70%). */
+/* Ring positions copied per insert while a new table fills: the copying
+ * ends (after a quarter as many inserts as keys held) long before the new
+ * table reaches 70%. */
 #define MOVE_PER_INSERT 4
+#define KEYS_PER_CHUNK_BITS 16
+#define KEYS_PER_CHUNK ((size_t)1 << KEYS_PER_CHUNK_BITS)
+#define INITIAL_CAPACITY ((size_t)1 << 16)
+
+typedef struct table {
+    uint64_t *entries; /* NULL: none */
+    size_t mask;       /* capacity - 1 */
+    size_t used;       /* entries that are not EMPTY, tombstones included */
+} table;
 
 struct intake_dedup {
     dd_store *store;
     MDB_dbi journal;
     int64_t retention_ms;
-    slot *slots;
-    size_t mask; /* capacity - 1 */
-    size_t count; /* keys held, in either table */
-    /* The table being copied into slots (NULL: none): from the empty slot
-     * old_start on, old_moved slots are copied. */
-    slot *old;
-    size_t old_mask, old_start, old_moved;
+    table cur;
+    /* The table being copied into cur (entries NULL: none); ring positions
+     * move_next..move_end-1 are still to copy. */
+    table old;
+    uint64_t move_next, move_end;
+    size_t count; /* keys held */
+    /* The ring: keys of sequences ring_first..ring_end-1 (zero: none). */
+    intake_dedup_key **chunks;
+    size_t nchunks, chunks_cap;
+    uint64_t chunk_base; /* sequence >> KEYS_PER_CHUNK_BITS of chunks[0] */
+    uint64_t ring_first, ring_end;
     /* The batch of the open transaction. */
     intake_dedup_key *pending;
     size_t npending, pending_cap;
@@ -92,154 +118,289 @@ intake_dedup_key intake_dedup_key_of(const char *source, size_t source_len,
     return k;
 }
 
-static inline size_t slot_of(const intake_dedup *d, intake_dedup_key k)
-{
-    return (size_t)k.lo & d->mask;
-}
-
 static inline bool key_eq(intake_dedup_key a, intake_dedup_key b)
 {
     return a.lo == b.lo && a.hi == b.hi;
 }
 
-/* The slot holding k in a table, or the empty slot ending its probe run. */
-static inline size_t probe(const slot *slots, size_t mask, intake_dedup_key k)
+/* ---- the ring of keys by sequence ---------------------------------------- */
+
+static intake_dedup_key ring_get(const intake_dedup *d, uint64_t seq)
 {
-    size_t i = (size_t)k.lo & mask;
-    while (slots[i].seq && !key_eq(slots[i].key, k))
-        i = (i + 1) & mask;
-    return i;
+    intake_dedup_key none = {0, 0};
+    if (seq < d->ring_first || seq >= d->ring_end)
+        return none;
+    const intake_dedup_key *c = d->chunks[(seq >> KEYS_PER_CHUNK_BITS) - d->chunk_base];
+    return c[seq & (KEYS_PER_CHUNK - 1)];
 }
 
-/* Whether k would be in the old table (its home there is not yet copied). */
-static inline bool maybe_in_old(const intake_dedup *d, intake_dedup_key k)
+static void ring_put(intake_dedup *d, uint64_t seq, intake_dedup_key k)
 {
-    return d->old && ((((size_t)k.lo & d->old_mask) - d->old_start) & d->old_mask) >= d->old_moved;
+    uint64_t c = seq >> KEYS_PER_CHUNK_BITS;
+    if (d->nchunks == 0) {
+        d->chunk_base = c;
+        d->ring_first = seq;
+        d->ring_end = seq;
+    }
+    if (c < d->chunk_base || seq < d->ring_first) {
+        /* Sequences only grow (the log's), so this is a bug: stop before
+         * answering from a ring that no longer matches the table. */
+        dd_error("dedup: sequence %llu is below the oldest held (%llu); aborting",
+                 (unsigned long long)seq, (unsigned long long)d->ring_first);
+        abort();
+    }
+    while (c - d->chunk_base >= d->nchunks) {
+        if (d->nchunks == d->chunks_cap) {
+            d->chunks_cap = d->chunks_cap ? d->chunks_cap * 2 : 64;
+            d->chunks = dd_realloc(d->chunks, d->chunks_cap * sizeof(*d->chunks));
+        }
+        d->chunks[d->nchunks++] = dd_calloc(KEYS_PER_CHUNK, sizeof(intake_dedup_key));
+    }
+    d->chunks[c - d->chunk_base][seq & (KEYS_PER_CHUNK - 1)] = k;
+    if (seq >= d->ring_end)
+        d->ring_end = seq + 1;
+}
+
+/* Forgets the keys of sequences below seq, freeing whole chunks. */
+static void ring_drop_below(intake_dedup *d, uint64_t seq)
+{
+    if (seq <= d->ring_first)
+        return;
+    d->ring_first = seq < d->ring_end ? seq : d->ring_end;
+    size_t drop = 0;
+    while (drop < d->nchunks &&
+           (d->chunk_base + drop + 1) << KEYS_PER_CHUNK_BITS <= d->ring_first)
+        free(d->chunks[drop++]);
+    if (drop) {
+        memmove(d->chunks, d->chunks + drop, (d->nchunks - drop) * sizeof(*d->chunks));
+        d->nchunks -= drop;
+        d->chunk_base += drop;
+    }
+}
+
+/* Forgets the keys of sequences from seq on (an aborted batch's). */
+static void ring_truncate(intake_dedup *d, uint64_t seq)
+{
+    intake_dedup_key none = {0, 0};
+    for (uint64_t s = seq > d->ring_first ? seq : d->ring_first; s < d->ring_end; s++)
+        d->chunks[(s >> KEYS_PER_CHUNK_BITS) - d->chunk_base][s & (KEYS_PER_CHUNK - 1)] = none;
+    if (seq < d->ring_end)
+        d->ring_end = seq > d->ring_first ? seq : d->ring_first;
+}
+
+/* Forgets the key at seq: its id was accepted again under a later one. */
+static void ring_forget(intake_dedup *d, uint64_t seq)
+{
+    if (seq >= d->ring_first && seq < d->ring_end) {
+        intake_dedup_key none = {0, 0};
+        d->chunks[(seq >> KEYS_PER_CHUNK_BITS) - d->chunk_base][seq & (KEYS_PER_CHUNK - 1)] = none;
+    }
+}
+
+/* ---- the table of fingerprints and sequences ------------------------------ */
+
+static inline uint64_t fingerprint_of(intake_dedup_key k)
+{
+    uint64_t f = k.hi >> SEQ_BITS;
+    f += f == 0;
+    f -= f == 0xFFFFFF;
+    return f;
+}
+
+static inline uint64_t entry_of(uint64_t fingerprint, uint64_t seq)
+{
+    return fingerprint << SEQ_BITS | (seq & SEQ_MASK);
+}
+
+/* The full sequence of an entry: the latest below ring_end with its bits. */
+static inline uint64_t seq_of(const intake_dedup *d, uint64_t e)
+{
+    uint64_t s = (d->ring_end & ~SEQ_MASK) | (e & SEQ_MASK);
+    return s >= d->ring_end ? s - (UINT64_C(1) << SEQ_BITS) : s;
+}
+
+static uint64_t *table_new(size_t capacity)
+{
+    return dd_calloc_table(capacity, sizeof(uint64_t));
+}
+
+/* The position of k's live entry in t, or SIZE_MAX. */
+static size_t table_find(const intake_dedup *d, const table *t, intake_dedup_key k, uint64_t fp)
+{
+    for (size_t i = (size_t)k.lo & t->mask;; i = (i + 1) & t->mask) {
+        uint64_t e = t->entries[i];
+        if (e == EMPTY)
+            return SIZE_MAX;
+        if (e != TOMBSTONE && e >> SEQ_BITS == fp && key_eq(ring_get(d, seq_of(d, e)), k))
+            return i;
+    }
+}
+
+/* Sets k's entry in t to seq, adding it (in the first free slot of its run)
+ * when absent; absent: the caller knows it is. Returns whether it was added;
+ * when it was held, *before (may be NULL) gets its sequence and its position
+ * in the ring goes (so that every key in the ring is held at its own). */
+static bool table_put(intake_dedup *d, table *t, intake_dedup_key k, uint64_t fp, uint64_t seq,
+                      bool absent, uint64_t *before)
+{
+    size_t free_slot = SIZE_MAX;
+    size_t i = (size_t)k.lo & t->mask;
+    for (;; i = (i + 1) & t->mask) {
+        uint64_t e = t->entries[i];
+        if (e == EMPTY)
+            break;
+        if (e == TOMBSTONE) {
+            if (free_slot == SIZE_MAX)
+                free_slot = i;
+            if (absent)
+                break;
+        } else if (!absent && e >> SEQ_BITS == fp && key_eq(ring_get(d, seq_of(d, e)), k)) {
+            uint64_t was = seq_of(d, e);
+            if (was != seq)
+                ring_forget(d, was);
+            if (before)
+                *before = was;
+            t->entries[i] = entry_of(fp, seq);
+            return false;
+        }
+    }
+    if (free_slot == SIZE_MAX) {
+        free_slot = i;
+        t->used++;
+    }
+    t->entries[free_slot] = entry_of(fp, seq);
+    return true;
+}
+
+/* Deletes the entry of k at exactly seq from t, if there. Returns whether
+ * it was there. */
+static bool table_delete(table *t, intake_dedup_key k, uint64_t fp, uint64_t seq)
+{
+    uint64_t want = entry_of(fp, seq);
+    for (size_t i = (size_t)k.lo & t->mask;; i = (i + 1) & t->mask) {
+        uint64_t e = t->entries[i];
+        if (e == EMPTY)
+            return false;
+        if (e != want)
+            continue;
+        if (t->entries[(i + 1) & t->mask] != EMPTY) {
+            t->entries[i] = TOMBSTONE;
+            return true;
+        }
+        /* The run ends here: the slot and the tombstones before it empty. */
+        t->entries[i] = EMPTY;
+        t->used--;
+        for (size_t j = (i - 1) & t->mask; t->entries[j] == TOMBSTONE; j = (j - 1) & t->mask) {
+            t->entries[j] = EMPTY;
+            t->used--;
+        }
+        return true;
+    }
 }
 
 static void finish_moving(intake_dedup *d)
 {
-    free(d->old);
-    d->old = NULL;
+    free(d->old.entries);
+    d->old.entries = NULL;
 }
 
-/* Copies at least n old slots, stopping after an empty one (whole runs). */
+/* Copies up to n ring positions of the keys held when the new table began.
+ * Every key in the ring is held at its position's sequence, and none of
+ * those below move_end is in the new table yet: each is added without a
+ * search. The old table is left as it is (lookups read the new one first). */
 static void move_some(intake_dedup *d, size_t n)
 {
-    size_t cap = d->old_mask + 1;
-    for (size_t done = 0; d->old_moved < cap; done++) {
-        const slot *s = &d->old[(d->old_start + d->old_moved) & d->old_mask];
-        d->old_moved++;
-        if (!s->seq) {
-            if (done >= n)
-                return;
-            continue;
-        }
-        if (s->seq == TOMBSTONE)
-            continue;
-        size_t i = probe(d->slots, d->mask, s->key);
-        if (!d->slots[i].seq)
-            d->slots[i] = *s;
+    if (d->move_next < d->ring_first)
+        d->move_next = d->ring_first;
+    for (size_t done = 0; done < n && d->move_next < d->move_end; done++, d->move_next++) {
+        intake_dedup_key k = ring_get(d, d->move_next);
+        if (k.lo != 0 || k.hi != 0)
+            table_put(d, &d->cur, k, fingerprint_of(k), d->move_next, true, NULL);
     }
-    finish_moving(d);
+    if (d->move_next >= d->move_end)
+        finish_moving(d);
 }
 
-static void table_grow(intake_dedup *d)
+/* A new table for cur, of at least min_capacity slots: twice as large unless
+ * most of cur is tombstones. */
+static void table_renew(intake_dedup *d, size_t min_capacity)
 {
-    if (d->old) {
+    if (d->old.entries)
         move_some(d, SIZE_MAX);
-    }
-    d->old = d->slots;
-    d->old_mask = d->mask;
-    d->old_moved = 0;
-    d->old_start = 0;
-    while (d->old[d->old_start].seq)
-        d->old_start++;
-    size_t cap = (d->mask + 1) * 2;
-    d->slots = dd_calloc_table(cap, sizeof(slot));
-    d->mask = cap - 1;
+    size_t capacity = d->cur.mask + 1;
+    if (d->count * 20 > capacity * 7) /* more than half of the 70% is live */
+        capacity *= 2;
+    while (capacity < min_capacity)
+        capacity *= 2;
+    d->old = d->cur;
+    d->move_next = d->ring_first;
+    d->move_end = d->ring_end;
+    d->cur.entries = table_new(capacity);
+    d->cur.mask = capacity - 1;
+    d->cur.used = 0;
+    if (d->move_next >= d->move_end)
+        finish_moving(d);
 }
 
 static void table_insert(intake_dedup *d, intake_dedup_key k, uint64_t seq)
 {
-    if ((d->count + 1) * 10 > (d->mask + 1) * 7)
-        table_grow(d);
-    if (d->old)
+    if ((d->cur.used + 1) * 10 > (d->cur.mask + 1) * 7)
+        table_renew(d, d->cur.mask + 1);
+    if (d->old.entries)
         move_some(d, MOVE_PER_INSERT);
-    size_t i = probe(d->slots, d->mask, k);
-    if (d->slots[i].seq) {
-        d->slots[i].seq = seq;
+    ring_put(d, seq, k);
+    uint64_t fp = fingerprint_of(k);
+    uint64_t before;
+    if (!table_put(d, &d->cur, k, fp, seq, false, &before)) {
+        /* Held (copied already, if a new table is filling): now at seq. */
+        if (d->old.entries && before != seq)
+            table_delete(&d->old, k, fp, before);
         return;
     }
-    if (maybe_in_old(d, k)) {
-        size_t o = probe(d->old, d->old_mask, k);
-        if (d->old[o].seq && d->old[o].seq != TOMBSTONE) {
-            d->old[o].seq = TOMBSTONE; /* updated: the entry moves to the new table */
-            d->count--;
+    if (d->old.entries) {
+        size_t o = table_find(d, &d->old, k, fp);
+        if (o != SIZE_MAX) {
+            /* Held in the old table, not copied yet: it now lives in the
+             * new one alone, at seq. */
+            uint64_t held_at = seq_of(d, d->old.entries[o]);
+            table_delete(&d->old, k, fp, held_at);
+            ring_forget(d, held_at);
+            return;
         }
     }
-    d->slots[i].key = k;
-    d->slots[i].seq = seq;
     d->count++;
 }
 
-/* Removes k if it maps to seq (a later re-acceptance keeps its entry). */
+/* Removes k if it is held at seq (a later re-acceptance keeps its entry). */
 static void table_remove(intake_dedup *d, intake_dedup_key k, uint64_t seq)
 {
-    size_t i = probe(d->slots, d->mask, k);
-    if (!d->slots[i].seq && maybe_in_old(d, k)) {
-        size_t o = probe(d->old, d->old_mask, k);
-        if (d->old[o].seq && d->old[o].seq == seq) {
-            d->old[o].seq = TOMBSTONE;
-            d->count--;
-        }
-        return;
-    }
-    if (!d->slots[i].seq || d->slots[i].seq != seq)
-        return;
-    /* Backward-shift deletion keeps every probe run unbroken. */
-    size_t hole = i;
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & d->mask;
-        if (!d->slots[j].seq)
-            break;
-        size_t home = slot_of(d, d->slots[j].key);
-        /* Move j into the hole unless its home lies cyclically in (hole, j]. */
-        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!stays) {
-            d->slots[hole] = d->slots[j];
-            hole = j;
-        }
-    }
-    d->slots[hole].seq = 0;
-    d->count--;
+    uint64_t fp = fingerprint_of(k);
+    bool removed = table_delete(&d->cur, k, fp, seq);
+    if (d->old.entries)
+        removed |= table_delete(&d->old, k, fp, seq);
+    d->count -= removed;
 }
+
 
 bool intake_dedup_lookup(const intake_dedup *d, intake_dedup_key k, uint64_t *seq)
 {
-    size_t i = probe(d->slots, d->mask, k);
-    if (d->slots[i].seq) {
-        *seq = d->slots[i].seq;
+    uint64_t fp = fingerprint_of(k);
+    size_t i = table_find(d, &d->cur, k, fp);
+    if (i != SIZE_MAX) {
+        *seq = seq_of(d, d->cur.entries[i]);
         return true;
     }
-    if (!maybe_in_old(d, k))
+    if (!d->old.entries || (i = table_find(d, &d->old, k, fp)) == SIZE_MAX)
         return false;
-    size_t o = probe(d->old, d->old_mask, k);
-    if (!d->old[o].seq || d->old[o].seq == TOMBSTONE)
-        return false;
-    *seq = d->old[o].seq;
+    *seq = seq_of(d, d->old.entries[i]);
     return true;
 }
 
 void intake_dedup_prefetch(const intake_dedup *d, intake_dedup_key k)
 {
-    const slot *s = &d->slots[slot_of(d, k)];
-    /* 24-byte slots: one in three spans two cache lines. */
-    __builtin_prefetch(s);
-    __builtin_prefetch((const char *)(s + 1) - 1);
-    if (maybe_in_old(d, k))
-        __builtin_prefetch(&d->old[(size_t)k.lo & d->old_mask]);
+    __builtin_prefetch(&d->cur.entries[(size_t)k.lo & d->cur.mask]);
+    if (d->old.entries)
+        __builtin_prefetch(&d->old.entries[(size_t)k.lo & d->old.mask]);
 }
 
 void intake_dedup_add(intake_dedup *d, intake_dedup_key k, uint64_t seq)
@@ -276,8 +437,14 @@ static void dedup_committed(void *arg)
     intake_dedup *d = arg;
     d->npending = 0;
     d->flushed = false;
-    for (size_t i = 0; i < d->nexpiring; i++)
+    uint64_t below = 0;
+    for (size_t i = 0; i < d->nexpiring; i++) {
         table_remove(d, d->expiring[i], d->expiring_seq[i]);
+        if (d->expiring_seq[i] >= below)
+            below = d->expiring_seq[i] + 1;
+    }
+    /* Whole batches went from the journal's front: nothing below is held. */
+    ring_drop_below(d, below);
     d->nexpiring = 0;
 }
 
@@ -286,6 +453,8 @@ static void dedup_aborted(void *arg)
     intake_dedup *d = arg;
     for (size_t i = 0; i < d->npending; i++)
         table_remove(d, d->pending[i], d->pending_first_seq + i);
+    if (d->npending)
+        ring_truncate(d, d->pending_first_seq);
     d->npending = 0;
     d->flushed = false;
     d->nexpiring = 0;
@@ -337,15 +506,25 @@ int intake_dedup_open(dd_store *store, int64_t retention_ms, int64_t now_ms,
     intake_dedup *d = dd_calloc(1, sizeof(*d));
     d->store = store;
     d->retention_ms = retention_ms;
-    d->mask = (1u << 16) - 1;
-    d->slots = dd_calloc_table(d->mask + 1, sizeof(slot));
+    d->cur.mask = INITIAL_CAPACITY - 1;
+    d->cur.entries = table_new(INITIAL_CAPACITY);
     int rc = dd_store_dbi(store, "dedup", MDB_INTEGERKEY, &d->journal);
     if (!rc)
         rc = load_journal(d, now_ms);
+    if (!rc) {
+        /* Room to double the ids held before the table is renewed while
+         * events arrive, copied now while none do. */
+        size_t wanted = INITIAL_CAPACITY;
+        while (wanted * 7 < d->count * 2 * 10)
+            wanted *= 2;
+        if (wanted > d->cur.mask + 1)
+            table_renew(d, wanted);
+        if (d->old.entries)
+            move_some(d, SIZE_MAX);
+    }
     if (rc) {
         dd_error("cannot load the dedup journal: %s", dd_strerror(rc));
-        free(d->slots);
-        free(d);
+        intake_dedup_close(&d);
         return rc;
     }
     dd_store_participant p = {dedup_committed, dedup_aborted, d};
@@ -359,8 +538,11 @@ void intake_dedup_close(intake_dedup **dp)
     if (!dp || !*dp)
         return;
     intake_dedup *d = *dp;
-    free(d->slots);
-    free(d->old);
+    free(d->cur.entries);
+    free(d->old.entries);
+    for (size_t i = 0; i < d->nchunks; i++)
+        free(d->chunks[i]);
+    free(d->chunks);
     free(d->pending);
     free(d->expiring);
     free(d->expiring_seq);
@@ -441,5 +623,14 @@ size_t intake_dedup_count(const intake_dedup *d)
 
 size_t intake_dedup_memory_bytes(const intake_dedup *d)
 {
-    return (d->mask + 1 + (d->old ? d->old_mask + 1 : 0)) * sizeof(slot);
+    return (d->cur.mask + 1 + (d->old.entries ? d->old.mask + 1 : 0)) * sizeof(uint64_t) +
+           d->nchunks * KEYS_PER_CHUNK * sizeof(intake_dedup_key) + d->chunks_cap * sizeof(void *);
+}
+
+void intake_dedup_stats_get(const intake_dedup *d, intake_dedup_stats *out)
+{
+    out->ids = d->count;
+    out->table_slots = d->cur.mask + 1;
+    out->old_table_slots = d->old.entries ? d->old.mask + 1 : 0;
+    out->ring_sequences = d->ring_end - d->ring_first;
 }

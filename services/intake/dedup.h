@@ -12,9 +12,10 @@
  *     time and a 128-bit XXH3 hash of (source, event id) per accepted event,
  *     in sequence order. One append per group commit: amortized to ~16 bytes
  *     and a fraction of a put per event.
- *   - in memory, an open-addressing hash table from the 128-bit hash to the
- *     sequence, rebuilt from the journal at start-up (about 16 bytes read and
- *     one table insert per event held).
+ *   - in memory, the 128-bit hashes in sequence order and a table of
+ *     8-byte fingerprint-and-sequence entries over them (dedup.c), rebuilt
+ *     from the journal at start-up (about 16 bytes read and one table
+ *     insert per event held): one cache line read per new event.
  *
  * Retention: journal records older than the retention (default 35 days,
  * longer than any portal's retry horizon) are deleted from the front of the
@@ -83,7 +84,16 @@ int intake_dedup_expire(intake_dedup *dedup, int64_t now_ms, size_t max_batches,
 void intake_dedup_set_retention(intake_dedup *dedup, int64_t retention_ms);
 /* Ids held in memory (committed and pending). */
 size_t intake_dedup_count(const intake_dedup *dedup);
-/* Bytes of the in-memory table. */
+/* Bytes of the in-memory index (tables and keys). */
 size_t intake_dedup_memory_bytes(const intake_dedup *dedup);
+
+typedef struct intake_dedup_stats {
+    size_t ids;              /* held, as intake_dedup_count */
+    size_t table_slots;      /* of the table taking inserts */
+    size_t old_table_slots;  /* of the table still being copied from (0: none) */
+    uint64_t ring_sequences; /* sequences the key ring spans */
+} intake_dedup_stats;
+
+void intake_dedup_stats_get(const intake_dedup *dedup, intake_dedup_stats *out);
 
 #endif

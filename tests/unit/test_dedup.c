@@ -254,7 +254,7 @@ static void test_doubling_a_little_at_a_time_reads_like_a_model(void **state)
     memset(model, 0, sizeof(model));
     uint64_t seq = 1;
     int next_key = 0;
-    size_t largest = 0;
+    size_t most_slots = 0;
     for (int b = 0; b < BATCHES; b++) {
         int64_t now = (int64_t)b * 1000 + 1000;
         int keys[FRESH + AGAIN], n = 0;
@@ -280,18 +280,127 @@ static void test_doubling_a_little_at_a_time_reads_like_a_model(void **state)
         for (int k = 0; k < next_key; k++)
             if (model[k] && accepted_at[k] < now - RETENTION_MS)
                 model[k] = 0;
-        size_t bytes = intake_dedup_memory_bytes(d);
-        largest = bytes > largest ? bytes : largest;
+        intake_dedup_stats st;
+        intake_dedup_stats_get(d, &st);
+        if (st.table_slots + st.old_table_slots > most_slots)
+            most_slots = st.table_slots + st.old_table_slots;
         expect_like_model(d, model, next_key);
     }
-    /* Doubled more than once, and done moving: one table is left. */
-    assert_true(largest >= (((size_t)1 << 17) + ((size_t)1 << 18)) * 24); /* seen mid-doubling */
-    size_t slots = intake_dedup_memory_bytes(d) / 24;
-    assert_int_equal(slots & (slots - 1), 0);
+    /* Doubled more than once, seen mid-way, and done moving at the end. */
+    intake_dedup_stats st;
+    intake_dedup_stats_get(d, &st);
+    assert_true(most_slots >= ((size_t)1 << 17) + ((size_t)1 << 18));
+    assert_int_equal(st.old_table_slots, 0);
+    assert_int_equal(st.table_slots & (st.table_slots - 1), 0);
+    /* The key ring spans the retention only: expired chunks were freed. */
+    assert_true(st.ring_sequences <= (uint64_t)(RETENTION_MS / 1000 + 2) * (FRESH + AGAIN));
     intake_dedup_close(&d);
     /* Reloaded from the journal, it reads the same. */
     assert_int_equal(intake_dedup_open(store, RETENTION_MS, BATCHES * 1000, &d), 0);
     expect_like_model(d, model, next_key);
+    intake_dedup_close(&d);
+    dd_store_close(&store);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void test_sequences_past_forty_bits_read_back_whole(void **state)
+{
+    (void)state;
+    /* The table keeps 40 bits of each sequence; the rest comes from the
+     * newest. Batches straddling 2^40, one aborted, then expired. */
+    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup5-%d", (int)getpid());
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dd_store *store;
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    intake_dedup *d;
+    assert_int_equal(intake_dedup_open(store, 10000, 0, &d), 0);
+    uint64_t first = ((uint64_t)1 << 40) - 70000;
+    batch_job a = {d, 0, 100000, first, 1000, 0};
+    assert_int_equal(dd_store_write(store, batch_fn, &a), 0);
+    batch_job bad = {d, 100000, 150000, first + 100000, 2000, DD_EPROTO};
+    assert_int_equal(dd_store_write(store, batch_fn, &bad), DD_EPROTO);
+    batch_job b = {d, 150000, 200000, first + 100000, 20000, 0};
+    assert_int_equal(dd_store_write(store, batch_fn, &b), 0);
+    for (int i = 0; i < 200000; i++) {
+        uint64_t seq = 0;
+        bool held = intake_dedup_lookup(d, key_n(i), &seq);
+        assert_int_equal(held, i < 100000 || i >= 150000);
+        if (held)
+            assert_int_equal(seq, first + (uint64_t)(i < 100000 ? i : i - 50000));
+    }
+    assert_int_equal(intake_dedup_expire(d, 20000, 100, NULL), 0);
+    assert_int_equal(intake_dedup_count(d), 50000);
+    uint64_t seq;
+    assert_false(intake_dedup_lookup(d, key_n(99999), &seq));
+    assert_true(intake_dedup_lookup(d, key_n(199999), &seq));
+    assert_int_equal(seq, first + 149999);
+    /* A restart reads the same from the journal. */
+    intake_dedup_close(&d);
+    assert_int_equal(intake_dedup_open(store, 10000, 20000, &d), 0);
+    assert_int_equal(intake_dedup_count(d), 50000);
+    assert_true(intake_dedup_lookup(d, key_n(150000), &seq));
+    assert_int_equal(seq, first + 100000);
+    intake_dedup_close(&d);
+    dd_store_close(&store);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void expect_held_at(intake_dedup *d, int key, uint64_t want)
+{
+    uint64_t seq = 0;
+    bool held = intake_dedup_lookup(d, key_n(key), &seq);
+    assert_int_equal(held, want != 0);
+    if (held)
+        assert_int_equal(seq, want);
+}
+
+static void test_ids_accepted_again_while_the_table_is_renewed(void **state)
+{
+    (void)state;
+    /* 45,000 ids nearly fill the first table; the next batch starts a new
+     * one. While it fills, ids already copied (0..9) and not yet copied
+     * (40000..40009) are accepted again, then their first batch expires:
+     * each is held once, at its new sequence, and counted once. */
+    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup6-%d", (int)getpid());
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dd_store *store;
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    intake_dedup *d;
+    assert_int_equal(intake_dedup_open(store, 1500, 0, &d), 0);
+    batch_job first = {d, 0, 45000, 1, 1000, 0};
+    assert_int_equal(dd_store_write(store, batch_fn, &first), 0);
+    batch_job second = {d, 45000, 46000, 45001, 2000, 0};
+    assert_int_equal(dd_store_write(store, batch_fn, &second), 0);
+    int again[20];
+    for (int i = 0; i < 10; i++) {
+        again[i] = i;
+        again[10 + i] = 40000 + i;
+    }
+    listed_job third = {d, again, 20, 46001, 3000, 0};
+    assert_int_equal(dd_store_write(store, listed_fn, &third), 0);
+    intake_dedup_stats st;
+    intake_dedup_stats_get(d, &st);
+    assert_true(st.old_table_slots > 0); /* still copying */
+    assert_int_equal(intake_dedup_expire(d, 3000, 100, NULL), 0);
+    intake_dedup_stats_get(d, &st);
+    assert_true(st.old_table_slots > 0);
+    assert_int_equal(intake_dedup_count(d), 1020);
+    for (int i = 0; i < 20; i++)
+        expect_held_at(d, again[i], 46001 + (uint64_t)i);
+    expect_held_at(d, 10, 0);
+    expect_held_at(d, 40010, 0);
+    expect_held_at(d, 45500, 45501);
+    /* Fresh batches until the copying ends: the same. */
+    for (int b = 0; b < 10; b++) {
+        batch_job more = {d, 100000 + b * 1000, 101000 + b * 1000, 46021 + (uint64_t)b * 1000, 3000, 0};
+        assert_int_equal(dd_store_write(store, batch_fn, &more), 0);
+    }
+    intake_dedup_stats_get(d, &st);
+    assert_int_equal(st.old_table_slots, 0);
+    assert_int_equal(intake_dedup_count(d), 11020);
+    for (int i = 0; i < 20; i++)
+        expect_held_at(d, again[i], 46001 + (uint64_t)i);
+    expect_held_at(d, 40010, 0);
     intake_dedup_close(&d);
     dd_store_close(&store);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -306,6 +415,8 @@ int main(void)
         cmocka_unit_test(test_many_with_deletes),
         cmocka_unit_test(test_a_large_table_keeps_every_key_as_it_doubles),
         cmocka_unit_test(test_doubling_a_little_at_a_time_reads_like_a_model),
+        cmocka_unit_test(test_sequences_past_forty_bits_read_back_whole),
+        cmocka_unit_test(test_ids_accepted_again_while_the_table_is_renewed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
