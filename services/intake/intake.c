@@ -58,7 +58,7 @@
     X(M_DEDUP_IDS, "doudi_intake_dedup_ids", DD_METRIC_GAUGE,                              \
       "Event ids remembered for deduplication.", NULL, NULL, 0)                            \
     X(M_DEDUP_BYTES, "doudi_intake_dedup_memory_bytes", DD_METRIC_GAUGE,                   \
-      "Memory of the in-memory dedup table.", NULL, NULL, 0)                               \
+      "Memory of the in-memory dedup index (tables and keys).", NULL, NULL, 0)             \
     X(M_DEDUP_EXPIRED, "doudi_intake_dedup_expired_total", DD_METRIC_COUNTER,              \
       "Event ids forgotten after the dedup retention.", NULL, NULL, 0)                     \
     X(M_ADMIN, "doudi_intake_admin_requests_total", DD_METRIC_COUNTER,                     \
