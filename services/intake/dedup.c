@@ -125,13 +125,18 @@ static inline bool key_eq(intake_dedup_key a, intake_dedup_key b)
 
 /* ---- the ring of keys by sequence ---------------------------------------- */
 
+/* Where the key of seq lies; seq's chunk must exist. */
+static inline intake_dedup_key *ring_slot(const intake_dedup *d, uint64_t seq)
+{
+    return &d->chunks[(seq >> KEYS_PER_CHUNK_BITS) - d->chunk_base][seq & (KEYS_PER_CHUNK - 1)];
+}
+
 static intake_dedup_key ring_get(const intake_dedup *d, uint64_t seq)
 {
     intake_dedup_key none = {0, 0};
     if (seq < d->ring_first || seq >= d->ring_end)
         return none;
-    const intake_dedup_key *c = d->chunks[(seq >> KEYS_PER_CHUNK_BITS) - d->chunk_base];
-    return c[seq & (KEYS_PER_CHUNK - 1)];
+    return *ring_slot(d, seq);
 }
 
 static void ring_put(intake_dedup *d, uint64_t seq, intake_dedup_key k)
@@ -156,7 +161,7 @@ static void ring_put(intake_dedup *d, uint64_t seq, intake_dedup_key k)
         }
         d->chunks[d->nchunks++] = dd_calloc(KEYS_PER_CHUNK, sizeof(intake_dedup_key));
     }
-    d->chunks[c - d->chunk_base][seq & (KEYS_PER_CHUNK - 1)] = k;
+    *ring_slot(d, seq) = k;
     if (seq >= d->ring_end)
         d->ring_end = seq + 1;
 }
@@ -183,7 +188,7 @@ static void ring_truncate(intake_dedup *d, uint64_t seq)
 {
     intake_dedup_key none = {0, 0};
     for (uint64_t s = seq > d->ring_first ? seq : d->ring_first; s < d->ring_end; s++)
-        d->chunks[(s >> KEYS_PER_CHUNK_BITS) - d->chunk_base][s & (KEYS_PER_CHUNK - 1)] = none;
+        *ring_slot(d, s) = none;
     if (seq < d->ring_end)
         d->ring_end = seq > d->ring_first ? seq : d->ring_first;
 }
@@ -191,10 +196,9 @@ static void ring_truncate(intake_dedup *d, uint64_t seq)
 /* Forgets the key at seq: its id was accepted again under a later one. */
 static void ring_forget(intake_dedup *d, uint64_t seq)
 {
-    if (seq >= d->ring_first && seq < d->ring_end) {
-        intake_dedup_key none = {0, 0};
-        d->chunks[(seq >> KEYS_PER_CHUNK_BITS) - d->chunk_base][seq & (KEYS_PER_CHUNK - 1)] = none;
-    }
+    intake_dedup_key none = {0, 0};
+    if (seq >= d->ring_first && seq < d->ring_end)
+        *ring_slot(d, seq) = none;
 }
 
 /* ---- the table of fingerprints and sequences ------------------------------ */
@@ -219,6 +223,18 @@ static inline uint64_t seq_of(const intake_dedup *d, uint64_t e)
     return s >= d->ring_end ? s - (UINT64_C(1) << SEQ_BITS) : s;
 }
 
+/* Whether live entry e is k's (fingerprint, then the key in the ring). */
+static inline bool entry_is(const intake_dedup *d, uint64_t e, intake_dedup_key k, uint64_t fp)
+{
+    return e >> SEQ_BITS == fp && key_eq(ring_get(d, seq_of(d, e)), k);
+}
+
+/* Whether n entries fill more than 70% of capacity slots. */
+static inline bool over_load(size_t n, size_t capacity)
+{
+    return n * 10 > capacity * 7;
+}
+
 static uint64_t *table_new(size_t capacity)
 {
     return dd_calloc_table(capacity, sizeof(uint64_t));
@@ -231,7 +247,7 @@ static size_t table_find(const intake_dedup *d, const table *t, intake_dedup_key
         uint64_t e = t->entries[i];
         if (e == EMPTY)
             return SIZE_MAX;
-        if (e != TOMBSTONE && e >> SEQ_BITS == fp && key_eq(ring_get(d, seq_of(d, e)), k))
+        if (e != TOMBSTONE && entry_is(d, e, k, fp))
             return i;
     }
 }
@@ -254,7 +270,7 @@ static bool table_put(intake_dedup *d, table *t, intake_dedup_key k, uint64_t fp
                 free_slot = i;
             if (absent)
                 break;
-        } else if (!absent && e >> SEQ_BITS == fp && key_eq(ring_get(d, seq_of(d, e)), k)) {
+        } else if (!absent && entry_is(d, e, k, fp)) {
             uint64_t was = seq_of(d, e);
             if (was != seq)
                 ring_forget(d, was);
@@ -328,7 +344,7 @@ static void table_renew(intake_dedup *d, size_t min_capacity)
     if (d->old.entries)
         move_some(d, SIZE_MAX);
     size_t capacity = d->cur.mask + 1;
-    if (d->count * 20 > capacity * 7) /* more than half of the 70% is live */
+    if (over_load(d->count * 2, capacity)) /* more than half of the 70% is live */
         capacity *= 2;
     while (capacity < min_capacity)
         capacity *= 2;
@@ -344,7 +360,7 @@ static void table_renew(intake_dedup *d, size_t min_capacity)
 
 static void table_insert(intake_dedup *d, intake_dedup_key k, uint64_t seq)
 {
-    if ((d->cur.used + 1) * 10 > (d->cur.mask + 1) * 7)
+    if (over_load(d->cur.used + 1, d->cur.mask + 1))
         table_renew(d, d->cur.mask + 1);
     if (d->old.entries)
         move_some(d, MOVE_PER_INSERT);
@@ -380,7 +396,6 @@ static void table_remove(intake_dedup *d, intake_dedup_key k, uint64_t seq)
         removed |= table_delete(&d->old, k, fp, seq);
     d->count -= removed;
 }
-
 
 bool intake_dedup_lookup(const intake_dedup *d, intake_dedup_key k, uint64_t *seq)
 {
@@ -515,7 +530,7 @@ int intake_dedup_open(dd_store *store, int64_t retention_ms, int64_t now_ms,
         /* Room to double the ids held before the table is renewed while
          * events arrive, copied now while none do. */
         size_t wanted = INITIAL_CAPACITY;
-        while (wanted * 7 < d->count * 2 * 10)
+        while (over_load(d->count * 2, wanted))
             wanted *= 2;
         if (wanted > d->cur.mask + 1)
             table_renew(d, wanted);

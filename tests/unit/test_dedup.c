@@ -30,6 +30,23 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+/* A new, empty store in /tmp/doudi-test-<name>-<pid> (dir keeps its path). */
+static dd_store *fresh_store(const char *name)
+{
+    snprintf(dir, sizeof(dir), "/tmp/doudi-test-%s-%d", name, (int)getpid());
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dd_store *store;
+    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    return store;
+}
+
+/* Closes the store of fresh_store and removes its directory. */
+static void remove_store(dd_store **store)
+{
+    dd_store_close(store);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static intake_dedup_key key_n(int n)
 {
     char id[32];
@@ -73,10 +90,7 @@ static void test_keys(void **state)
 static void test_commit_abort_reload_expire(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup-%d", (int)getpid());
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    dd_store *store;
-    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    dd_store *store = fresh_store("dedup");
     intake_dedup *d;
     int64_t day = 86400000LL;
     assert_int_equal(intake_dedup_open(store, 35 * day, 100 * day, &d), 0);
@@ -127,8 +141,7 @@ static void test_commit_abort_reload_expire(void **state)
     assert_int_equal(forgotten, 2000);
     assert_int_equal(intake_dedup_count(d), 0);
     intake_dedup_close(&d);
-    dd_store_close(&store);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_store(&store);
 }
 
 static void test_many_with_deletes(void **state)
@@ -136,10 +149,7 @@ static void test_many_with_deletes(void **state)
     (void)state;
     /* Enough keys to grow the table several times, then aborts that delete
      * keys all over it: every remaining key must still be found. */
-    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup2-%d", (int)getpid());
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    dd_store *store;
-    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    dd_store *store = fresh_store("dedup2");
     intake_dedup *d;
     assert_int_equal(intake_dedup_open(store, 86400000LL, 0, &d), 0);
     uint64_t seq = 1;
@@ -161,8 +171,7 @@ static void test_many_with_deletes(void **state)
         }
     }
     intake_dedup_close(&d);
-    dd_store_close(&store);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_store(&store);
 }
 
 /* Fills a new store's table with keys 0..n-1 in batches of 100,000. */
@@ -181,10 +190,7 @@ static void test_a_large_table_keeps_every_key_as_it_doubles(void **state)
     /* 3 million keys, then 2.6 million: tables of 4 Mi slots (100 MiB)
      * and beyond, each doubling moving millions of entries. */
     for (int n = 3000000; n >= 2600000; n -= 400000) {
-        snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup3-%d", (int)getpid());
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        dd_store *store;
-        assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+        dd_store *store = fresh_store("dedup3");
         intake_dedup *d;
         assert_int_equal(intake_dedup_open(store, 86400000LL, 0, &d), 0);
         fill(store, d, n);
@@ -197,8 +203,7 @@ static void test_a_large_table_keeps_every_key_as_it_doubles(void **state)
         uint64_t seq;
         assert_false(intake_dedup_lookup(d, key_n(n), &seq));
         intake_dedup_close(&d);
-        dd_store_close(&store);
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        remove_store(&store);
     }
 }
 
@@ -243,10 +248,7 @@ static void test_doubling_a_little_at_a_time_reads_like_a_model(void **state)
      * each doubling spread over several batches, and every key reads as
      * the model says after every batch. */
     enum { BATCHES = 120, FRESH = 4000, AGAIN = 20, RETENTION_MS = 40000 };
-    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup4-%d", (int)getpid());
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    dd_store *store;
-    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    dd_store *store = fresh_store("dedup4");
     intake_dedup *d;
     assert_int_equal(intake_dedup_open(store, RETENTION_MS, 0, &d), 0);
     static uint64_t model[BATCHES * FRESH];
@@ -299,8 +301,7 @@ static void test_doubling_a_little_at_a_time_reads_like_a_model(void **state)
     assert_int_equal(intake_dedup_open(store, RETENTION_MS, BATCHES * 1000, &d), 0);
     expect_like_model(d, model, next_key);
     intake_dedup_close(&d);
-    dd_store_close(&store);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_store(&store);
 }
 
 static void test_sequences_past_forty_bits_read_back_whole(void **state)
@@ -308,10 +309,7 @@ static void test_sequences_past_forty_bits_read_back_whole(void **state)
     (void)state;
     /* The table keeps 40 bits of each sequence; the rest comes from the
      * newest. Batches straddling 2^40, one aborted, then expired. */
-    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup5-%d", (int)getpid());
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    dd_store *store;
-    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    dd_store *store = fresh_store("dedup5");
     intake_dedup *d;
     assert_int_equal(intake_dedup_open(store, 10000, 0, &d), 0);
     uint64_t first = ((uint64_t)1 << 40) - 70000;
@@ -341,8 +339,7 @@ static void test_sequences_past_forty_bits_read_back_whole(void **state)
     assert_true(intake_dedup_lookup(d, key_n(150000), &seq));
     assert_int_equal(seq, first + 100000);
     intake_dedup_close(&d);
-    dd_store_close(&store);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_store(&store);
 }
 
 static void expect_held_at(intake_dedup *d, int key, uint64_t want)
@@ -361,10 +358,7 @@ static void test_ids_accepted_again_while_the_table_is_renewed(void **state)
      * one. While it fills, ids already copied (0..9) and not yet copied
      * (40000..40009) are accepted again, then their first batch expires:
      * each is held once, at its new sequence, and counted once. */
-    snprintf(dir, sizeof(dir), "/tmp/doudi-test-dedup6-%d", (int)getpid());
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    dd_store *store;
-    assert_int_equal(dd_store_open(dir, NULL, &store), 0);
+    dd_store *store = fresh_store("dedup6");
     intake_dedup *d;
     assert_int_equal(intake_dedup_open(store, 1500, 0, &d), 0);
     batch_job first = {d, 0, 45000, 1, 1000, 0};
@@ -402,8 +396,7 @@ static void test_ids_accepted_again_while_the_table_is_renewed(void **state)
         expect_held_at(d, again[i], 46001 + (uint64_t)i);
     expect_held_at(d, 40010, 0);
     intake_dedup_close(&d);
-    dd_store_close(&store);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_store(&store);
 }
 
 int main(void)
