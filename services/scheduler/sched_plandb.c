@@ -64,6 +64,10 @@ struct sched_db {
     dd_journal *journal;
     counter *counters;
     size_t ncounters, counters_cap;
+    /* Where the dirty counters are, so a flush reads them alone rather
+     * than the whole table (kept through a growth, which moves them). */
+    size_t *dirty_counters;
+    size_t ndirty_counters, dirty_counters_cap;
     cached_worker *workers;
     size_t nworkers, workers_cap;
     /* The plans tree in memory (sched_plancache.h): filled at open and
@@ -229,6 +233,7 @@ void sched_db_close(sched_db **db)
     if (!db || !*db)
         return;
     free((*db)->counters);
+    free((*db)->dirty_counters);
     workers_drop(*db);
     free((*db)->workers);
     dd_journal_close(&(*db)->journal);
@@ -713,15 +718,41 @@ static counter *counter_slot(sched_db *db, uint8_t which, const uint8_t *key, si
     }
 }
 
+static void remember_dirty(sched_db *db, const counter *c)
+{
+    if (db->ndirty_counters == db->dirty_counters_cap) {
+        db->dirty_counters_cap = db->dirty_counters_cap ? db->dirty_counters_cap * 2 : 1024;
+        db->dirty_counters = dd_realloc(db->dirty_counters,
+                                        db->dirty_counters_cap * sizeof(*db->dirty_counters));
+    }
+    db->dirty_counters[db->ndirty_counters++] = (size_t)(c - db->counters);
+}
+
+/* A counter's values changed in this transaction: the flush writes it. */
+static void mark_dirty(sched_db *db, counter *c)
+{
+    if (!c->dirty) {
+        c->dirty = 1;
+        remember_dirty(db, c);
+    }
+    db->dirty_id = db->writing_id;
+}
+
 static void counters_grow(sched_db *db)
 {
     counter *old = db->counters;
     size_t old_cap = db->counters_cap;
     db->counters_cap = old_cap ? old_cap * 2 : 4096;
     db->counters = dd_calloc(db->counters_cap, sizeof(counter));
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i].used)
-            *counter_slot(db, old[i].which, old[i].key, old[i].klen) = old[i];
+    db->ndirty_counters = 0;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!old[i].used)
+            continue;
+        counter *c = counter_slot(db, old[i].which, old[i].key, old[i].klen);
+        *c = old[i];
+        if (c->dirty)
+            remember_dirty(db, c);
+    }
     free(old);
 }
 
@@ -774,9 +805,8 @@ static int add_values(sched_db *db, MDB_txn *txn, sched_dbi which, const void *k
         c->values[i] += delta[i];
         changed |= delta[i] != 0;
     }
-    c->dirty |= changed;
     if (changed)
-        db->dirty_id = db->writing_id;
+        mark_dirty(db, c);
     return 0;
 }
 
@@ -794,20 +824,16 @@ int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
     int rc = workers_flush(db, txn);
     if (rc)
         return rc;
-    counter **dirty = NULL;
-    size_t ndirty = 0;
-    for (size_t i = 0; i < db->counters_cap; i++) {
-        counter *c = &db->counters[i];
-        if (!c->used || !c->dirty)
-            continue;
-        if (!dirty)
-            dirty = dd_malloc(db->ncounters * sizeof(*dirty));
-        dirty[ndirty++] = c;
-    }
+    size_t ndirty = db->ndirty_counters;
+    counter **dirty = ndirty ? dd_malloc(ndirty * sizeof(*dirty)) : NULL;
+    for (size_t i = 0; i < ndirty; i++)
+        dirty[i] = &db->counters[db->dirty_counters[i]];
+    db->ndirty_counters = 0;
     /* In key order: each descent finds the pages of the one before it. */
     if (ndirty > 1)
         qsort(dirty, ndirty, sizeof(*dirty), cmp_counter_ptr);
-    for (size_t i = 0; i < ndirty && rc == 0; i++) {
+    size_t i = 0;
+    for (; i < ndirty && rc == 0; i++) {
         counter *c = dirty[i];
         size_t n = counter_width(c->which);
         bool zero = true;
@@ -818,8 +844,12 @@ int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
         rc = zero ? sched_db_del(db, txn, c->which, c->key, c->klen)
                   : sched_db_put(db, txn, c->which, c->key, c->klen, c->values,
                                  n * sizeof(int64_t));
-        c->dirty = 0;
+        if (rc == 0)
+            c->dirty = 0;
     }
+    /* Stopped by an error: what was not written stays to be written. */
+    for (size_t k = i ? i - 1 : 0; rc && k < ndirty; k++)
+        remember_dirty(db, dirty[k]);
     free(dirty);
     return rc;
 }
@@ -829,6 +859,7 @@ void sched_db_counters_drop(sched_db *db)
     if (db->ncounters)
         memset(db->counters, 0, db->counters_cap * sizeof(counter));
     db->ncounters = 0;
+    db->ndirty_counters = 0;
 }
 
 /* A counter's value: the transaction's pending one if any, else the stored one. */
@@ -953,8 +984,7 @@ int sched_db_township_put(sched_db *db, MDB_txn *txn, const char *region12,
         return rc;
     if (memcmp(c->values, t, sizeof(*t)) != 0) {
         memcpy(c->values, t, sizeof(*t));
-        c->dirty = 1;
-        db->dirty_id = db->writing_id;
+        mark_dirty(db, c);
     }
     return 0;
 }

@@ -679,6 +679,39 @@ static void batch_boundaries_change_nothing(void **state)
  * before it. After it, the same records give what they give to a fixture
  * that never saw the failed write.
  */
+/*
+ * Counters changed in one transaction are all written by its flush, those
+ * changed before the counter table grew (which moves them) as much as those
+ * changed after; the next transaction adds to what the first left.
+ */
+static void counters_changed_across_a_growth_are_all_written(void **state)
+{
+    fixture *f = *state;
+    enum { VILLAGES = 3000 }; /* past the table's first size, several levels each */
+    const int32_t month = 202610;
+    for (int round = 0; round < 2; round++) {
+        MDB_txn *txn;
+        assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, 0, &txn), 0);
+        assert_int_equal(sched_db_begin(f->db, txn), 0);
+        for (int v = 0; v < VILLAGES; v++) {
+            char region[13];
+            snprintf(region, sizeof(region), "3301%02d%06d", v % 7, v);
+            int64_t delta[SCHED_RATE_VALUES] = {0};
+            delta[SCHED_RATE_DUE] = 1;
+            delta[SCHED_RATE_VISITED] = round;
+            assert_int_equal(sched_db_rates_add(f->db, txn, month, region, delta), 0);
+        }
+        assert_int_equal(sched_db_counters_flush(f->db, txn), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+    }
+    for (int v = 0; v < VILLAGES; v++) {
+        char region[13];
+        snprintf(region, sizeof(region), "3301%02d%06d", v % 7, v);
+        rate(f, month, region, 2, 1);
+    }
+    rate(f, month, "3301", 2 * VILLAGES, VILLAGES);
+}
+
 static void aborted_fold_leaves_no_trace(void **state)
 {
     fixture *f = *state;
@@ -721,6 +754,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(first_layout_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_boundaries_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(aborted_fold_leaves_no_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(counters_changed_across_a_growth_are_all_written, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
