@@ -17,6 +17,8 @@
 #define BLOCK_MAGIC "PRVB"
 #define BLOCK_HEADER 16
 #define RECORD_HEADER 12
+/* Pages already read are given back this many bytes at a time. */
+#define RELEASE_STEP ((size_t)32 << 20)
 
 typedef struct pending {
     int64_t t;
@@ -150,6 +152,8 @@ typedef struct cursor {
 struct prov_reader {
     uint8_t *map;
     size_t size;
+    int fd;                 /* kept for giving pages back (prov_reader_release_read) */
+    size_t released;        /* bytes from the start given back */
     uint64_t events;
     cursor *blocks;         /* as found in the file */
     size_t nblocks;
@@ -182,6 +186,7 @@ static void sift_down(prov_reader *r, size_t i)
 void prov_reader_rewind(prov_reader *r)
 {
     r->nheap = 0;
+    r->released = 0;
     for (size_t i = 0; i < r->nblocks; i++)
         if (r->blocks[i].left)
             r->heap[r->nheap++] = r->blocks[i];
@@ -227,7 +232,7 @@ int prov_reader_open(const char *path, prov_reader **out, char **error_text)
         }
         madvise(r->map, r->size, MADV_WILLNEED);
     }
-    close(fd);
+    r->fd = fd;
     size_t at = 0, cap = 0;
     while (at < r->size) {
         if (r->size - at < BLOCK_HEADER || memcmp(r->map + at, BLOCK_MAGIC, 4) != 0) {
@@ -280,6 +285,7 @@ void prov_reader_close(prov_reader **reader)
         return;
     if (r->map && r->map != MAP_FAILED)
         munmap(r->map, r->size);
+    close(r->fd);
     free(r->blocks);
     free(r->heap);
     free(r);
@@ -307,6 +313,26 @@ bool prov_reader_next(prov_reader *r, const uint8_t **data, size_t *len, int64_t
     }
     sift_down(r, 0);
     return true;
+}
+
+void prov_reader_release_read(prov_reader *r)
+{
+    if (!r->map)
+        return;
+    /* Everything before the lowest position of any block has been read. */
+    const uint8_t *lowest = r->map + r->size;
+    for (size_t i = 0; i < r->nheap; i++)
+        if (r->heap[i].next < lowest)
+            lowest = r->heap[i].next;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t upto = (size_t)(lowest - r->map) / page * page;
+    bool at_end = r->nheap == 0;
+    if (upto <= r->released || (upto - r->released < RELEASE_STEP && !at_end))
+        return;
+    /* Unmapped first: the page cache does not drop pages still mapped. */
+    madvise(r->map + r->released, upto - r->released, MADV_DONTNEED);
+    posix_fadvise(r->fd, (off_t)r->released, (off_t)(upto - r->released), POSIX_FADV_DONTNEED);
+    r->released = upto;
 }
 
 int prov_file_merge(const char *path, char **error_text)

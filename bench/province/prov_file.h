@@ -64,5 +64,14 @@ uint64_t prov_reader_events(const prov_reader *reader);
 bool prov_reader_next(prov_reader *reader, const uint8_t **data, size_t *len, int64_t *t);
 /* Back to the first event. */
 void prov_reader_rewind(prov_reader *reader);
+/*
+ * Gives the pages of the events already read back to the system, a few
+ * megabytes at a time (a hint: read again after a rewind, they come back
+ * from the file). The publisher shares the machine with the daemons it
+ * measures, and a province-month's files are gigabytes of page cache they
+ * need more. Pointers into the part given back stay valid (the pages are
+ * read again when touched).
+ */
+void prov_reader_release_read(prov_reader *reader);
 
 #endif

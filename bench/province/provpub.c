@@ -179,6 +179,8 @@ static bool fill_slot(portal *p, slot *s, uint64_t request_id)
         s->packed = dd_realloc(s->packed, need);
     }
     s->packed_len = doudi__publish_request__pack(&req, s->packed);
+    /* Packed: resends use the copy, so the file's pages can go. */
+    prov_reader_release_read(p->reader);
     s->busy = true;
     s->request_id = request_id;
     s->n = n;

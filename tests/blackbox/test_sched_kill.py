@@ -11,8 +11,10 @@ for people without a plan), roster changes (departures re-assign plans) and
 acknowledgements. It is published once to doudi-intake, consumed by one
 doudi-eligibility, and then two doudi-schedulers with fresh data
 directories consume eligibility's log under two consumer names: A runs
-uninterrupted with large fetches; B fetches 50 records at a time (other
-batch boundaries: the sweep must not depend on them), starts with a 1 MiB
+uninterrupted with large fetches; B fetches 5 records at a time (other
+batch boundaries: the sweep must not depend on them; and small enough that
+B, which finds the whole log there, is still consuming at every mark, even
+in a fast build on a fast machine), starts with a 1 MiB
 map (so it also grows its map and retries batches) and is killed with
 SIGKILL DOUDI_SCHED_KILLS times (default 6) while it consumes, each time
 once its cursor passed the next mark and it committed a batch since its
@@ -77,7 +79,7 @@ def test_kill_minus_nine_during_the_month(env):
     a = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 5000},
                                  "store": {"plan_journal_max": JOURNAL_MAX, "plan_fold_pace": 1}},
                      name="sched-a", consumer="sched-a")
-    b = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 50},
+    b = sh.scheduler(env, elig, {"scheduler": {"fetch_max_records": 5},
                                  "store": {"map_size": "1M", "plan_journal_max": JOURNAL_MAX,
                                            "plan_fold_pace": 1}},
                      name="sched-b", consumer="sched-b")

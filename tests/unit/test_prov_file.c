@@ -2,7 +2,8 @@
  * test_prov_file.c: the province benchmark's event files: a file of many
  * township blocks, merged into one block, reads back in the same order
  * the reader gave before (by time, ties to the earlier block), byte for
- * byte; a file of one block is left alone; a damaged file is refused.
+ * byte; a file of one block is left alone; a damaged file is refused; the
+ * pages a reader gave back leave the page cache and read again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,11 +158,87 @@ static void test_merge_refuses_a_damaged_file(void **state)
     free(why);
 }
 
+/* Pages of path in the page cache, and *pages its size in pages. */
+static size_t resident_pages(const char *path, size_t *pages)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    *pages = ((size_t)st.st_size + page - 1) / page;
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(map != MAP_FAILED);
+    unsigned char *in = calloc(*pages, 1);
+    assert_int_equal(mincore(map, (size_t)st.st_size, in), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < *pages; i++)
+        n += in[i] & 1;
+    free(in);
+    munmap(map, (size_t)st.st_size);
+    close(fd);
+    return n;
+}
+
+/*
+ * Giving back the pages already read (every 32 MiB, and at the end) changes
+ * nothing a reader sees: the events read on, an event read before its page
+ * was given back reads the same through its pointer, and after a rewind
+ * the whole file reads again.
+ */
+static void test_pages_given_back_read_again(void **state)
+{
+    (void)state;
+    char *path = temp_path();
+    enum { EVENTS = 1500000 }; /* about 55 MB: past the step, with a remainder */
+    write_townships(path, 1, EVENTS);
+    int fd = open(path, O_RDONLY);
+    assert_int_equal(fsync(fd), 0); /* the page cache drops clean pages only */
+    close(fd);
+    prov_reader *r;
+    char *why = NULL;
+    assert_int_equal(prov_reader_open(path, &r, &why), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        const uint8_t *data, *first = NULL;
+        char first_copy[32];
+        size_t len, first_len = 0, n = 0;
+        int64_t t, last_t = 0;
+        while (prov_reader_next(r, &data, &len, &t)) {
+            assert_true(t >= last_t);
+            last_t = t;
+            assert_true(len < sizeof(first_copy));
+            if (!first) {
+                first = data;
+                first_len = len;
+                memcpy(first_copy, data, len);
+            }
+            assert_memory_equal(data, "township 0 event ", 17);
+            prov_reader_release_read(r);
+            n++;
+        }
+        prov_reader_release_read(r);
+        assert_int_equal(n, EVENTS);
+        /* Given back: no longer held in the page cache (most of it, at
+         * least; a page may be read again meanwhile by readahead). */
+        size_t pages, resident = resident_pages(path, &pages);
+        if (resident * 2 > pages)
+            fail_msg("%zu of the file's %zu pages still cached after reading it all", resident,
+                     pages);
+        /* Its page was given back long ago: read again from the file. */
+        assert_memory_equal(first, first_copy, first_len);
+        prov_reader_rewind(r);
+    }
+    prov_reader_close(&r);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_keeps_the_readers_order),
         cmocka_unit_test(test_merge_refuses_a_damaged_file),
+        cmocka_unit_test(test_pages_given_back_read_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
