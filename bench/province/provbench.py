@@ -12,7 +12,9 @@ Steps:
   2. the four daemons start, each in its own data directory under the work
      directory, on free loopback ports, with their embedded defaults (fsync
      on every commit) except: endpoints and data directories, intake on the
-     event clock with the generated division table, logs that keep what they
+     event clock with the generated division table and its dedup index sized
+     for the run's events (dedup_expected_ids: preload and month, as an
+     operator sizes it for the province's 35 days), logs that keep what they
      hold (retention 3650d; each names its consumer);
   3. provpub publishes the preload (the registry, the roster, last month's
      findings) and the chain is left to consume it: the state the month
@@ -275,8 +277,10 @@ def parse_settings(items):
     return out
 
 
-def configure(d, work, gen_dir, settings):
-    """Writes every daemon's configuration: provbench's keys, then settings."""
+def configure(d, work, gen_dir, settings, expected_ids):
+    """Writes every daemon's configuration: provbench's keys, then settings.
+    expected_ids: the events the run will accept (preload and month), all
+    within intake's dedup retention, as an operator sizes a province's."""
     for n in DAEMONS:
         d[n].settings = settings.get(n, {})
     i, e, s, a = d["intake"], d["eligibility"], d["scheduler"], d["alerts"]
@@ -285,7 +289,8 @@ def configure(d, work, gen_dir, settings):
         "intake": {"data_dir": i.data, "publish_endpoint": i.endpoint("publish"),
                    "log_endpoint": i.endpoint("log"), "admin_endpoint": i.endpoint("admin"),
                    "metrics_listen": f"127.0.0.1:{i.port('metrics')}", "clock": "event",
-                   "divisions_file": os.path.join(gen_dir, "divisions.txt"), "log_level": "warn"},
+                   "divisions_file": os.path.join(gen_dir, "divisions.txt"), "log_level": "warn",
+                   "dedup_expected_ids": str(expected_ids)},
         "log": {"consumers": "eligibility", "retention": keep}})
     e.write_config({
         "eligibility": {"data_dir": e.data, "upstream_endpoint": i.endpoint("log"),
@@ -864,7 +869,8 @@ def run_from(args, work, baselines, result, snap, gen_dir):
         + (f", generated in {gen_s:.1f} s" if gen_s is not None else f", from {gen_dir}"))
 
     d = {n: Daemon(n, work, args.bin) for n in DAEMONS}
-    configure(d, work, gen_dir, parse_settings(args.set))
+    configure(d, work, gen_dir, parse_settings(args.set),
+              ex["preload"]["valid"] + ex["month"]["valid"])
     if snap:
         say(f"== restoring the preload snapshot of {args.preload_snapshot}")
         for n in RUNNING:

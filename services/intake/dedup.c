@@ -526,17 +526,10 @@ int intake_dedup_open(dd_store *store, int64_t retention_ms, int64_t now_ms,
     int rc = dd_store_dbi(store, "dedup", MDB_INTEGERKEY, &d->journal);
     if (!rc)
         rc = load_journal(d, now_ms);
-    if (!rc) {
-        /* Room to double the ids held before the table is renewed while
-         * events arrive, copied now while none do. */
-        size_t wanted = INITIAL_CAPACITY;
-        while (over_load(d->count * 2, wanted))
-            wanted *= 2;
-        if (wanted > d->cur.mask + 1)
-            table_renew(d, wanted);
-        if (d->old.entries)
-            move_some(d, SIZE_MAX);
-    }
+    /* Room to double the ids held before the table is renewed while events
+     * arrive, copied now while none do. */
+    if (!rc)
+        intake_dedup_reserve(d, d->count * 2);
     if (rc) {
         dd_error("cannot load the dedup journal: %s", dd_strerror(rc));
         intake_dedup_close(&d);
@@ -546,6 +539,17 @@ int intake_dedup_open(dd_store *store, int64_t retention_ms, int64_t now_ms,
     dd_store_add_participant(store, &p);
     *out = d;
     return 0;
+}
+
+void intake_dedup_reserve(intake_dedup *d, size_t expected_ids)
+{
+    size_t wanted = d->cur.mask + 1;
+    while (over_load(expected_ids, wanted))
+        wanted *= 2;
+    if (wanted > d->cur.mask + 1)
+        table_renew(d, wanted);
+    if (d->old.entries)
+        move_some(d, SIZE_MAX);
 }
 
 void intake_dedup_close(intake_dedup **dp)

@@ -57,6 +57,15 @@ int intake_dedup_open(dd_store *store, int64_t retention_ms, int64_t now_ms,
                       intake_dedup **out);
 void intake_dedup_close(intake_dedup **dedup);
 
+/*
+ * Makes the table large enough to hold expected_ids (the ids the retention
+ * window will hold at its fullest) without being renewed, now, before events
+ * arrive: a renewal copies every id while new ones are added, a random
+ * write each. Never shrinks the table; 0 or a number already room for: a
+ * no-op. The table costs 8 bytes a slot, about 11.5 bytes an expected id.
+ */
+void intake_dedup_reserve(intake_dedup *dedup, size_t expected_ids);
+
 /* The sequence an event with this key was accepted at, if held. Pending
  * (uncommitted) entries count: a batch never accepts the same id twice. */
 bool intake_dedup_lookup(const intake_dedup *dedup, intake_dedup_key key, uint64_t *seq);

@@ -399,6 +399,46 @@ static void test_ids_accepted_again_while_the_table_is_renewed(void **state)
     remove_store(&store);
 }
 
+static void test_reserved_room_is_filled_without_renewal(void **state)
+{
+    (void)state;
+    /* Room reserved for 300,000 ids: filling it in batches never renews
+     * the table; a smaller or no reservation afterwards changes nothing;
+     * one id past the room renews it. Every id reads back throughout. */
+    enum { EXPECTED = 300000, BATCH = 10000 };
+    dd_store *store = fresh_store("dedup7");
+    intake_dedup *d;
+    assert_int_equal(intake_dedup_open(store, 86400000LL, 0, &d), 0);
+    intake_dedup_reserve(d, EXPECTED);
+    intake_dedup_stats st;
+    intake_dedup_stats_get(d, &st);
+    size_t slots = st.table_slots;
+    assert_true(slots * 7 >= (size_t)EXPECTED * 10);
+    assert_true(slots * 7 < (size_t)EXPECTED * 20); /* the next power of two, no more */
+    assert_int_equal(st.old_table_slots, 0);
+    intake_dedup_reserve(d, EXPECTED / 2);
+    intake_dedup_reserve(d, 0);
+    int filled = (int)(slots * 7 / 10) / BATCH * BATCH;
+    for (int from = 0; from < filled; from += BATCH) {
+        batch_job job = {d, from, from + BATCH, 1 + (uint64_t)from, 1000, 0};
+        assert_int_equal(dd_store_write(store, batch_fn, &job), 0);
+        intake_dedup_stats_get(d, &st);
+        assert_int_equal(st.table_slots, slots);
+        assert_int_equal(st.old_table_slots, 0);
+    }
+    batch_job past = {d, filled, filled + BATCH, 1 + (uint64_t)filled, 1000, 0};
+    assert_int_equal(dd_store_write(store, batch_fn, &past), 0);
+    intake_dedup_stats_get(d, &st);
+    assert_true(st.table_slots > slots);
+    for (int i = 0; i < filled + BATCH; i++) {
+        uint64_t seq = 0;
+        assert_true(intake_dedup_lookup(d, key_n(i), &seq));
+        assert_int_equal(seq, 1 + (uint64_t)i);
+    }
+    intake_dedup_close(&d);
+    remove_store(&store);
+}
+
 int main(void)
 {
     dd_diag_init("test_dedup", DD_WARN);
@@ -410,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_doubling_a_little_at_a_time_reads_like_a_model),
         cmocka_unit_test(test_sequences_past_forty_bits_read_back_whole),
         cmocka_unit_test(test_ids_accepted_again_while_the_table_is_renewed),
+        cmocka_unit_test(test_reserved_room_is_filled_without_renewal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
