@@ -113,12 +113,20 @@ def kill_children():
             p.wait()
 
 
+_PORTS_HANDED_OUT = set()
+
+
 def free_port():
-    """A loopback port nobody listens on, outside the ephemeral range."""
+    """A loopback port nobody listens on, outside the ephemeral range, and
+    not handed out before in this run: the daemons bind theirs only when
+    they start, so a port chosen twice would be free at both checks."""
     import random
     rnd = random.Random(os.getpid() ^ int(time.time() * 1e6))
     while True:
         port = rnd.randint(20000, 30999)
+        if port in _PORTS_HANDED_OUT:
+            continue
+        _PORTS_HANDED_OUT.add(port)
         s = socket.socket()
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
