@@ -59,17 +59,31 @@ typedef struct cached_worker {
     bool dirty;
 } cached_worker;
 
+/* Where the changed entries of a cache table are, so a flush reads them
+ * alone rather than the whole table (rebuilt when a growth moves them). */
+typedef struct dirty_list {
+    size_t *at;
+    size_t n, cap;
+} dirty_list;
+
+static void dirty_list_push(dirty_list *l, size_t position)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 1024;
+        l->at = dd_realloc(l->at, l->cap * sizeof(*l->at));
+    }
+    l->at[l->n++] = position;
+}
+
 struct sched_db {
     MDB_dbi dbi[SCHED_DB_COUNT];
     dd_journal *journal;
     counter *counters;
     size_t ncounters, counters_cap;
-    /* Where the dirty counters are, so a flush reads them alone rather
-     * than the whole table (kept through a growth, which moves them). */
-    size_t *dirty_counters;
-    size_t ndirty_counters, dirty_counters_cap;
+    dirty_list dirty_counters;
     cached_worker *workers;
     size_t nworkers, workers_cap;
+    dirty_list dirty_workers;
     /* The plans tree in memory (sched_plancache.h): filled at open and
      * again after a write that folded the journal was aborted. */
     sched_plancache *plans;
@@ -233,7 +247,8 @@ void sched_db_close(sched_db **db)
     if (!db || !*db)
         return;
     free((*db)->counters);
-    free((*db)->dirty_counters);
+    free((*db)->dirty_counters.at);
+    free((*db)->dirty_workers.at);
     workers_drop(*db);
     free((*db)->workers);
     dd_journal_close(&(*db)->journal);
@@ -345,9 +360,15 @@ static void workers_grow(sched_db *db)
     size_t old_cap = db->workers_cap;
     db->workers_cap = old_cap ? old_cap * 2 : 1024;
     db->workers = dd_calloc(db->workers_cap, sizeof(cached_worker));
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i].hash)
-            *worker_slot(db, old[i].id, strlen(old[i].id), old[i].hash) = old[i];
+    db->dirty_workers.n = 0;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!old[i].hash)
+            continue;
+        cached_worker *c = worker_slot(db, old[i].id, strlen(old[i].id), old[i].hash);
+        *c = old[i];
+        if (c->dirty)
+            dirty_list_push(&db->dirty_workers, (size_t)(c - db->workers));
+    }
     free(old);
 }
 
@@ -359,6 +380,7 @@ static void workers_drop(sched_db *db)
             db->workers[i] = (cached_worker){0};
         }
     db->nworkers = 0;
+    db->dirty_workers.n = 0;
 }
 
 /* The cache entry of id (loaded from txn; value NULL when there is no such worker). */
@@ -426,7 +448,10 @@ int sched_db_put_worker(sched_db *db, MDB_txn *txn, const Doudi__RosterWorker *w
     c->value = (uint8_t *)grown + idlen + 1;
     c->len = len;
     doudi__roster_worker__pack(w, c->value);
-    c->dirty = true;
+    if (!c->dirty) {
+        c->dirty = true;
+        dirty_list_push(&db->dirty_workers, (size_t)(c - db->workers));
+    }
     db->dirty_id = db->writing_id;
     return 0;
 }
@@ -442,23 +467,25 @@ static int cmp_worker_ptr(const void *a, const void *b)
 /* Writes the workers changed since the last flush, in key order. */
 static int workers_flush(sched_db *db, MDB_txn *txn)
 {
-    size_t n = 0;
-    cached_worker **dirty = NULL;
-    for (size_t i = 0; i < db->workers_cap; i++)
-        if (db->workers[i].hash && db->workers[i].dirty) {
-            if (!dirty)
-                dirty = dd_malloc(db->nworkers * sizeof(*dirty));
-            dirty[n++] = &db->workers[i];
-        }
+    size_t n = db->dirty_workers.n;
     if (!n)
         return 0;
+    cached_worker **dirty = dd_malloc(n * sizeof(*dirty));
+    for (size_t i = 0; i < n; i++)
+        dirty[i] = &db->workers[db->dirty_workers.at[i]];
+    db->dirty_workers.n = 0;
     qsort(dirty, n, sizeof(*dirty), cmp_worker_ptr);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    size_t i = 0;
+    for (; i < n && rc == 0; i++) {
         rc = sched_db_put(db, txn, SCHED_DB_WORKERS, dirty[i]->id, strlen(dirty[i]->id),
                           dirty[i]->value, dirty[i]->len);
-        dirty[i]->dirty = false;
+        if (rc == 0)
+            dirty[i]->dirty = false;
     }
+    /* Stopped by an error: what was not written stays to be written. */
+    for (size_t k = i ? i - 1 : 0; rc && k < n; k++)
+        dirty_list_push(&db->dirty_workers, (size_t)(dirty[k] - db->workers));
     free(dirty);
     return rc;
 }
@@ -718,22 +745,12 @@ static counter *counter_slot(sched_db *db, uint8_t which, const uint8_t *key, si
     }
 }
 
-static void remember_dirty(sched_db *db, const counter *c)
-{
-    if (db->ndirty_counters == db->dirty_counters_cap) {
-        db->dirty_counters_cap = db->dirty_counters_cap ? db->dirty_counters_cap * 2 : 1024;
-        db->dirty_counters = dd_realloc(db->dirty_counters,
-                                        db->dirty_counters_cap * sizeof(*db->dirty_counters));
-    }
-    db->dirty_counters[db->ndirty_counters++] = (size_t)(c - db->counters);
-}
-
 /* A counter's values changed in this transaction: the flush writes it. */
 static void mark_dirty(sched_db *db, counter *c)
 {
     if (!c->dirty) {
         c->dirty = 1;
-        remember_dirty(db, c);
+        dirty_list_push(&db->dirty_counters, (size_t)(c - db->counters));
     }
     db->dirty_id = db->writing_id;
 }
@@ -744,14 +761,14 @@ static void counters_grow(sched_db *db)
     size_t old_cap = db->counters_cap;
     db->counters_cap = old_cap ? old_cap * 2 : 4096;
     db->counters = dd_calloc(db->counters_cap, sizeof(counter));
-    db->ndirty_counters = 0;
+    db->dirty_counters.n = 0;
     for (size_t i = 0; i < old_cap; i++) {
         if (!old[i].used)
             continue;
         counter *c = counter_slot(db, old[i].which, old[i].key, old[i].klen);
         *c = old[i];
         if (c->dirty)
-            remember_dirty(db, c);
+            dirty_list_push(&db->dirty_counters, (size_t)(c - db->counters));
     }
     free(old);
 }
@@ -824,11 +841,11 @@ int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
     int rc = workers_flush(db, txn);
     if (rc)
         return rc;
-    size_t ndirty = db->ndirty_counters;
+    size_t ndirty = db->dirty_counters.n;
     counter **dirty = ndirty ? dd_malloc(ndirty * sizeof(*dirty)) : NULL;
     for (size_t i = 0; i < ndirty; i++)
-        dirty[i] = &db->counters[db->dirty_counters[i]];
-    db->ndirty_counters = 0;
+        dirty[i] = &db->counters[db->dirty_counters.at[i]];
+    db->dirty_counters.n = 0;
     /* In key order: each descent finds the pages of the one before it. */
     if (ndirty > 1)
         qsort(dirty, ndirty, sizeof(*dirty), cmp_counter_ptr);
@@ -849,7 +866,7 @@ int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
     }
     /* Stopped by an error: what was not written stays to be written. */
     for (size_t k = i ? i - 1 : 0; rc && k < ndirty; k++)
-        remember_dirty(db, dirty[k]);
+        dirty_list_push(&db->dirty_counters, (size_t)(dirty[k] - db->counters));
     free(dirty);
     return rc;
 }
@@ -859,7 +876,7 @@ void sched_db_counters_drop(sched_db *db)
     if (db->ncounters)
         memset(db->counters, 0, db->counters_cap * sizeof(counter));
     db->ncounters = 0;
-    db->ndirty_counters = 0;
+    db->dirty_counters.n = 0;
 }
 
 /* A counter's value: the transaction's pending one if any, else the stored one. */

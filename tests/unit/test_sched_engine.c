@@ -712,6 +712,44 @@ static void counters_changed_across_a_growth_are_all_written(void **state)
     rate(f, month, "3301", 2 * VILLAGES, VILLAGES);
 }
 
+/*
+ * Workers put in one transaction are all written by its flush, those put
+ * before the worker cache grew (which moves them) as much as those put
+ * after; a worker put again in the next transaction is written again.
+ */
+static void workers_put_across_a_growth_are_all_written(void **state)
+{
+    fixture *f = *state;
+    enum { WORKERS = 1500 }; /* the cache starts at 1,024 slots and grows past half */
+    for (int round = 0; round < 2; round++) {
+        MDB_txn *txn;
+        assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, 0, &txn), 0);
+        assert_int_equal(sched_db_begin(f->db, txn), 0);
+        for (int i = round ? WORKERS - 10 : 0; i < WORKERS; i++) {
+            char id[32];
+            snprintf(id, sizeof(id), "W%05d", i);
+            Doudi__RosterWorker w = DOUDI__ROSTER_WORKER__INIT;
+            w.worker_id = id;
+            w.region_code = "440106001001";
+            w.active = true;
+            w.plans = i + round * 100000;
+            assert_int_equal(sched_db_put_worker(f->db, txn, &w, f->arena), 0);
+        }
+        assert_int_equal(sched_db_counters_flush(f->db, txn), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+    }
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    for (int i = 0; i < WORKERS; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "W%05d", i);
+        Doudi__RosterWorker *w;
+        assert_int_equal(sched_db_get_worker(f->db, txn, id, f->arena, &w), 0);
+        assert_int_equal(w->plans, i + (i >= WORKERS - 10 ? 100000 : 0));
+    }
+    mdb_txn_abort(txn);
+}
+
 static void aborted_fold_leaves_no_trace(void **state)
 {
     fixture *f = *state;
@@ -755,6 +793,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(batch_boundaries_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(aborted_fold_leaves_no_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(counters_changed_across_a_growth_are_all_written, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(workers_put_across_a_growth_are_all_written, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
