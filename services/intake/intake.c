@@ -811,8 +811,9 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
                                 dd_clock_now_ms(&in->clock), &in->dedup)) != 0)
         goto fail;
     intake_dedup_reserve(in->dedup, (size_t)dd_config_int(config, S_DEDUP_EXPECTED_IDS));
-    dd_info("dedup: %zu event ids loaded in %.1f ms; index of %zu MiB", intake_dedup_count(in->dedup),
-            (double)(dd_monotonic_ns() - t0) / 1e6, intake_dedup_memory_bytes(in->dedup) >> 20);
+    dd_info("dedup: %zu event ids loaded in %.1f ms; index of %zu MiB",
+            intake_dedup_count(in->dedup), (double)(dd_monotonic_ns() - t0) / 1e6,
+            intake_dedup_memory_bytes(in->dedup) >> 20);
     if ((rc = intake_deadletter_open(in->store, &in->deadletters)) != 0)
         goto fail;
 

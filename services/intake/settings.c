@@ -40,9 +40,9 @@ const dd_conf_key intake_settings[INTAKE_SETTING_COUNT] = {
     K(S_DEDUP_EXPECTED_IDS, "intake", "dedup_expected_ids", DD_CONF_INT, "0", 0,
       1LL << 32, NULL, false,
       "Event ids the dedup window holds at its fullest (about the events of dedup_retention; "
-      "a province: 45000000). The in-memory table is made that large at start-up (8 bytes a slot, 12 to 23 "
-      "bytes an id) instead of doubling while it fills (each doubling copies every id "
-      "while events arrive). 0: start small and double."),
+      "a province: 45000000). The in-memory table is made that large at start-up (8 bytes "
+      "a slot, 12 to 23 bytes an id) instead of doubling while it fills (each doubling "
+      "copies every id while events arrive). 0: start small and double."),
     K(S_MAX_FUTURE_SKEW, "intake", "max_future_skew", DD_CONF_DURATION, "5m", 0,
       86400000, NULL, true, "occurred_at_ms may be at most this far after now."),
     K(S_MAX_EVENT_AGE, "intake", "max_event_age", DD_CONF_DURATION, "3650d", 60000,

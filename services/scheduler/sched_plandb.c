@@ -475,17 +475,14 @@ static int workers_flush(sched_db *db, MDB_txn *txn)
         dirty[i] = &db->workers[db->dirty_workers.at[i]];
     db->dirty_workers.n = 0;
     qsort(dirty, n, sizeof(*dirty), cmp_worker_ptr);
+    /* An error aborts the transaction, and the next sched_db_begin drops
+     * the cache with what was left unwritten. */
     int rc = 0;
-    size_t i = 0;
-    for (; i < n && rc == 0; i++) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
         rc = sched_db_put(db, txn, SCHED_DB_WORKERS, dirty[i]->id, strlen(dirty[i]->id),
                           dirty[i]->value, dirty[i]->len);
-        if (rc == 0)
-            dirty[i]->dirty = false;
+        dirty[i]->dirty = false;
     }
-    /* Stopped by an error: what was not written stays to be written. */
-    for (size_t k = i ? i - 1 : 0; rc && k < n; k++)
-        dirty_list_push(&db->dirty_workers, (size_t)(dirty[k] - db->workers));
     free(dirty);
     return rc;
 }
@@ -849,8 +846,8 @@ int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
     /* In key order: each descent finds the pages of the one before it. */
     if (ndirty > 1)
         qsort(dirty, ndirty, sizeof(*dirty), cmp_counter_ptr);
-    size_t i = 0;
-    for (; i < ndirty && rc == 0; i++) {
+    /* As for workers, an error leaves the rest to sched_db_begin's drop. */
+    for (size_t i = 0; i < ndirty && rc == 0; i++) {
         counter *c = dirty[i];
         size_t n = counter_width(c->which);
         bool zero = true;
@@ -861,12 +858,8 @@ int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
         rc = zero ? sched_db_del(db, txn, c->which, c->key, c->klen)
                   : sched_db_put(db, txn, c->which, c->key, c->klen, c->values,
                                  n * sizeof(int64_t));
-        if (rc == 0)
-            c->dirty = 0;
+        c->dirty = 0;
     }
-    /* Stopped by an error: what was not written stays to be written. */
-    for (size_t k = i ? i - 1 : 0; rc && k < ndirty; k++)
-        dirty_list_push(&db->dirty_counters, (size_t)(dirty[k] - db->counters));
     free(dirty);
     return rc;
 }
