@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LENGTH = 2, WIRE_FIXED32 = 5 };
+#include "wire.h"
 
 /* Elements of one repeated field, collected until the message ends. */
 typedef struct repeated_acc {
@@ -19,75 +19,6 @@ typedef struct repeated_acc {
     size_t n;
     uint64_t v[DECODE_MAX_ELEMENTS]; /* scalar bits, or the element's pointer */
 } repeated_acc;
-
-/* A varint of at most 10 bytes; *any_bits: whether a payload bit is set. */
-static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v, bool *any_bits)
-{
-    const uint8_t *p = *pp;
-    if (p < end && !(p[0] & 0x80)) {
-        *v = p[0];
-        *any_bits = p[0] != 0;
-        *pp = p + 1;
-        return true;
-    }
-    uint64_t r = 0;
-    uint8_t any = 0;
-    size_t max = (size_t)(end - p) < 10 ? (size_t)(end - p) : 10;
-    for (size_t i = 0; i < max; i++) {
-        uint8_t b = p[i];
-        r |= (uint64_t)(b & 0x7f) << (7 * i);
-        any |= b & 0x7f;
-        if (!(b & 0x80)) {
-            *v = r;
-            *any_bits = any != 0;
-            *pp = p + i + 1;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* A field key as protobuf-c reads it: at most 5 bytes, never number 0 in
- * its first byte. */
-static inline bool get_key(const uint8_t **pp, const uint8_t *end, uint32_t *number, unsigned *wire)
-{
-    const uint8_t *p = *pp;
-    if ((p[0] & 0xf8) == 0)
-        return false;
-    *wire = p[0] & 7;
-    uint32_t n = (uint32_t)(p[0] & 0x7f) >> 3;
-    if (!(p[0] & 0x80)) {
-        *number = n;
-        *pp = p + 1;
-        return true;
-    }
-    size_t max = (size_t)(end - p) < 5 ? (size_t)(end - p) : 5;
-    unsigned shift = 4;
-    for (size_t i = 1; i < max; i++) {
-        n |= (uint32_t)(p[i] & 0x7f) << shift;
-        if (!(p[i] & 0x80)) {
-            *number = n;
-            *pp = p + i + 1;
-            return true;
-        }
-        shift += 7;
-    }
-    return false;
-}
-
-/* A length prefix of at most 4 bytes whose payload fits before end. */
-static inline bool get_length(const uint8_t **pp, const uint8_t *end, size_t *len)
-{
-    const uint8_t *p = *pp;
-    uint64_t v;
-    bool any;
-    const uint8_t *limit = end - p > 4 ? p + 4 : end;
-    if (!get_varint(&p, limit, &v, &any) || v > (uint64_t)(end - p))
-        return false;
-    *len = (size_t)v;
-    *pp = p;
-    return true;
-}
 
 /* Fields are sorted by number and encoders write them in that order, so
  * the next field is almost always the one after the last. */
@@ -122,37 +53,16 @@ static bool varint_type(ProtobufCType t)
     }
 }
 
-/* The bits a varint of field type t stores, as protobuf-c computes them. */
-static inline uint64_t scalar_of(ProtobufCType t, uint64_t v, bool any_bits)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_SINT32: {
-        uint32_t u = (uint32_t)v;
-        return (uint32_t)((u >> 1) ^ (uint32_t)-(int32_t)(u & 1));
-    }
-    case PROTOBUF_C_TYPE_SINT64:
-        return (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
-    case PROTOBUF_C_TYPE_BOOL:
-        return any_bits ? 1 : 0;
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_ENUM:
-        return (uint32_t)v;
-    default:
-        return v;
-    }
-}
-
 /* The wire type a fixed-width field is written with, or -1. */
 static int fixed_wire(ProtobufCType t)
 {
     switch (t) {
     case PROTOBUF_C_TYPE_FIXED64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        return WIRE_FIXED64;
+        return DD_WIRE_FIXED64;
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        return WIRE_FIXED32;
+        return DD_WIRE_FIXED32;
     default:
         return -1;
     }
@@ -206,7 +116,7 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
 {
     if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE) {
         size_t len;
-        if (wire != WIRE_LENGTH || !get_length(pp, end, &len))
+        if (wire != DD_WIRE_LENGTH || !dd_wire_length(pp, end, &len))
             return false;
         const uint8_t *payload = *pp;
         *pp += len;
@@ -226,7 +136,7 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
     int fixed = fixed_wire(f->type);
     if (fixed >= 0) {
         /* Little-endian on the wire, as protobuf-c reads it. */
-        size_t width = fixed == WIRE_FIXED64 ? 8 : 4;
+        size_t width = fixed == DD_WIRE_FIXED64 ? 8 : 4;
         if ((int)wire != fixed || (size_t)(end - *pp) < width)
             return false;
         uint64_t v = 0;
@@ -236,13 +146,13 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
         *bits = v;
         return true;
     }
-    if (wire != WIRE_VARINT || !varint_type(f->type))
+    if (wire != DD_WIRE_VARINT || !varint_type(f->type))
         return false;
     uint64_t v;
     bool any;
-    if (!get_varint(pp, end, &v, &any))
+    if (!dd_wire_varint(pp, end, &v, &any))
         return false;
-    *bits = scalar_of(f->type, v, any);
+    *bits = dd_wire_scalar(f->type, v, any);
     return true;
 }
 
@@ -264,15 +174,15 @@ static bool decode_packed(repeated_acc *a, const uint8_t **pp, const uint8_t *en
 {
     ProtobufCType t = a->field->type;
     size_t len;
-    if (t == PROTOBUF_C_TYPE_BOOL || !get_length(pp, end, &len))
+    if (t == PROTOBUF_C_TYPE_BOOL || !dd_wire_length(pp, end, &len))
         return false;
     const uint8_t *p = *pp, *stop = p + len;
     while (p < stop) {
         uint64_t v;
         bool any;
-        if (a->n == DECODE_MAX_ELEMENTS || !get_varint(&p, stop, &v, &any))
+        if (a->n == DECODE_MAX_ELEMENTS || !dd_wire_varint(&p, stop, &v, &any))
             return false;
-        a->v[a->n++] = scalar_of(t, v, any);
+        a->v[a->n++] = dd_wire_scalar(t, v, any);
     }
     *pp = stop;
     return true;
@@ -292,7 +202,7 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
     while (p < end) {
         uint32_t number;
         unsigned wire;
-        if (!get_key(&p, end, &number, &wire))
+        if (!dd_wire_key(&p, end, &number, &wire))
             return false;
         const ProtobufCFieldDescriptor *f = find_field(d, number, &hint);
         if (!f)
@@ -301,7 +211,7 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
             repeated_acc *a = acc_of(acc, &nacc, f);
             if (!a)
                 return false;
-            if (wire == WIRE_LENGTH && varint_type(f->type)) {
+            if (wire == DD_WIRE_LENGTH && varint_type(f->type)) {
                 if (!decode_packed(a, &p, end))
                     return false;
                 continue;

@@ -4,6 +4,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "alerts_ladder.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,17 +69,6 @@ static uint64_t get_be64(const uint8_t *p)
     for (int i = 0; i < 8; i++)
         v = v << 8 | p[i];
     return v;
-}
-
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
 }
 
 /* Reads a varint at *pos of p[0..len-1]; false when it is cut short. */
@@ -339,7 +329,7 @@ static int area_add(alerts_stream *s, MDB_txn *txn, area *a, uint64_t seq)
 {
     if (!a->empty) {
         uint8_t tmp[10];
-        size_t n = put_varint(tmp, seq - a->last);
+        size_t n = dd_wire_put_varint(tmp, seq - a->last);
         if (a->len + n <= ALERTS_BLOCK_BYTES) {
             memcpy(a->deltas + a->len, tmp, n);
             a->len += n;

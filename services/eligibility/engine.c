@@ -4,6 +4,7 @@
  */
 #include "engine.h"
 #include "factcache.h"
+#include "facts.h"
 
 #include "alloc.h"
 #include "care.h"
@@ -950,106 +951,8 @@ static int place_in_household(elig_engine *e, const char *person_id, const char 
     return 0;
 }
 
-enum { FACT_INCOME = 1, FACT_EMPLOYMENT, FACT_PROPERTY, FACT_VEHICLES, FACT_ASSETS,
-       FACT_DISABILITY, FACT_VISIT_DANGER, FACT_KINDS };
-_Static_assert(FACT_KINDS == ELIG_FACT_KINDS, "the fact cache holds every kind");
-
-/* A finding's value as the fact cache holds it (never 0). */
-static uint64_t income_fact(int64_t monthly_income_fen)
-{
-    return XXH3_64bits(&monthly_income_fen, sizeof(int64_t)) | 1;
-}
-
-static uint64_t employment_fact(bool registered_unemployed, bool receiving_pension,
-                                int64_t monthly_pension_fen)
-{
-    int64_t v[3] = {registered_unemployed, receiving_pension, monthly_pension_fen};
-    return XXH3_64bits(v, sizeof(v)) | 1;
-}
-
-static uint64_t property_fact(int32_t dwellings)
-{
-    return XXH3_64bits(&dwellings, sizeof(int32_t)) | 1;
-}
-
-static uint64_t vehicles_fact(const int64_t *values_fen, size_t n)
-{
-    return XXH3_64bits_withSeed(n ? values_fen : NULL, n * sizeof(int64_t), n) | 1;
-}
-
-static uint64_t assets_fact(int64_t financial_assets_fen)
-{
-    return XXH3_64bits(&financial_assets_fen, sizeof(int64_t)) | 1;
-}
-
-/* Only the grade decides whether a disability finding changes anything. */
-static uint64_t disability_fact(int32_t grade)
-{
-    return XXH3_64bits_withSeed(&grade, sizeof(int32_t), FACT_DISABILITY) | 1;
-}
-
-/* Whether the last visit found a danger: most visits repeat the last one's. */
-static uint64_t visit_danger_fact(bool danger)
-{
-    return XXH3_64bits_withSeed(&danger, sizeof(danger), FACT_VISIT_DANGER) | 1;
-}
-
-/*
- * The cache value of each finding present in c (0 where absent); returns
- * false when c carries a finding whose effect does not depend only on the
- * stored value (a hospital stay, a disability, a death), so the record must
- * take the slow path.
- */
-static bool fact_values(const Doudi__ComparisonRecord *c, uint64_t value[FACT_KINDS])
-{
-    memset(value, 0, sizeof(uint64_t) * FACT_KINDS);
-    if (c->medical_stay || c->death)
-        return false;
-    if (c->income)
-        value[FACT_INCOME] = income_fact(c->income->monthly_income_fen);
-    if (c->employment)
-        value[FACT_EMPLOYMENT] = employment_fact(c->employment->registered_unemployed,
-                                                 c->employment->receiving_pension,
-                                                 c->employment->monthly_pension_fen);
-    if (c->property)
-        value[FACT_PROPERTY] = property_fact(c->property->dwellings);
-    if (c->vehicles)
-        value[FACT_VEHICLES] = vehicles_fact(c->vehicles->vehicle_values_fen,
-                                             c->vehicles->n_vehicle_values_fen);
-    if (c->assets)
-        value[FACT_ASSETS] = assets_fact(c->assets->financial_assets_fen);
-    if (c->disability)
-        value[FACT_DISABILITY] = disability_fact(c->disability->disability_grade);
-    return true;
-}
-
-/*
- * Every finding the stored person holds, as a record repeating them would
- * carry them: once one department's record made us read the person, the
- * other departments' records of the month need no read.
- */
-static void stored_facts(const Doudi__StoredPerson *sp, uint64_t value[FACT_KINDS])
-{
-    memset(value, 0, sizeof(uint64_t) * FACT_KINDS);
-    if (sp->income_known)
-        value[FACT_INCOME] = income_fact(sp->verified_income_fen);
-    /* Compared field by field, known or not (apply_comparison). */
-    value[FACT_EMPLOYMENT] = employment_fact(sp->registered_unemployed, sp->receiving_pension,
-                                             sp->monthly_pension_fen);
-    if (sp->dwellings_known)
-        value[FACT_PROPERTY] = property_fact(sp->verified_dwellings);
-    if (sp->vehicles_known)
-        value[FACT_VEHICLES] = vehicles_fact(sp->verified_vehicle_values_fen,
-                                             sp->n_verified_vehicle_values_fen);
-    if (sp->assets_known)
-        value[FACT_ASSETS] = assets_fact(sp->verified_assets_fen);
-    if (sp->report)
-        value[FACT_DISABILITY] = disability_fact(sp->report->disability_grade);
-    value[FACT_VISIT_DANGER] = visit_danger_fact(sp->danger_found_last_visit);
-}
-
 /* Whether every finding of the record is what the registry already holds. */
-static bool facts_known(elig_engine *e, const char *person_id, const uint64_t value[FACT_KINDS])
+static bool facts_known(elig_engine *e, const char *person_id, const uint64_t value[ELIG_FACT_KINDS])
 {
     return elig_factcache_known(e->facts, elig_factcache_key(person_id), value);
 }
@@ -1083,8 +986,8 @@ static void about_to_write_facts(elig_engine *e, uint64_t key)
 /* Records in the fact cache every finding the registry now holds for sp. */
 static void remember_person(elig_engine *e, const Doudi__StoredPerson *sp)
 {
-    uint64_t value[FACT_KINDS];
-    stored_facts(sp, value);
+    uint64_t value[ELIG_FACT_KINDS];
+    elig_facts_of_person(sp, value);
     uint64_t key = elig_factcache_key(sp->report->person_id);
     about_to_write_facts(e, key);
     elig_factcache_put(e->facts, key, value);
@@ -1103,10 +1006,10 @@ typedef struct warming {
 static int warm_person(void *arg, const Doudi__StoredPerson *sp)
 {
     warming *w = arg;
-    uint64_t facts[FACT_KINDS];
+    uint64_t facts[ELIG_FACT_KINDS];
     if (!sp->report || !sp->report->person_id[0])
         return 0;
-    stored_facts(sp, facts);
+    elig_facts_of_person(sp, facts);
     elig_factcache_put(w->e->facts, elig_factcache_key(sp->report->person_id), facts);
     w->persons++;
     return 0;
@@ -1258,25 +1161,12 @@ static int64_t medical_threshold(elig_engine *e, const Doudi__StoredPerson *sp)
     return e->opt.params.medical_alert_other_fen;
 }
 
-/* Nothing found that the registry keeps (a hospital feed without a stay;
- * schooling, recorded upstream but deciding nothing here): there is nothing
- * to compare or store, whoever the person is. */
-static bool finds_nothing(bool cacheable, const uint64_t facts[FACT_KINDS])
-{
-    if (!cacheable)
-        return false;
-    for (unsigned k = 1; k < FACT_KINDS; k++)
-        if (facts[k])
-            return false;
-    return true;
-}
-
 static int apply_comparison(elig_engine *e, const Doudi__Envelope *env)
 {
     const Doudi__ComparisonRecord *c = env->comparison_record;
-    uint64_t facts[FACT_KINDS];
-    bool cacheable = fact_values(c, facts);
-    if (finds_nothing(cacheable, facts) ||
+    uint64_t facts[ELIG_FACT_KINDS];
+    bool cacheable = elig_facts_of_record(c, facts);
+    if (elig_facts_none(cacheable, facts) ||
         (cacheable && facts_known(e, c->subject_person_id, facts))) {
         e->stats.records_unchanged++;
         e->stats.records_unchanged_cached++;
@@ -1602,8 +1492,8 @@ static int apply_visit(elig_engine *e, const Doudi__Envelope *env)
     for (size_t i = 0; i < v->n_findings; i++)
         danger |= v->findings[i]->severity == DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_DANGER;
     /* Known without a read when the last visit found the same. */
-    uint64_t fact[FACT_KINDS] = {0};
-    fact[FACT_VISIT_DANGER] = visit_danger_fact(danger);
+    uint64_t fact[ELIG_FACT_KINDS] = {0};
+    fact[ELIG_FACT_VISIT_DANGER] = elig_fact_visit_danger(danger);
     if (facts_known(e, v->subject_person_id, fact))
         return 0;
     Doudi__StoredPerson *sp;
@@ -1815,35 +1705,65 @@ static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
 }
 
 /*
- * On the screening thread (screen.h): decodes the chunk, starting to fetch
- * every slot it will read, then asks the fact cache about each comparison
- * record. Reads nothing of the engine but its options and the cache.
+ * On the screening thread (screen.h): reads each comparison record's
+ * findings from its bytes where it can (facts.h), decodes the other records,
+ * starting to fetch every fact-cache slot it will read, then asks the cache
+ * about each comparison record. A scanned record the cache does not call
+ * unchanged is decoded after all, for the engine to apply. Reads nothing of
+ * the engine but its options and the cache.
  */
 static void screen_chunk(void *arg, Doudi__LogRecord *const *records, size_t n, dd_arena *arena,
                          elig_screened *out)
 {
     const elig_engine *e = arg;
+    uint64_t(*facts)[ELIG_FACT_KINDS] = dd_arena_alloc(arena, n * sizeof(*facts));
     for (size_t i = 0; i < n; i++) {
-        out[i].env = decode_record(records[i], arena);
-        out[i].person_key = 0;
-        out[i].unchanged = false;
-        if (out[i].env && out[i].env->body_case == DOUDI__ENVELOPE__BODY_COMPARISON_RECORD) {
-            out[i].person_key = elig_factcache_key(out[i].env->comparison_record->subject_person_id);
-            elig_factcache_prefetch(e->facts, out[i].person_key);
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!out[i].person_key)
-            continue;
-        uint64_t facts[FACT_KINDS];
-        bool cacheable = fact_values(out[i].env->comparison_record, facts);
-        if (finds_nothing(cacheable, facts)) {
-            out[i].unchanged = true;
-            out[i].person_key = 0; /* no cache involved */
+        elig_screened *o = &out[i];
+        o->env = NULL;
+        o->person_key = 0;
+        o->unchanged = false;
+        o->scanned = false;
+        elig_fact_scan scan;
+        if (records[i]->kind == DOUDI__ENVELOPE__BODY_COMPARISON_RECORD &&
+            elig_facts_scan(records[i]->payload.data, records[i]->payload.len, &scan)) {
+            o->scanned = true;
+            o->occurred_at_ms = scan.occurred_at_ms;
+            o->person_key = scan.person_key;
+            memcpy(facts[i], scan.value, sizeof(scan.value));
         } else {
-            out[i].unchanged = cacheable && elig_factcache_known(e->facts, out[i].person_key, facts);
+            o->env = decode_record(records[i], arena);
+            if (o->env && o->env->body_case == DOUDI__ENVELOPE__BODY_COMPARISON_RECORD) {
+                o->person_key = elig_factcache_key(o->env->comparison_record->subject_person_id);
+                if (!elig_facts_of_record(o->env->comparison_record, facts[i]))
+                    o->person_key = 0; /* the slow path: no verdict */
+            }
+        }
+        if (o->person_key)
+            elig_factcache_prefetch(e->facts, o->person_key);
+    }
+    for (size_t i = 0; i < n; i++) {
+        elig_screened *o = &out[i];
+        if (!o->person_key)
+            continue;
+        if (elig_facts_none(true, facts[i])) {
+            o->unchanged = true;
+            o->person_key = 0; /* no cache involved */
+        } else {
+            o->unchanged = elig_factcache_known(e->facts, o->person_key, facts[i]);
+        }
+        if (o->scanned && !o->unchanged) {
+            o->scanned = false;
+            o->env = decode_record(records[i], arena);
         }
     }
+}
+
+static int undecodable(elig_engine *e, const Doudi__LogRecord *rec)
+{
+    e->stats.records_undecodable++;
+    dd_warn("intake record %llu (kind %u) does not decode as an Envelope; skipped",
+            (unsigned long long)rec->sequence, rec->kind);
+    return 0;
 }
 
 /*
@@ -1857,16 +1777,13 @@ static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelop
     uint32_t kind = rec->kind;
     if (kind < sizeof(e->stats.records) / sizeof(e->stats.records[0]))
         e->stats.records[kind]++;
-    if (!env) {
-        e->stats.records_undecodable++;
-        dd_warn("intake record %llu (kind %u) does not decode as an Envelope; skipped",
-                (unsigned long long)rec->sequence, kind);
-        return 0;
-    }
+    bool scanned = !env && sr && sr->scanned;
+    if (!env && !scanned)
+        return undecodable(e, rec);
     e->seq = rec->sequence;
-    e->occurred_ms = env->occurred_at_ms;
-    if (env->occurred_at_ms > e->now_ms)
-        e->now_ms = env->occurred_at_ms;
+    e->occurred_ms = scanned ? sr->occurred_at_ms : env->occurred_at_ms;
+    if (e->occurred_ms > e->now_ms)
+        e->now_ms = e->occurred_ms;
     /* Most records find nothing due: look only when the earliest is. */
     if (e->now_ms > e->next_due_ms) {
         /* Entries come due in bursts (a day's quick aid); each gets its
@@ -1890,6 +1807,9 @@ static int apply_one(elig_engine *e, const Doudi__LogRecord *rec, Doudi__Envelop
         }
         e->stats.screen_rechecked++;
     }
+    /* Asked again about a record the thread only scanned: decode it now. */
+    if (!env && !(env = decode_record(rec, e->arena)))
+        return undecodable(e, rec);
     int rc;
     switch (env->body_case) {
     case DOUDI__ENVELOPE__BODY_PERSON_REPORTED: return apply_person(e, env);

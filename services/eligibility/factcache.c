@@ -73,10 +73,15 @@ void elig_factcache_destroy(elig_factcache **cp)
     *cp = NULL;
 }
 
+uint64_t elig_factcache_key_bytes(const char *person_id, size_t len)
+{
+    uint64_t k = XXH3_64bits(person_id, len);
+    return k ? k : 1;
+}
+
 uint64_t elig_factcache_key(const char *person_id)
 {
-    uint64_t k = XXH3_64bits(person_id, strlen(person_id));
-    return k ? k : 1;
+    return elig_factcache_key_bytes(person_id, strlen(person_id));
 }
 
 static inline size_t home_of(uint64_t key, size_t capacity)

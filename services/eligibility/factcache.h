@@ -43,6 +43,8 @@ void elig_factcache_destroy(elig_factcache **cache);
 
 /* The key of a person. */
 uint64_t elig_factcache_key(const char *person_id);
+/* The same key from the id's len bytes (no NUL among them), not terminated. */
+uint64_t elig_factcache_key_bytes(const char *person_id, size_t len);
 
 /* Whether the person's finding of this kind is cached with exactly this
  * value hash (never for 0). */

@@ -35,10 +35,15 @@
 /* What the thread found out about one record. */
 typedef struct elig_screened {
     Doudi__Envelope *env; /* decoded (lives until the chunk after next is
-                             posted); NULL when the payload is no Envelope */
+                             posted); NULL when the payload is no Envelope,
+                             or when it was only scanned */
     uint64_t person_key;  /* the fact-cache key the verdict rests on; 0: none
                              (a record that finds nothing needs no cache) */
     bool unchanged;       /* a comparison record that changes nothing */
+    bool scanned;         /* env NULL: a comparison record read from its bytes
+                             (facts.h: elig_facts_scan) and found unchanged;
+                             the engine decodes it only if it must ask again */
+    int64_t occurred_at_ms; /* a scanned record's event time */
 } elig_screened;
 
 /*
