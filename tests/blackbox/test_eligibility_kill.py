@@ -257,7 +257,11 @@ def test_kill_minus_nine_during_consumption(env):
     # timing, the registry must not.
     c_config = elig_config(2000)
     c_config["store"]["registry_idle_fold_entries"] = 1
-    c_config["log"] = {"consumers": ""}  # nobody reads C's log: nobody to wait for
+    # Nobody reads C's log: nobody to wait for. Its log is compared with A's,
+    # so nothing may be trimmed either: with the default retention (7 days of
+    # event time) a trim pass, every 10 s, emptied the front of it whenever the
+    # test ran longer than that (a loaded machine).
+    c_config["log"] = {"consumers": "", "retention": "3650d"}
     c = env.eligibility(intake, c_config, name="elig-c", consumer="elig-c")
 
     def b_progress():
