@@ -108,6 +108,7 @@ struct dd_arena {
     struct arena_block *head;  /* current block; older ones follow */
     struct arena_block *spare; /* emptied by a reset, handed out again */
     size_t spare_bytes;
+    size_t keep_max; /* spare bytes a reset keeps */
     size_t block_size;
     size_t used_total;
 };
@@ -172,7 +173,36 @@ dd_arena *dd_arena_new(size_t block_size)
 {
     dd_arena *arena = dd_calloc(1, sizeof(*arena));
     arena->block_size = block_size ? block_size : 64 * 1024;
+    arena->keep_max = ARENA_KEEP_MAX;
     return arena;
+}
+
+void dd_arena_keep(dd_arena *arena, size_t max_bytes)
+{
+    arena->keep_max = max_bytes;
+}
+
+/* Makes b, emptied, a spare of arena. */
+static void add_spare(dd_arena *arena, struct arena_block *b)
+{
+    b->used = 0;
+    b->next = arena->spare;
+    arena->spare = b;
+    arena->spare_bytes += b->size;
+}
+
+void dd_arena_take_blocks(dd_arena *to, dd_arena **from)
+{
+    struct arena_block *lists[2] = {(*from)->head, (*from)->spare};
+    for (int l = 0; l < 2; l++) {
+        for (struct arena_block *b = lists[l]; b;) {
+            struct arena_block *next = b->next;
+            add_spare(to, b);
+            b = next;
+        }
+    }
+    free(*from);
+    *from = NULL;
 }
 
 static void free_blocks(struct arena_block *b)
@@ -236,11 +266,8 @@ void dd_arena_reset(dd_arena *arena)
     struct arena_block *keep = arena->head, *b = keep->next;
     while (b) {
         struct arena_block *next = b->next;
-        if (arena->spare_bytes + b->size <= ARENA_KEEP_MAX) {
-            b->used = 0;
-            b->next = arena->spare;
-            arena->spare = b;
-            arena->spare_bytes += b->size;
+        if (arena->spare_bytes + b->size <= arena->keep_max) {
+            add_spare(arena, b);
         } else {
             block_free(b);
         }

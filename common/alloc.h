@@ -42,8 +42,20 @@ dd_arena *dd_arena_new(size_t block_size);
 void dd_arena_destroy(dd_arena **arena);
 /* size bytes aligned to 16, valid until the next reset or destroy. */
 void *dd_arena_alloc(dd_arena *arena, size_t size);
-/* Forgets every allocation; keeps its blocks (up to 256 MiB) for reuse. */
+/* Forgets every allocation; keeps its blocks (up to 256 MiB, or what
+ * dd_arena_keep says) for reuse. */
 void dd_arena_reset(dd_arena *arena);
+/*
+ * How many bytes of blocks a reset keeps for reuse (SIZE_MAX: all). An
+ * arena that fills up to the same size again and again (a journal's index
+ * between folds) should keep them: memory given back to the system comes
+ * back as fresh pages, which the kernel zeroes on first touch (and some
+ * virtual machines fault in from their host, microseconds a page).
+ */
+void dd_arena_keep(dd_arena *arena, size_t max_bytes);
+/* Moves every block of *from, emptied, into `to` as spares (whatever its
+ * keep limit), frees *from itself and nulls it. */
+void dd_arena_take_blocks(dd_arena *to, dd_arena **from);
 /* Bytes handed out since the last reset. */
 size_t dd_arena_used(const dd_arena *arena);
 /*
