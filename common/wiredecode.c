@@ -106,13 +106,13 @@ static inline void store(ProtobufCType t, void *at, uint64_t bits)
 }
 
 static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p,
-                           const uint8_t *end, dd_arena *arena, int depth,
+                           const uint8_t *end, unsigned flags, dd_arena *arena, int depth,
                            ProtobufCMessage **out);
 
 /* One value of field f whose key said wire type `wire`. */
 static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire,
-                                const uint8_t **pp, const uint8_t *end, dd_arena *arena,
-                                int depth, uint64_t *bits)
+                                const uint8_t **pp, const uint8_t *end, unsigned flags,
+                                dd_arena *arena, int depth, uint64_t *bits)
 {
     if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE) {
         size_t len;
@@ -121,6 +121,8 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
         const uint8_t *payload = *pp;
         *pp += len;
         if (f->type == PROTOBUF_C_TYPE_STRING) {
+            if ((flags & DD_WIRE_NO_NUL) && memchr(payload, 0, len))
+                return false;
             char *s = dd_arena_alloc(arena, len + 1);
             memcpy(s, payload, len);
             s[len] = '\0';
@@ -128,7 +130,8 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
             return true;
         }
         ProtobufCMessage *sub;
-        if (!decode_message(f->descriptor, payload, payload + len, arena, depth + 1, &sub))
+        if (!decode_message(f->descriptor, payload, payload + len, flags, arena, depth + 1,
+                            &sub))
             return false;
         *bits = (uint64_t)(uintptr_t)sub;
         return true;
@@ -189,7 +192,7 @@ static bool decode_packed(repeated_acc *a, const uint8_t **pp, const uint8_t *en
 }
 
 static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p,
-                           const uint8_t *end, dd_arena *arena, int depth,
+                           const uint8_t *end, unsigned flags, dd_arena *arena, int depth,
                            ProtobufCMessage **out)
 {
     if (depth > DECODE_MAX_DEPTH || d->n_fields > 64)
@@ -217,7 +220,7 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
                 continue;
             }
             if (a->n == DECODE_MAX_ELEMENTS ||
-                !decode_value(f, wire, &p, end, arena, depth, &a->v[a->n]))
+                !decode_value(f, wire, &p, end, flags, arena, depth, &a->v[a->n]))
                 return false;
             a->n++;
             continue;
@@ -237,7 +240,7 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
             memcpy((char *)m + f->quantifier_offset, &which, sizeof(which));
         }
         uint64_t bits;
-        if (!decode_value(f, wire, &p, end, arena, depth, &bits))
+        if (!decode_value(f, wire, &p, end, flags, arena, depth, &bits))
             return false;
         store(f->type, (char *)m + f->offset, bits);
     }
@@ -257,8 +260,9 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
 }
 
 bool dd_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
-                        dd_arena *arena, ProtobufCMessage **out)
+                    unsigned flags, dd_arena *arena, ProtobufCMessage **out)
 {
     static const uint8_t nothing[1];
-    return decode_message(d, len ? bytes : nothing, (len ? bytes : nothing) + len, arena, 0, out);
+    const uint8_t *p = len ? bytes : nothing;
+    return decode_message(d, p, p + len, flags, arena, 0, out);
 }

@@ -21,6 +21,9 @@
  *   - a wire type that does not match the field's type, a group, a varint
  *     longer than 10 bytes, a length prefix longer than 4 bytes, anything
  *     truncated;
+ *   - with DD_WIRE_NO_NUL, a string holding a NUL byte (protobuf-c keeps
+ *     it, and the C string ends there: intake, which judges the strings,
+ *     must know; see its validate.c);
  *   - a field type other than bool, enum, (s|u)int32, (s|u)int64,
  *     (s)fixed32, (s)fixed64, string and message, a packed list of
  *     fixed-width values, or a label other than proto3's singular and
@@ -46,14 +49,17 @@
 #define DECODE_MAX_REPEATED 4
 #define DECODE_MAX_ELEMENTS 64
 
+/* Decline a string that holds a NUL byte (see above). */
+#define DD_WIRE_NO_NUL 1u
+
 /*
  * Decodes bytes[0..len-1] as a message of descriptor d, allocating from
  * arena (the message lives until dd_arena_reset; never pass it to
- * __free_unpacked). Returns true with *out set, or false, with nothing to
- * undo but arena memory, when the bytes are left to protobuf-c's unpack.
- * Thread-safe for distinct arenas.
+ * __free_unpacked). flags: 0 or DD_WIRE_NO_NUL. Returns true with *out
+ * set, or false, with nothing to undo but arena memory, when the bytes are
+ * left to protobuf-c's unpack. Thread-safe for distinct arenas.
  */
 bool dd_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
-                        dd_arena *arena, ProtobufCMessage **out);
+                    unsigned flags, dd_arena *arena, ProtobufCMessage **out);
 
 #endif

@@ -1673,7 +1673,7 @@ static Doudi__Envelope *decode_record(const Doudi__LogRecord *rec, dd_arena *are
      * all, protobuf-c whatever it declines. */
     ProtobufCMessage *decoded = NULL;
     Doudi__Envelope *env = NULL;
-    if (dd_wire_decode(&doudi__envelope__descriptor, rec->payload.data, rec->payload.len, arena,
+    if (dd_wire_decode(&doudi__envelope__descriptor, rec->payload.data, rec->payload.len, 0, arena,
                        &decoded)) {
         env = (Doudi__Envelope *)decoded;
     } else {

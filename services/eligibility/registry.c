@@ -250,7 +250,7 @@ static ProtobufCMessage *decode_stored(const ProtobufCMessageDescriptor *d, cons
                                        dd_arena *arena)
 {
     ProtobufCMessage *m;
-    if (dd_wire_decode(d, v->mv_data, v->mv_size, arena, &m))
+    if (dd_wire_decode(d, v->mv_data, v->mv_size, 0, arena, &m))
         return m;
     ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
     return protobuf_c_message_unpack(d, &a, v->mv_size, v->mv_data);

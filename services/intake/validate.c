@@ -1080,7 +1080,9 @@ bool intake_decode(const uint8_t *bytes, size_t len, const intake_rules *rules, 
         bytes = nothing; /* a valid (empty) encoding; the checks say what is missing */
     Doudi__Envelope *env = NULL;
     ProtobufCMessage *fast;
-    if (dd_wire_decode(&doudi__envelope__descriptor, bytes, len, arena, &fast)) {
+    bool decoded_fast = dd_wire_decode(&doudi__envelope__descriptor, bytes, len, DD_WIRE_NO_NUL,
+                                       arena, &fast);
+    if (decoded_fast) {
         env = (Doudi__Envelope *)fast;
     } else {
         ProtobufCAllocator alloc = dd_arena_protobuf_allocator(arena);
@@ -1089,9 +1091,9 @@ bool intake_decode(const uint8_t *bytes, size_t len, const intake_rules *rules, 
     if (!env)
         return say(verdict, DOUDI__REJECT_REASON__REJECT_REASON_UNDECODABLE,
                    "event: %zu bytes that are not an encoded doudi.Envelope", len);
-    /* A string can hold a NUL only if the bytes hold a zero byte, which an
-     * encoded event rarely does: most events skip the walk. */
-    if (len > 0 && memchr(bytes, 0, len)) {
+    /* The fast decoder declines a string holding a NUL, so only an event it
+     * declined can hold one, and only if its bytes hold a zero byte. */
+    if (!decoded_fast && len > 0 && memchr(bytes, 0, len)) {
         char path[160] = "";
         int r = find_nul_string(&doudi__envelope__descriptor, bytes, bytes + len, path, sizeof(path), 0);
         if (r > 0)
