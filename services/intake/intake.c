@@ -76,6 +76,18 @@ typedef struct pending_request {
     Doudi__EventStatus *statuses;   /* arena, one per event */
 } pending_request;
 
+/*
+ * How many events ahead of the one judged an event is decoded and its dedup
+ * slot fetched: each lookup is a miss in a table of gigabytes, and a few
+ * dozen in flight overlap their latency instead of paying it one after the
+ * other. Decoded no further ahead than that, an event is still in the cache
+ * when it is judged (decoding a whole batch of ~10,000 first left every
+ * decoded event to be read back from memory).
+ */
+enum { DECODE_AHEAD = 16, DECODED_RING = 32 };
+_Static_assert(DECODED_RING > DECODE_AHEAD && (DECODED_RING & (DECODED_RING - 1)) == 0,
+               "the ring holds the event judged and those decoded ahead of it");
+
 /* One event of the batch, decoded ahead of its judging (see publish_batch_fn). */
 typedef struct decoded_event {
     Doudi__Envelope *env; /* NULL: refused by the decoder, see verdict */
@@ -109,8 +121,7 @@ struct intake {
 
     pending_request *batch;
     size_t nbatch, batch_cap;
-    decoded_event *decoded; /* one per event of the batch */
-    size_t decoded_cap;
+    decoded_event decoded[DECODED_RING]; /* the events decoded ahead (publish_batch_fn) */
     batch_counts counts;
     bool stopping;
 
@@ -287,13 +298,6 @@ static void peek_ids(intake *in, const uint8_t *bytes, size_t len, const char **
 
 /* ---- the group commit --------------------------------------------------- */
 
-/*
- * How many events ahead of the one judged its dedup slot is fetched: each
- * lookup is a miss in a table of gigabytes, and a few dozen in flight
- * overlap their latency instead of paying it one after the other.
- */
-enum { DEDUP_PREFETCH_AHEAD = 16 };
-
 /* Starts fetching the dedup slot and the division-table slot judging a
  * decoded event will read. */
 static void prefetch_event(const intake *in, const decoded_event *d)
@@ -304,38 +308,56 @@ static void prefetch_event(const intake *in, const decoded_event *d)
     dd_divisions_prefetch(in->rules.divisions, d->env->region_code);
 }
 
+/* Where publish_batch_fn is in the batch's requests. */
+typedef struct event_cursor {
+    size_t request, event;
+} event_cursor;
+
+/* The next event of the batch after c (advancing c), or NULL at its end. */
+static const ProtobufCBinaryData *next_event(const intake *in, event_cursor *c)
+{
+    while (c->request < in->nbatch) {
+        const Doudi__PublishRequest *req = in->batch[c->request].request;
+        if (c->event < req->n_events)
+            return &req->events[c->event++];
+        c->request++;
+        c->event = 0;
+    }
+    return NULL;
+}
+
+/* Decodes the next event of the batch into its ring slot and starts
+ * fetching what judging it will read; false at the batch's end. */
+static bool decode_ahead(intake *in, event_cursor *c, size_t *decoded)
+{
+    const ProtobufCBinaryData *ev = next_event(in, c);
+    if (!ev)
+        return false;
+    decoded_event *d = &in->decoded[*decoded % DECODED_RING];
+    decode_event(in, ev->data, ev->len, d);
+    prefetch_event(in, d);
+    (*decoded)++;
+    return true;
+}
+
 static int publish_batch_fn(MDB_txn *txn, void *arg)
 {
     intake *in = arg;
     int64_t now_ms = dd_clock_now_ms(&in->clock);
     memset(&in->counts, 0, sizeof(in->counts));
-    size_t nevents = 0;
-    for (size_t r = 0; r < in->nbatch; r++)
-        nevents += in->batch[r].request->n_events;
-    if (nevents > in->decoded_cap) {
-        in->decoded_cap = nevents;
-        in->decoded = dd_realloc(in->decoded, nevents * sizeof(*in->decoded));
-    }
-    /* First every event is decoded and keyed, so that judging one can
-     * prefetch the dedup slots of those that follow. */
-    size_t j = 0;
-    for (size_t r = 0; r < in->nbatch; r++) {
-        const Doudi__PublishRequest *req = in->batch[r].request;
-        for (size_t i = 0; i < req->n_events; i++)
-            decode_event(in, req->events[i].data, req->events[i].len, &in->decoded[j++]);
-    }
-    for (j = 0; j < nevents && j < DEDUP_PREFETCH_AHEAD; j++)
-        prefetch_event(in, &in->decoded[j]);
-    j = 0;
+    event_cursor ahead = {0, 0};
+    size_t decoded = 0, j = 0;
+    while (decoded < DECODE_AHEAD && decode_ahead(in, &ahead, &decoded))
+        ;
     for (size_t r = 0; r < in->nbatch; r++) {
         pending_request *p = &in->batch[r];
         for (size_t i = 0; i < p->request->n_events; i++, j++) {
-            if (j + DEDUP_PREFETCH_AHEAD < nevents)
-                prefetch_event(in, &in->decoded[j + DEDUP_PREFETCH_AHEAD]);
+            (void)decode_ahead(in, &ahead, &decoded);
             ProtobufCBinaryData *ev = &p->request->events[i];
             Doudi__EventStatus *st = &p->statuses[i];
             bool refused;
-            int rc = judge_event(in, txn, ev->data, ev->len, &in->decoded[j], now_ms, st, &refused);
+            int rc = judge_event(in, txn, ev->data, ev->len, &in->decoded[j % DECODED_RING],
+                                 now_ms, st, &refused);
             if (rc)
                 return rc;
             if (!refused)
@@ -926,7 +948,6 @@ void intake_destroy(intake **inp)
     dd_arena_destroy(&in->arena);
     dd_config_destroy(&in->config);
     free(in->batch);
-    free(in->decoded);
     free(in->consumer_names);
     free(in);
     *inp = NULL;
