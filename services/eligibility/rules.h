@@ -129,6 +129,7 @@ typedef struct elig_decision {
     size_t ntrace;
     struct { const char *name; int64_t value; } params[ELIG_PARAMS_MAX];
     size_t nparams;
+    uint64_t param_bits;                 /* a bit for each name set (rules.c) */
     char standard_version[96];
     bool quiet;                          /* outcome only: no trace written */
 } elig_decision;
