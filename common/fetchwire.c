@@ -4,32 +4,14 @@
 #include <stdbool.h>
 #include <string.h>
 
-enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
-
-static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 70; shift += 7) {
-        if (p == end)
-            return false;
-        uint8_t b = *p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *pp = p;
-            *out = v;
-            return true;
-        }
-    }
-    return false; /* longer than 10 bytes */
-}
+#include "wire.h"
 
 /* A field's number and wire type; field numbers up to 2^29 - 1. */
 static inline bool get_key(const uint8_t **pp, const uint8_t *end, uint32_t *number, unsigned *wire)
 {
     uint64_t key;
     const uint8_t *start = *pp;
-    if (!get_varint(pp, end, &key) || *pp - start > 5 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+    if (!dd_wire_u64(pp, end, &key) || *pp - start > 5 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
         return false;
     *number = (uint32_t)(key >> 3);
     *wire = (unsigned)(key & 7);
@@ -42,7 +24,7 @@ static inline bool get_bytes(const uint8_t **pp, const uint8_t *end, const uint8
 {
     uint64_t n;
     const uint8_t *start = *pp;
-    if (!get_varint(pp, end, &n) || *pp - start > 4 || n > (uint64_t)(end - *pp))
+    if (!dd_wire_u64(pp, end, &n) || *pp - start > 4 || n > (uint64_t)(end - *pp))
         return false;
     *data = *pp;
     *len = (size_t)n;
@@ -63,7 +45,7 @@ static bool decode_record(const uint8_t *p, const uint8_t *end, Doudi__LogRecord
         case 1:
         case 2:
         case 3:
-            if (wire != WIRE_VARINT || !get_varint(&p, end, &v))
+            if (wire != DD_WIRE_VARINT || !dd_wire_u64(&p, end, &v))
                 return false;
             if (number == 1)
                 r->sequence = v;
@@ -75,7 +57,7 @@ static bool decode_record(const uint8_t *p, const uint8_t *end, Doudi__LogRecord
         case 4: {
             const uint8_t *data;
             size_t len;
-            if (wire != WIRE_LEN || !get_bytes(&p, end, &data, &len))
+            if (wire != DD_WIRE_LENGTH || !get_bytes(&p, end, &data, &len))
                 return false;
             r->payload.data = (uint8_t *)data;
             r->payload.len = len;
@@ -101,11 +83,11 @@ static bool count_records(const uint8_t *p, const uint8_t *end, size_t *n)
         if (!get_key(&p, end, &number, &wire))
             return false;
         if (number == 3 || number == 4) {
-            if (wire != WIRE_LEN || !get_bytes(&p, end, &data, &len))
+            if (wire != DD_WIRE_LENGTH || !get_bytes(&p, end, &data, &len))
                 return false;
             *n += number == 4;
         } else if (number >= 1 && number <= 7) {
-            if (wire != WIRE_VARINT || !get_varint(&p, end, &v))
+            if (wire != DD_WIRE_VARINT || !dd_wire_u64(&p, end, &v))
                 return false;
         } else {
             return false;
@@ -137,7 +119,7 @@ Doudi__FetchReply *dd_fetch_reply_decode(const uint8_t *bytes, size_t len, dd_ar
         size_t dlen = 0;
         /* The shape was checked by count_records. */
         if (!get_key(&p, end, &number, &wire) ||
-            !(wire == WIRE_LEN ? get_bytes(&p, end, &data, &dlen) : get_varint(&p, end, &v)))
+            !(wire == DD_WIRE_LENGTH ? get_bytes(&p, end, &data, &dlen) : dd_wire_u64(&p, end, &v)))
             return NULL;
         switch (number) {
         case 1: reply->request_id = v; break;

@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "error.h"
 #include "evzmq.h"
+#include "wire.h"
 
 #include "doudi/log.pb-c.h"
 
@@ -380,8 +381,6 @@ static void send_reply(dd_log *log, const uint8_t *rid, size_t rid_len, bool del
  * with proto3's zero fields left out: the same bytes it would produce.
  */
 enum {
-    KEY_VARINT = 0,
-    KEY_LENGTH = 2,
     REPLY_REQUEST_ID = 1,
     REPLY_STATUS = 2,
     REPLY_RECORDS = 4,
@@ -413,16 +412,6 @@ static inline size_t varint_size(uint64_t v)
     return n;
 }
 
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 /* A varint field, left out when 0 as proto3 wants. */
 static inline size_t uint_field_size(uint64_t v)
 {
@@ -433,8 +422,8 @@ static inline uint8_t *put_uint_field(uint8_t *p, unsigned number, uint64_t v)
 {
     if (!v)
         return p;
-    *p++ = (uint8_t)(number << 3 | KEY_VARINT);
-    return put_varint(p, v);
+    *p++ = (uint8_t)(number << 3 | DD_WIRE_VARINT);
+    return p + dd_wire_put_varint(p, v);
 }
 
 static uint32_t record_body_size(const reply_record *r)
@@ -461,14 +450,14 @@ static uint8_t *encode_records_reply(const dd_log *log, uint64_t request_id, uin
     p = put_uint_field(p, REPLY_STATUS, DOUDI__FETCH_STATUS__FETCH_STATUS_OK);
     for (size_t i = 0; i < n; i++) {
         const reply_record *r = &recs[i];
-        *p++ = REPLY_RECORDS << 3 | KEY_LENGTH;
-        p = put_varint(p, r->body);
+        *p++ = REPLY_RECORDS << 3 | DD_WIRE_LENGTH;
+        p += dd_wire_put_varint(p, r->body);
         p = put_uint_field(p, RECORD_SEQUENCE, r->sequence);
         p = put_uint_field(p, RECORD_KIND, r->kind);
         p = put_uint_field(p, RECORD_APPENDED_AT, (uint64_t)r->appended_at_ms);
         if (r->len) {
-            *p++ = RECORD_PAYLOAD << 3 | KEY_LENGTH;
-            p = put_varint(p, r->len);
+            *p++ = RECORD_PAYLOAD << 3 | DD_WIRE_LENGTH;
+            p += dd_wire_put_varint(p, r->len);
             memcpy(p, r->payload, r->len);
             p += r->len;
         }

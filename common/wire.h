@@ -1,10 +1,11 @@
 /*
  * wire.h: reading the protobuf wire format the way protobuf-c reads it.
  *
- * The primitives under common/wiredecode.c and under every scanner that
- * reads a few fields straight from an encoding without building the
- * message (eligibility's facts.c), and the varint writer of the encodings
- * written by hand (alerts' replay blocks). Each reads at p, never past end, and
+ * The primitives under common/wiredecode.c and under every reader that
+ * takes a few fields straight from an encoding without building the
+ * message (fetchwire.c, eligibility's facts.c, intake's NUL walk), and the
+ * varint writer of the encodings written by hand (the log's fetch replies,
+ * alerts' stream entries and replay blocks). Each reads at p, never past end, and
  * on success moves p past what it read; on failure (cut off, too long) it
  * returns false and leaves p alone. Keeping them in one place keeps every
  * reader agreeing with protobuf-c on the same bytes: a 32-bit field keeps
@@ -47,6 +48,13 @@ static inline bool dd_wire_varint(const uint8_t **pp, const uint8_t *end, uint64
         }
     }
     return false;
+}
+
+/* A varint of at most 10 bytes, where only its value matters. */
+static inline bool dd_wire_u64(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    bool any_bits;
+    return dd_wire_varint(pp, end, v, &any_bits);
 }
 
 /* A field key as protobuf-c reads it: at most 5 bytes, never number 0 in

@@ -81,16 +81,11 @@ static uint64_t get_be64(const uint8_t *p)
 /* Reads a varint at *pos of p[0..len-1]; false when it is cut short. */
 static bool get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
 {
-    uint64_t x = 0;
-    for (int shift = 0; *pos < len && shift < 64; shift += 7) {
-        uint8_t b = p[(*pos)++];
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
+    const uint8_t *at = p + *pos;
+    if (!dd_wire_u64(&at, p + len, v))
+        return false;
+    *pos = (size_t)(at - p);
+    return true;
 }
 
 /* A closed block's key: the sequence that did not fit in it, then its

@@ -2,6 +2,7 @@
 #include "alerts_wire.h"
 
 #include "alloc.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +42,7 @@ size_t alerts_varint_size(uint64_t v)
 void alerts_buf_varint(alerts_buf *b, uint64_t v)
 {
     uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    alerts_buf_put(b, tmp, n);
+    alerts_buf_put(b, tmp, dd_wire_put_varint(tmp, v));
 }
 
 void alerts_buf_field_varint(alerts_buf *b, uint32_t field, uint64_t v)

@@ -149,14 +149,6 @@ static inline bool next_field(const uint8_t **pp, const uint8_t *end, uint64_t *
     return false;
 }
 
-/* Each scalar finding field: a varint of the field's type. */
-#define SCALAR(f, type, out)                                                               \
-    do {                                                                                   \
-        if ((f).wire != DD_WIRE_VARINT)                                                    \
-            return false;                                                                  \
-        (out) = dd_wire_scalar((type), (f).varint, (f).any_bits);                          \
-    } while (0)
-
 /*
  * A finding message of the record: its scalar fields (numbers 1..nfields,
  * types given) into v[], all 0 when absent. Vehicles, the one list, is
@@ -169,9 +161,10 @@ static bool scan_finding(const uint8_t *p, const uint8_t *end, const ProtobufCTy
     memset(v, 0, sizeof(uint64_t) * nfields);
     while (p < end) {
         scan_field f;
-        if (!next_field(&p, end, &seen, 0, &f) || f.number == 0 || f.number > nfields)
+        if (!next_field(&p, end, &seen, 0, &f) || f.number == 0 || f.number > nfields ||
+            f.wire != DD_WIRE_VARINT)
             return false;
-        SCALAR(f, types[f.number - 1], v[f.number - 1]);
+        v[f.number - 1] = dd_wire_scalar(types[f.number - 1], f.varint, f.any_bits);
     }
     return true;
 }

@@ -24,6 +24,7 @@
 
 #include "diag.h"
 #include "idnum.h"
+#include "wire.h"
 #include "wiredecode.h"
 
 /* The limits event.proto documents. */
@@ -967,20 +968,6 @@ bool intake_validate(Doudi__Envelope *env, const intake_rules *rules, int64_t no
 /* Decoding                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Appends ".name" or ".name[i]" to path; returns the old length. */
 /* Puts field name (with its list index, if any) in front of path: the path
  * is made on the way back from a find, so events without one cost nothing. */
@@ -1015,11 +1002,11 @@ static int find_nul_string(const ProtobufCMessageDescriptor *d, const uint8_t *p
     unsigned seen[64] = {0}; /* occurrences per field, for list indexes */
     while (p < end) {
         uint64_t key, n;
-        if (!read_varint(&p, end, &key))
+        if (!dd_wire_u64(&p, end, &key))
             return -1;
         switch (key & 7) {
         case 0:
-            if (!read_varint(&p, end, &n))
+            if (!dd_wire_u64(&p, end, &n))
                 return -1;
             continue;
         case 1:
@@ -1037,7 +1024,7 @@ static int find_nul_string(const ProtobufCMessageDescriptor *d, const uint8_t *p
         default:
             return -1;
         }
-        if (!read_varint(&p, end, &n) || n > (uint64_t)(end - p))
+        if (!dd_wire_u64(&p, end, &n) || n > (uint64_t)(end - p))
             return -1;
         const uint8_t *payload = p;
         p += n;
