@@ -1052,6 +1052,7 @@ def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, s
     ack.sort()
     result["month"] = {
         "publish": month, "events": month_events, "end_to_end_s": month_s, "published_s": published_s,
+        "wall_start_unix": month_start, "wall_end_unix": month_start + month_s,
         "events_per_s": month_events / month_s, "per_daemon": rates,
         "latency_s": {**lat_pct, "requests_measured": len(lat), "of_requests": len(reqs),
                       "sample_interval_s": args.sample_s},
