@@ -3,6 +3,7 @@
 #include "lmdb_touch.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@
 
 static struct {
     char name[MAX_DBS][48];
-    unsigned long long writes[MAX_DBS], fresh[MAX_DBS];
+    /* By database and kind of write: 0 puts, 1 deletes. */
+    unsigned long long writes[MAX_DBS][2], fresh[MAX_DBS][2];
     uintptr_t map_lo, map_hi; /* the data.mdb mapping, as of the last transaction */
     size_t last_txn, txns;
     FILE *out;
@@ -55,9 +57,12 @@ static void write_line(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     fprintf(t.out, "%lld.%03ld %zu", (long long)ts.tv_sec, ts.tv_nsec / 1000000, t.txns);
+    static const char *const kinds[2] = {"put", "del"};
     for (int i = 0; i < MAX_DBS; i++)
-        if (t.writes[i])
-            fprintf(t.out, " %s %llu %llu", t.name[i][0] ? t.name[i] : "-", t.writes[i], t.fresh[i]);
+        for (int k = 0; k < 2; k++)
+            if (t.writes[i][k])
+                fprintf(t.out, " %s:%s %llu %llu", t.name[i][0] ? t.name[i] : "-", kinds[k],
+                        t.writes[i][k], t.fresh[i][k]);
     fputc('\n', t.out);
     fflush(t.out);
 }
@@ -82,7 +87,9 @@ static void open_output(void)
     atexit(at_exit);
 }
 
-static void count(MDB_txn *txn, MDB_dbi dbi, const void *entry)
+/* Notes a new write transaction (and the map, which moves only between
+ * transactions). */
+static void follow(MDB_txn *txn)
 {
     if (!t.opened)
         open_output();
@@ -93,53 +100,85 @@ static void count(MDB_txn *txn, MDB_dbi dbi, const void *entry)
             write_line();
         find_map();
     }
-    if (dbi >= MAX_DBS)
-        return;
-    t.writes[dbi]++;
-    uintptr_t at = (uintptr_t)entry;
-    if (entry && at >= t.map_lo && at < t.map_hi)
-        t.fresh[dbi]++;
 }
 
-/* Counts a write at key: the page of the entry at or after it (the last
- * entry when none is after it), which is where the write lands. */
-static void count_at(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key)
+/* Whether entry (a value's address, or NULL) lies on a clean page. */
+static bool clean(const void *entry)
 {
+    uintptr_t at = (uintptr_t)entry;
+    return entry && at >= t.map_lo && at < t.map_hi;
+}
+
+/* Counts a write that succeeded (one that failed, say MDB_KEYEXIST or
+ * MDB_NOTFOUND, dirtied nothing). */
+static void tally(int rc, MDB_dbi dbi, int kind, bool fresh)
+{
+    if (rc != 0 || dbi >= MAX_DBS)
+        return;
+    t.writes[dbi][kind]++;
+    t.fresh[dbi][kind] += fresh;
+}
+
+/* Whether a write at key lands on a clean page: the page of the key's own
+ * entry (a delete, an overwrite), else of the entry before it, where LMDB
+ * inserts a key that sorts between two pages (the branch key of the page
+ * after is that page's first key), else of the first entry (a key before
+ * all). */
+static bool clean_at(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key)
+{
+    follow(txn);
     MDB_cursor *c;
     if (mdb_cursor_open(txn, dbi, &c) != 0)
-        return;
+        return false;
     MDB_val k = *key, v = {0, NULL};
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND)
+    bool exact = rc == 0 && k.mv_size == key->mv_size &&
+                 memcmp(k.mv_data, key->mv_data, k.mv_size) == 0;
+    if (rc == MDB_NOTFOUND) {
         rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-    count(txn, dbi, rc == 0 ? v.mv_data : NULL);
+    } else if (rc == 0 && !exact) {
+        MDB_val pk, pv;
+        if (mdb_cursor_get(c, &pk, &pv, MDB_PREV) == 0)
+            v = pv;
+    }
     mdb_cursor_close(c);
+    return rc == 0 && clean(v.mv_data);
 }
 
 int dd_touch_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned flags)
 {
-    count_at(txn, dbi, key);
-    return mdb_put(txn, dbi, key, data, flags);
+    bool fresh = clean_at(txn, dbi, key);
+    int rc = mdb_put(txn, dbi, key, data, flags);
+    tally(rc, dbi, 0, fresh);
+    return rc;
 }
 
 int dd_touch_del(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data)
 {
-    count_at(txn, dbi, key);
-    return mdb_del(txn, dbi, key, data);
+    bool fresh = clean_at(txn, dbi, key);
+    int rc = mdb_del(txn, dbi, key, data);
+    tally(rc, dbi, 1, fresh);
+    return rc;
 }
 
 int dd_touch_cursor_put(MDB_cursor *cursor, MDB_val *key, MDB_val *data, unsigned flags)
 {
-    count_at(mdb_cursor_txn(cursor), mdb_cursor_dbi(cursor), key);
-    return mdb_cursor_put(cursor, key, data, flags);
+    MDB_dbi dbi = mdb_cursor_dbi(cursor);
+    bool fresh = clean_at(mdb_cursor_txn(cursor), dbi, key);
+    int rc = mdb_cursor_put(cursor, key, data, flags);
+    tally(rc, dbi, 0, fresh);
+    return rc;
 }
 
 int dd_touch_cursor_del(MDB_cursor *cursor, unsigned flags)
 {
+    follow(mdb_cursor_txn(cursor));
     MDB_val k, v = {0, NULL};
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT);
-    count(mdb_cursor_txn(cursor), mdb_cursor_dbi(cursor), rc == 0 ? v.mv_data : NULL);
-    return mdb_cursor_del(cursor, flags);
+    bool fresh = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT) == 0 && clean(v.mv_data);
+    MDB_dbi dbi = mdb_cursor_dbi(cursor);
+    int rc = mdb_cursor_del(cursor, flags);
+    tally(rc, dbi, 1, fresh);
+    return rc;
 }
 
 int dd_touch_dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi)
@@ -152,6 +191,6 @@ int dd_touch_dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *d
 
 void dd_touch_counts(MDB_dbi dbi, unsigned long long *writes, unsigned long long *fresh)
 {
-    *writes = dbi < MAX_DBS ? t.writes[dbi] : 0;
-    *fresh = dbi < MAX_DBS ? t.fresh[dbi] : 0;
+    *writes = dbi < MAX_DBS ? t.writes[dbi][0] + t.writes[dbi][1] : 0;
+    *fresh = dbi < MAX_DBS ? t.fresh[dbi][0] + t.fresh[dbi][1] : 0;
 }

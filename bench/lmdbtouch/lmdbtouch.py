@@ -2,7 +2,7 @@
 """lmdbtouch.py: what each LMDB database of each daemon wrote in a window.
 
 Reads the *.touch files a DOUDI_LMDB_TOUCH build writes (lmdb_touch.h) and
-prints, for each process and database, the writes and the fresh pages (the
+prints, for each process, database and kind of write (put or del), the writes and the fresh pages (the
 first write of a transaction to a clean page: a page the commit writes)
 between the last line at or before the window's start and the last line at
 or before its end.
@@ -71,7 +71,7 @@ def main():
             continue
         print(f"{os.path.basename(path)}: {b[1] - a[1]} write transactions")
         for fresh, writes, db in sorted(rows, reverse=True):
-            print(f"  {db:20s} {writes:12,d} writes {fresh:10,d} fresh pages "
+            print(f"  {db:24s} {writes:12,d} writes {fresh:10,d} fresh pages "
                   f"{fresh * args.page_bytes / 2**20:9,.0f} MiB")
 
 
