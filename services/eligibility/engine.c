@@ -77,7 +77,6 @@ struct elig_engine {
     int64_t occurred_ms;  /* its event time */
 };
 
-
 static void screen_chunk(void *arg, Doudi__LogRecord *const *records, size_t n, dd_arena *arena,
                          elig_screened *out);
 
@@ -1705,6 +1704,9 @@ static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
         elig_factcache_prefetch(e->facts, elig_factcache_key(person_id));
 }
 
+/* Records whose fact-cache slots screen_chunk prefetches together. */
+enum { SCREEN_PREFETCH_GROUP = 16 };
+
 /*
  * On the screening thread (screen.h): reads each comparison record's
  * findings from its bytes where it can (facts.h), decodes the other records,
@@ -1713,8 +1715,6 @@ static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
  * unchanged is decoded after all, for the engine to apply. Reads nothing of
  * the engine but its options and the cache.
  */
-enum { SCREEN_PREFETCH_GROUP = 16 };
-
 static void screen_chunk(void *arg, Doudi__LogRecord *const *records, size_t n, dd_arena *arena,
                          elig_screened *out)
 {

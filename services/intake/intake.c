@@ -83,9 +83,10 @@ typedef struct pending_request {
  * and on this kind of machine a prefetch holds up the instructions after it
  * until its page walk is done, so prefetches spread one per decoded event
  * paid a miss each (12-13 % of intake's samples sat on the prefetch) where
- * a group's overlap. Decoded no further ahead than that, an event is still
- * in the cache when it is judged (decoding a whole batch of ~10,000 first
- * left every decoded event to be read back from memory).
+ * the prefetches of a group overlap their misses. Decoded no further ahead
+ * than that, an event is still in the cache when it is judged (decoding a
+ * whole batch of ~10,000 first left every decoded event to be read back
+ * from memory).
  */
 enum { DECODE_AHEAD = 16, DECODED_RING = 32 };
 _Static_assert(DECODED_RING >= 2 * DECODE_AHEAD && (DECODED_RING & (DECODED_RING - 1)) == 0,
