@@ -402,20 +402,10 @@ typedef struct reply_record {
     uint32_t body; /* encoded size of the LogRecord */
 } reply_record;
 
-static inline size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 /* A varint field, left out when 0 as proto3 wants. */
 static inline size_t uint_field_size(uint64_t v)
 {
-    return v ? 1 + varint_size(v) : 0;
+    return v ? 1 + dd_wire_varint_size(v) : 0;
 }
 
 static inline uint8_t *put_uint_field(uint8_t *p, unsigned number, uint64_t v)
@@ -431,7 +421,7 @@ static uint32_t record_body_size(const reply_record *r)
     size_t n = uint_field_size(r->sequence) + uint_field_size(r->kind) +
                uint_field_size((uint64_t)r->appended_at_ms);
     if (r->len)
-        n += 1 + varint_size(r->len) + r->len;
+        n += 1 + dd_wire_varint_size(r->len) + r->len;
     return (uint32_t)n;
 }
 
@@ -443,7 +433,7 @@ static uint8_t *encode_records_reply(const dd_log *log, uint64_t request_id, uin
                  uint_field_size(scanned) + uint_field_size(log->head) +
                  uint_field_size(log->first);
     for (size_t i = 0; i < n; i++)
-        len += 1 + varint_size(recs[i].body) + recs[i].body;
+        len += 1 + dd_wire_varint_size(recs[i].body) + recs[i].body;
     uint8_t *buf = dd_malloc(len ? len : 1);
     uint8_t *p = buf;
     p = put_uint_field(p, REPLY_REQUEST_ID, request_id);

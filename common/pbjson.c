@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "wire.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -67,37 +68,6 @@ static bool is_oneof(const ProtobufCFieldDescriptor *f)
 static bool is_pointer_type(ProtobufCType type)
 {
     return type == PROTOBUF_C_TYPE_STRING || type == PROTOBUF_C_TYPE_MESSAGE;
-}
-
-/* Size of one element of a repeated array, as protobuf-c lays them out. */
-static size_t element_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM:
-        return 4;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    }
-    abort();
 }
 
 static const char *type_name(ProtobufCType type)
@@ -494,7 +464,7 @@ static bool field_present(const ProtobufCMessage *msg, const ProtobufCFieldDescr
     case PROTOBUF_C_TYPE_BYTES:
         return ((const ProtobufCBinaryData *)slot)->len != 0;
     default:
-        if (element_size(f->type) == 8)
+        if (dd_wire_element_size(f->type) == 8)
             return *(const uint64_t *)slot != 0;
         return *(const uint32_t *)slot != 0;
     }
@@ -519,7 +489,7 @@ static json_t *message_json(const ProtobufCMessage *msg)
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)cat(msg, f->quantifier_offset);
             const char *arr = *(const char *const *)cat(msg, f->offset);
-            size_t size = element_size(f->type);
+            size_t size = dd_wire_element_size(f->type);
             json_t *list = must(json_array());
             for (size_t k = 0; k < n; k++)
                 must_append(list, value_json(f, arr + k * size));
@@ -1012,7 +982,7 @@ static int parse_repeated(struct parse *p, ProtobufCMessage *msg,
     size_t n = json_array_size(v);
     if (n == 0)
         return 0;
-    size_t size = element_size(f->type);
+    size_t size = dd_wire_element_size(f->type);
     /* Zeroed and counted at once: NULL elements are what free_unpacked
      * expects of a list that an error cut short. */
     char *arr = dd_calloc(n, size);

@@ -4,6 +4,7 @@
 #include "alerts_ladder.h"
 #include "diag.h"
 #include "error.h"
+#include "wireencode.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -16,6 +17,7 @@
 struct alerts_book {
     dd_store *store;
     MDB_dbi alerts, repeats, open, classes, gone, rates, silences, meta;
+    dd_wire_writer packed; /* an alert being stored, encoded */
 };
 
 /*
@@ -79,6 +81,7 @@ void alerts_book_close(alerts_book **b)
 {
     if (!b || !*b)
         return;
+    dd_wire_writer_free(&(*b)->packed);
     free(*b);
     *b = NULL;
 }
@@ -235,12 +238,13 @@ int alerts_book_put(alerts_book *b, MDB_txn *txn, uint64_t number, const alerts_
         if (strcmp(office, a->office_code) == 0)
             m.office_code = "";
     }
-    size_t len = doudi__stored_alert__get_packed_size(&m);
+    size_t len;
+    const uint8_t *packed = dd_wire_encode(&b->packed, &m.base, &len);
     MDB_val k = dd_store_u64_key(&number), v = {sizeof(h) + len, NULL};
     int rc = mdb_put(txn, b->alerts, &k, &v, MDB_RESERVE | (append ? MDB_APPEND : 0));
     if (rc == 0) {
         memcpy(v.mv_data, &h, sizeof(h));
-        doudi__stored_alert__pack(&m, (uint8_t *)v.mv_data + sizeof(h));
+        memcpy((uint8_t *)v.mv_data + sizeof(h), packed, len);
     }
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "alerts_ladder.h"
 #include "wire.h"
+#include "wireencode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ struct alerts_stream {
     pending *pend;
     size_t npend, cap;
     alerts_buf pend_bytes;
-    alerts_buf packed;
+    dd_wire_writer packed; /* the update being appended, encoded */
     alerts_publish_fn publish;
     void *publish_arg;
     /* the areas known in memory: an open-addressing table of positions + 1
@@ -179,7 +180,7 @@ void alerts_stream_close(alerts_stream **sp)
     alerts_stream *s = *sp;
     free(s->pend);
     alerts_buf_free(&s->pend_bytes);
-    alerts_buf_free(&s->packed);
+    dd_wire_writer_free(&s->packed);
     forget_areas(s);
     free(s->area_of);
     free(s->areas);
@@ -413,17 +414,13 @@ int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, 
     }
     u->previous_in_area = prev;
     u->n_previous_in_area = ALERTS_LEVELS;
-    size_t len = doudi__alert_update__get_packed_size(u);
-    if (s->packed.cap < len + 1) {
-        s->packed.cap = len + 1 > 1024 ? len + 1 : 1024;
-        s->packed.data = dd_realloc(s->packed.data, s->packed.cap);
-    }
-    doudi__alert_update__pack(u, s->packed.data);
+    size_t len;
+    const uint8_t *packed = dd_wire_encode(&s->packed, &u->base, &len);
     u->previous_in_area = NULL;
     u->n_previous_in_area = 0;
     uint64_t seq;
     rc = dd_log_append(s->log, txn, DOUDI__ALERTS_RECORD_KIND__ALERTS_RECORD_KIND_UPDATE,
-                           u->at_ms, s->packed.data, len, &seq);
+                           u->at_ms, packed, len, &seq);
     for (int l = 0; l < ALERTS_LEVELS && rc == 0; l++)
         rc = area_add(s, txn, &s->areas[areas[l]], seq);
     if (rc)
@@ -436,7 +433,7 @@ int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, 
     memcpy(p->topic, region, 12);
     p->topic[12] = '\0';
     p->offset = s->pend_bytes.len;
-    alerts_wire_entry(&s->pend_bytes, seq, s->packed.data, len);
+    alerts_wire_entry(&s->pend_bytes, seq, packed, len);
     p->len = s->pend_bytes.len - p->offset;
     if (seq_out)
         *seq_out = seq;

@@ -15,6 +15,7 @@
 #include "rules.h"
 #include "screen.h"
 #include "wiredecode.h"
+#include "wireencode.h"
 
 #include "doudi/eligibility.pb-c.h"
 #include "doudi/event.pb-c.h"
@@ -52,6 +53,7 @@ struct elig_engine {
     const elig_standards *standards;
     elig_engine_options opt;
     dd_arena *arena;
+    dd_wire_writer packed; /* an output record or a copy being compared */
     dd_arena *due_arena;  /* in use while due entries are handled */
     dd_arena *chunk_arena; /* the decoded records of the chunk being applied */
     Doudi__Envelope *chunk[APPLY_CHUNK]; /* their envelopes (NULL: undecodable) */
@@ -104,6 +106,7 @@ void elig_engine_destroy(elig_engine **ep)
         return;
     elig_screener_destroy(&(*ep)->screener);
     dd_arena_destroy(&(*ep)->arena);
+    dd_wire_writer_free(&(*ep)->packed);
     dd_arena_destroy(&(*ep)->due_arena);
     dd_arena_destroy(&(*ep)->chunk_arena);
     elig_factcache_destroy(&(*ep)->facts);
@@ -163,9 +166,8 @@ static char *astrdup(elig_engine *e, const char *s)
 
 static int append_msg(elig_engine *e, uint32_t kind, const ProtobufCMessage *msg)
 {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = dd_arena_alloc(e->arena, len ? len : 1);
-    protobuf_c_message_pack(msg, buf);
+    size_t len;
+    const uint8_t *buf = dd_wire_encode(&e->packed, msg, &len);
     return dd_log_append(e->out, e->txn, kind, e->occurred_ms, buf, len, NULL);
 }
 
@@ -904,16 +906,14 @@ static int evaluate_household(elig_engine *e, const char *household_id, const ch
 
 /* ---- applying each kind -------------------------------------------------- */
 
-static bool same_bytes(const ProtobufCMessage *a, const ProtobufCMessage *b, dd_arena *arena)
+static bool same_bytes(elig_engine *e, const ProtobufCMessage *a, const ProtobufCMessage *b)
 {
-    size_t la = protobuf_c_message_get_packed_size(a);
-    size_t lb = protobuf_c_message_get_packed_size(b);
-    if (la != lb)
-        return false;
-    uint8_t *ba = dd_arena_alloc(arena, la + 1), *bb = dd_arena_alloc(arena, lb + 1);
-    protobuf_c_message_pack(a, ba);
-    protobuf_c_message_pack(b, bb);
-    return memcmp(ba, bb, la) == 0;
+    size_t la, lb;
+    const uint8_t *ea = dd_wire_encode(&e->packed, a, &la);
+    uint8_t *copy = dd_arena_alloc(e->arena, la + 1);
+    memcpy(copy, ea, la);
+    const uint8_t *eb = dd_wire_encode(&e->packed, b, &lb);
+    return la == lb && memcmp(copy, eb, la) == 0;
 }
 
 /* Moves a person into household_id (out of any other), creating placeholders. */
@@ -1036,7 +1036,7 @@ static int apply_person(elig_engine *e, const Doudi__Envelope *env)
     const char *old_household = sp->placeholder ? "" : sp->report->household_id;
     bool was_placeholder = sp->placeholder;
     if (!created && !was_placeholder && strcmp(sp->region_code, env->region_code) == 0 &&
-        same_bytes(&sp->report->base, &r->base, e->arena)) {
+        same_bytes(e, &sp->report->base, &r->base)) {
         e->stats.records_unchanged++;
         return 0;
     }
@@ -1081,7 +1081,7 @@ static int apply_household(elig_engine *e, const Doudi__Envelope *env)
     if (rc)
         return rc;
     if (!created && !h->placeholder && strcmp(h->region_code, env->region_code) == 0 &&
-        same_bytes(&h->report->base, &r->base, e->arena)) {
+        same_bytes(e, &h->report->base, &r->base)) {
         e->stats.records_unchanged++;
         return 0;
     }

@@ -6,6 +6,7 @@
 #include "homecache.h"
 #include "journal.h"
 #include "wiredecode.h"
+#include "wireencode.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,7 @@ struct elig_registry {
     MDB_dbi person_index, households, households_journal, decisions, due, meta;
     dd_journal *journal; /* writes to households go through it */
     elig_homecache *homes; /* person_index in memory (homecache.h) */
-    uint8_t *packed;     /* a record being written, packed */
-    size_t packed_cap;
+    dd_wire_writer packed; /* a record being written, encoded */
     /* The household person_index names for the person read or stored last
      * in this write transaction: a changed person is read and then stored
      * (often twice), and each store would look the index up again. */
@@ -149,7 +149,7 @@ void elig_registry_close(elig_registry **r)
     dd_journal_close(&(*r)->journal);
     elig_homecache_destroy(&(*r)->homes);
     dd_arena_destroy(&(*r)->group_copies);
-    free((*r)->packed);
+    dd_wire_writer_free(&(*r)->packed);
     free(*r);
     *r = NULL;
 }
@@ -231,17 +231,12 @@ static int get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val 
     return rc == MDB_NOTFOUND ? DD_NOTFOUND : rc;
 }
 
-/* Packs msg straight into the page LMDB reserves for it. */
-static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+static int put(elig_registry *r, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const ProtobufCMessage *msg)
 {
-    MDB_val k = {klen, (void *)key};
-    MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
-    int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
-    if (rc)
-        return rc;
-    protobuf_c_message_pack(msg, v.mv_data);
-    return 0;
+    MDB_val k = {klen, (void *)key}, v;
+    v.mv_data = (void *)dd_wire_encode(&r->packed, msg, &v.mv_size);
+    return mdb_put(txn, dbi, &k, &v, 0);
 }
 
 /* A stored record, decoded into arena: records are written by protobuf-c
@@ -343,14 +338,9 @@ static int households_get(elig_registry *r, MDB_txn *txn, const void *key, size_
 static int households_put(elig_registry *r, MDB_txn *txn, const void *key, size_t klen,
                           const ProtobufCMessage *msg)
 {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    if (len > r->packed_cap) {
-        r->packed_cap = len * 2;
-        free(r->packed);
-        r->packed = dd_malloc(r->packed_cap);
-    }
-    protobuf_c_message_pack(msg, r->packed);
-    return dd_journal_put(r->journal, txn, key, klen, r->packed, len);
+    size_t len;
+    const uint8_t *packed = dd_wire_encode(&r->packed, msg, &len);
+    return dd_journal_put(r->journal, txn, key, klen, packed, len);
 }
 
 /* household id, 0x1F (never in a printable id), person id: a member's key
@@ -601,7 +591,7 @@ int elig_registry_put_decision(elig_registry *r, MDB_txn *txn, const Doudi__Deci
 {
     char key[96];
     size_t klen = decision_key(key, d->household_id, d->person_id, (int)d->program);
-    return put(txn, r->decisions, key, klen, &d->base);
+    return put(r, txn, r->decisions, key, klen, &d->base);
 }
 
 int elig_registry_delete_decisions(elig_registry *r, MDB_txn *txn, const char *household_id,

@@ -18,6 +18,7 @@
 #include "store.h"
 #include "store_metrics.h"
 #include "validate.h"
+#include "wireencode.h"
 
 #include "doudi/admin.pb-c.h"
 #include "doudi/publish.pb-c.h"
@@ -117,6 +118,7 @@ struct intake {
     intake_rules rules;
     dd_clock clock;
     dd_arena *arena;
+    dd_wire_writer reply_packed; /* a publish reply, encoded */
 
     void *publish_sock, *admin_sock;
     dd_evzmq publish_w, admin_w;
@@ -400,9 +402,8 @@ static void send_reply(intake *in, void *sock, const uint8_t *rid, size_t rid_le
 static void send_publish_reply(intake *in, const uint8_t *rid, size_t rid_len, bool delimiter,
                                const Doudi__PublishReply *reply)
 {
-    size_t len = doudi__publish_reply__get_packed_size(reply);
-    uint8_t *buf = dd_arena_alloc(in->arena, len ? len : 1);
-    doudi__publish_reply__pack(reply, buf);
+    size_t len;
+    const uint8_t *buf = dd_wire_encode(&in->reply_packed, &reply->base, &len);
     send_reply(in, in->publish_sock, rid, rid_len, delimiter, buf, len);
 }
 
@@ -950,6 +951,7 @@ void intake_destroy(intake **inp)
     dd_divisions_destroy(&in->divisions);
     dd_metrics_destroy(&in->metrics);
     dd_arena_destroy(&in->arena);
+    dd_wire_writer_free(&in->reply_packed);
     dd_config_destroy(&in->config);
     free(in->batch);
     free(in->consumer_names);

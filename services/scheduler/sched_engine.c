@@ -36,6 +36,7 @@
 #include "diag.h"
 #include "error.h"
 #include "idnum.h"
+#include "wireencode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct sched_engine {
     dd_log *out;
     sched_options opt;
     dd_arena *arena;
+    dd_wire_writer packed; /* an output record, encoded */
     MDB_txn *txn;
     /* The clock and the sweep, as loaded from and stored to "meta". */
     int64_t clock, swept, day;
@@ -92,6 +94,7 @@ void sched_engine_destroy(sched_engine **ep)
     if (!ep || !*ep)
         return;
     dd_arena_destroy(&(*ep)->arena);
+    dd_wire_writer_free(&(*ep)->packed);
     free(*ep);
     *ep = NULL;
 }
@@ -146,9 +149,8 @@ static bool plan_active(const Doudi__VisitPlan *p)
 
 static int append_msg(sched_engine *e, uint32_t kind, const ProtobufCMessage *msg)
 {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = dd_arena_alloc(e->arena, len ? len : 1);
-    protobuf_c_message_pack(msg, buf);
+    size_t len;
+    const uint8_t *buf = dd_wire_encode(&e->packed, msg, &len);
     return dd_log_append(e->out, e->txn, kind, e->clock, buf, len, NULL);
 }
 
@@ -378,7 +380,7 @@ static int commit_plan(sched_engine *e, const plan_shape *b, Doudi__VisitPlan *p
     if (a.active && a.due < e->swept && !p->overdue_alerted && (rc = overdue(e, p)))
         return rc;
     p->changed_by_sequence = e->seq;
-    return sched_db_put_plan(e->db, e->txn, p, e->arena);
+    return sched_db_put_plan(e->db, e->txn, p);
 }
 
 static void set_due(Doudi__VisitPlan *p, int64_t due_ms, bool urgent)
@@ -756,7 +758,7 @@ static int sweep_cb(void *arg, const sched_due_entry *entry)
     }
     if (rc == 0 && !p->overdue_alerted) {
         if ((rc = overdue(e, p)) == 0)
-            rc = sched_db_put_plan(e->db, e->txn, p, e->arena);
+            rc = sched_db_put_plan(e->db, e->txn, p);
     }
     /* The sweep runs before the record is decoded: nothing else lives in
      * the arena, and a month end passes a million plans. */

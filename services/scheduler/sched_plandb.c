@@ -6,6 +6,7 @@
 #include "error.h"
 #include "journal.h"
 #include "sched_plancache.h"
+#include "wireencode.h"
 
 #include <stdlib.h>
 
@@ -78,6 +79,7 @@ static void dirty_list_push(dirty_list *l, size_t position)
 struct sched_db {
     MDB_dbi dbi[SCHED_DB_COUNT];
     dd_journal *journal;
+    dd_wire_writer packed; /* a plan being written, encoded */
     counter *counters;
     size_t ncounters, counters_cap;
     dirty_list dirty_counters;
@@ -247,6 +249,7 @@ void sched_db_close(sched_db **db)
     if (!db || !*db)
         return;
     free((*db)->counters);
+    dd_wire_writer_free(&(*db)->packed);
     free((*db)->dirty_counters.at);
     free((*db)->dirty_workers.at);
     workers_drop(*db);
@@ -328,11 +331,10 @@ int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_aren
     return *out ? 0 : DD_ECORRUPT;
 }
 
-int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan, dd_arena *arena)
+int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan)
 {
-    size_t len = doudi__visit_plan__get_packed_size(plan);
-    uint8_t *buf = dd_arena_alloc(arena, len ? len : 1);
-    doudi__visit_plan__pack(plan, buf);
+    size_t len;
+    const uint8_t *buf = dd_wire_encode(&db->packed, &plan->base, &len);
     return dd_journal_put(db->journal, txn, plan->person_id, strlen(plan->person_id), buf, len);
 }
 

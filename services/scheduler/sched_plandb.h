@@ -177,7 +177,7 @@ int sched_db_scan_prefix(sched_db *db, MDB_txn *txn, sched_dbi which, const void
  */
 int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_arena *arena,
                       Doudi__VisitPlan **out);
-int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan, dd_arena *arena);
+int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan);
 int sched_db_get_worker(sched_db *db, MDB_txn *txn, const char *worker_id, dd_arena *arena,
                         Doudi__RosterWorker **out);
 int sched_db_put_worker(sched_db *db, MDB_txn *txn, const Doudi__RosterWorker *w,

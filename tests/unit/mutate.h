@@ -1,7 +1,8 @@
 /*
  * mutate.h: deterministic mutations of an encoding, for the tests that
  * check a fast reader against protobuf-c (test_wiredecode.c,
- * test_facts.c). Included by one test file each: everything is static.
+ * test_facts.c; test_wireencode.c takes only its random numbers).
+ * Included by one test file each: everything is static.
  */
 #ifndef TEST_MUTATE_H
 #define TEST_MUTATE_H
@@ -21,7 +22,7 @@ static uint64_t rnd(void)
 }
 
 /* One mutation in place; returns the new length (buf holds cap bytes). */
-static size_t mutate(uint8_t *buf, size_t len, size_t cap)
+static inline size_t mutate(uint8_t *buf, size_t len, size_t cap)
 {
     size_t at = len ? rnd() % len : 0;
     switch (rnd() % 8) {
