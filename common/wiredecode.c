@@ -266,3 +266,14 @@ bool dd_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, s
     const uint8_t *p = len ? bytes : nothing;
     return decode_message(d, p, p + len, flags, arena, 0, out);
 }
+
+ProtobufCMessage *dd_wire_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *bytes,
+                                 size_t len, dd_arena *arena)
+{
+    ProtobufCMessage *m;
+    if (dd_wire_decode(d, bytes, len, 0, arena, &m))
+        return m;
+    static const uint8_t nothing[1];
+    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
+    return protobuf_c_message_unpack(d, &a, len, len ? bytes : nothing);
+}

@@ -62,4 +62,12 @@
 bool dd_wire_decode(const ProtobufCMessageDescriptor *d, const uint8_t *bytes, size_t len,
                     unsigned flags, dd_arena *arena, ProtobufCMessage **out);
 
+/*
+ * Decodes bytes[0..len-1] as a message of descriptor d into arena: fast
+ * when dd_wire_decode accepts, else by protobuf-c's unpack (allocating
+ * from arena too). Returns NULL when the bytes do not decode.
+ */
+ProtobufCMessage *dd_wire_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *bytes,
+                                 size_t len, dd_arena *arena);
+
 #endif

@@ -4,6 +4,7 @@
 #include "alerts_ladder.h"
 #include "diag.h"
 #include "error.h"
+#include "wiredecode.h"
 #include "wireencode.h"
 
 #define XXH_INLINE_ALL
@@ -161,9 +162,9 @@ static int decode(alerts_book *b, MDB_txn *txn, uint64_t number, const MDB_val *
     memcpy(s, v->mv_data, sizeof(*s));
     if (s->layout != ALERTS_BOOK_LAYOUT)
         return DD_ECORRUPT;
-    ProtobufCAllocator al = dd_arena_protobuf_allocator(arena);
-    Doudi__StoredAlert *a = doudi__stored_alert__unpack(
-        &al, v->mv_size - sizeof(*s), (const uint8_t *)v->mv_data + sizeof(*s));
+    Doudi__StoredAlert *a = (Doudi__StoredAlert *)dd_wire_unpack(
+        &doudi__stored_alert__descriptor, (const uint8_t *)v->mv_data + sizeof(*s),
+        v->mv_size - sizeof(*s), arena);
     if (!a)
         return DD_ECORRUPT;
     char *id = dd_arena_alloc(arena, 24);

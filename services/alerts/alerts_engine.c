@@ -8,6 +8,7 @@
 #include "idnum.h"
 #include "alerts_hashmap.h"
 #include "alerts_ladder.h"
+#include "wiredecode.h"
 
 #include "doudi/event.pb-c.h"
 #include "doudi/scheduler.pb-c.h"
@@ -1050,13 +1051,13 @@ static int plan_change(alerts_engine *e, const Doudi__PlanChange *pc)
 
 static int apply_one(alerts_engine *e, const Doudi__LogRecord *rec)
 {
-    ProtobufCAllocator al = dd_arena_protobuf_allocator(e->arena);
     e->upstream_seq = rec->sequence;
     e->stats.records++;
     char detail[96];
     switch (rec->kind) {
     case DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT: {
-        Doudi__Alert *a = doudi__alert__unpack(&al, rec->payload.len, rec->payload.data);
+        Doudi__Alert *a = (Doudi__Alert *)dd_wire_unpack(&doudi__alert__descriptor, rec->payload.data,
+                                                         rec->payload.len, e->arena);
         if (!a)
             break;
         int rc = advance(e, a->raised_at_ms ? a->raised_at_ms : rec->appended_at_ms);
@@ -1067,14 +1068,16 @@ static int apply_one(alerts_engine *e, const Doudi__LogRecord *rec)
         return raise_alert(e, a, a->raised_at_ms);
     }
     case DOUDI__RECORD_KIND__RECORD_KIND_ALERT_ACKNOWLEDGEMENT: {
-        Doudi__Envelope *env = doudi__envelope__unpack(&al, rec->payload.len, rec->payload.data);
+        Doudi__Envelope *env = (Doudi__Envelope *)dd_wire_unpack(
+            &doudi__envelope__descriptor, rec->payload.data, rec->payload.len, e->arena);
         if (!env || env->body_case != DOUDI__ENVELOPE__BODY_ALERT_ACKNOWLEDGEMENT)
             break;
         int rc = advance(e, env->occurred_at_ms);
         return rc ? rc : acknowledge(e, env);
     }
     case DOUDI__SCHEDULER_RECORD_KIND__SCHEDULER_RECORD_KIND_PLAN_CHANGE: {
-        Doudi__PlanChange *pc = doudi__plan_change__unpack(&al, rec->payload.len, rec->payload.data);
+        Doudi__PlanChange *pc = (Doudi__PlanChange *)dd_wire_unpack(
+            &doudi__plan_change__descriptor, rec->payload.data, rec->payload.len, e->arena);
         if (!pc)
             break;
         int rc = advance(e, pc->changed_at_ms ? pc->changed_at_ms : rec->appended_at_ms);

@@ -1671,15 +1671,8 @@ static Doudi__Envelope *decode_record(const Doudi__LogRecord *rec, dd_arena *are
 {
     /* Events as intake accepted them: the one-pass decoder takes nearly
      * all, protobuf-c whatever it declines. */
-    ProtobufCMessage *decoded = NULL;
-    Doudi__Envelope *env = NULL;
-    if (dd_wire_decode(&doudi__envelope__descriptor, rec->payload.data, rec->payload.len, 0, arena,
-                       &decoded)) {
-        env = (Doudi__Envelope *)decoded;
-    } else {
-        ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-        env = doudi__envelope__unpack(&a, rec->payload.len, rec->payload.data);
-    }
+    Doudi__Envelope *env = (Doudi__Envelope *)dd_wire_unpack(
+        &doudi__envelope__descriptor, rec->payload.data, rec->payload.len, arena);
     if (env && env->body_case == DOUDI__ENVELOPE__BODY__NOT_SET)
         return NULL;
     return env;

@@ -239,16 +239,12 @@ static int put(elig_registry *r, MDB_txn *txn, MDB_dbi dbi, const void *key, siz
     return mdb_put(txn, dbi, &k, &v, 0);
 }
 
-/* A stored record, decoded into arena: records are written by protobuf-c
- * itself, so the one-pass decoder takes them all but what it declines. */
+/* A stored record, decoded into arena: records are written in protobuf-c's
+ * layout, so the one-pass decoder takes them all but what it declines. */
 static ProtobufCMessage *decode_stored(const ProtobufCMessageDescriptor *d, const MDB_val *v,
                                        dd_arena *arena)
 {
-    ProtobufCMessage *m;
-    if (dd_wire_decode(d, v->mv_data, v->mv_size, 0, arena, &m))
-        return m;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-    return protobuf_c_message_unpack(d, &a, v->mv_size, v->mv_data);
+    return dd_wire_unpack(d, v->mv_data, v->mv_size, arena);
 }
 
 /* ---- the households tree, as its journal leaves it ------------------------ */

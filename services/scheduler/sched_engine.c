@@ -36,6 +36,7 @@
 #include "diag.h"
 #include "error.h"
 #include "idnum.h"
+#include "wiredecode.h"
 #include "wireencode.h"
 
 #include <stdio.h>
@@ -1241,8 +1242,8 @@ static int apply_visit(sched_engine *e, const Doudi__LogRecord *rec, const Doudi
 
 static int apply_alert(sched_engine *e, const Doudi__LogRecord *rec)
 {
-    ProtobufCAllocator alloc = dd_arena_protobuf_allocator(e->arena);
-    Doudi__Alert *a = doudi__alert__unpack(&alloc, rec->payload.len, rec->payload.data);
+    Doudi__Alert *a = (Doudi__Alert *)dd_wire_unpack(&doudi__alert__descriptor, rec->payload.data,
+                                                     rec->payload.len, e->arena);
     if (!a) {
         /* Not ours to judge: passed on as it came, and counted. */
         e->stats.undecodable++;
@@ -1286,11 +1287,11 @@ static int apply_one(sched_engine *e, const Doudi__LogRecord *rec)
     int rc = advance_to(e, rec->appended_at_ms);
     if (rc)
         return rc;
-    ProtobufCAllocator alloc = dd_arena_protobuf_allocator(e->arena);
     switch (rec->kind) {
     case DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_CARE_CHANGE: {
         e->stats.records[SCHED_IN_CARE_CHANGE]++;
-        Doudi__CareChange *cc = doudi__care_change__unpack(&alloc, rec->payload.len, rec->payload.data);
+        Doudi__CareChange *cc = (Doudi__CareChange *)dd_wire_unpack(
+            &doudi__care_change__descriptor, rec->payload.data, rec->payload.len, e->arena);
         if (!cc) {
             e->stats.undecodable++;
             dd_warn("eligibility record %llu (care change) does not decode; skipped",
@@ -1310,7 +1311,8 @@ static int apply_one(sched_engine *e, const Doudi__LogRecord *rec)
     case DOUDI__RECORD_KIND__RECORD_KIND_ROSTER_CHANGE: {
         bool visit = rec->kind == DOUDI__RECORD_KIND__RECORD_KIND_VISIT_REPORT;
         e->stats.records[visit ? SCHED_IN_VISIT_REPORT : SCHED_IN_ROSTER_CHANGE]++;
-        Doudi__Envelope *env = doudi__envelope__unpack(&alloc, rec->payload.len, rec->payload.data);
+        Doudi__Envelope *env = (Doudi__Envelope *)dd_wire_unpack(
+            &doudi__envelope__descriptor, rec->payload.data, rec->payload.len, e->arena);
         if (!env || env->body_case != (visit ? DOUDI__ENVELOPE__BODY_VISIT_REPORT
                                              : DOUDI__ENVELOPE__BODY_ROSTER_CHANGE)) {
             e->stats.undecodable++;

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "journal.h"
 #include "sched_plancache.h"
+#include "wiredecode.h"
 #include "wireencode.h"
 
 #include <stdlib.h>
@@ -326,8 +327,8 @@ int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_aren
     }
     if (rc)
         return rc;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(arena);
-    *out = doudi__visit_plan__unpack(&a, v.mv_size, v.mv_data);
+    *out = (Doudi__VisitPlan *)dd_wire_unpack(&doudi__visit_plan__descriptor, v.mv_data,
+                                              v.mv_size, arena);
     return *out ? 0 : DD_ECORRUPT;
 }
 
