@@ -247,6 +247,50 @@ static void put_packed_by_protobuf_c(back *b, const ProtobufCMessage *m)
     protobuf_c_message_pack(m, b->p);
 }
 
+/*
+ * A proto3 singular field of the types records are mostly made of, left
+ * out when zero, in one test of its type (most fields of a record are
+ * zero). Returns false for the other types, which put_message writes.
+ */
+static inline bool put_singular(back *b, const ProtobufCFieldDescriptor *f, const char *member)
+{
+    uint64_t v;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64:
+        v = *(const uint64_t *)member;
+        break;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_ENUM:
+        v = (uint64_t)(int64_t) * (const int32_t *)member;
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+        v = *(const uint32_t *)member;
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        v = *(const protobuf_c_boolean *)member != 0;
+        break;
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)member;
+        if (s && *s) {
+            size_t len = strlen(s);
+            put_bytes(b, s, len);
+            put_varint(b, len);
+            put_tag(b, f->id, DD_WIRE_LENGTH);
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+    if (v) {
+        room(b, 20);
+        put_varint(b, v);
+        put_tag(b, f->id, DD_WIRE_VARINT);
+    }
+    return true;
+}
+
 static void put_message(back *b, const ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -260,6 +304,9 @@ static void put_message(back *b, const ProtobufCMessage *m)
     for (unsigned i = d->n_fields; i-- > 0;) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         const char *member = (const char *)m + f->offset;
+        if (f->label == PROTOBUF_C_LABEL_NONE && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            put_singular(b, f, member))
+            continue;
         const char *quantifier = (const char *)m + f->quantifier_offset;
         switch (f->label) {
         case PROTOBUF_C_LABEL_NONE:
