@@ -13,6 +13,7 @@
 #include "error.h"
 #include "evzmq.h"
 #include "log.h"
+#include "pubwire.h"
 #include "metrics.h"
 #include "settings.h"
 #include "store.h"
@@ -480,9 +481,15 @@ static void take_publish_message(intake *in, dd_zmsg *msg)
         return;
     }
     size_t last = msg->nframes - 1;
-    ProtobufCAllocator a = dd_arena_protobuf_allocator(in->arena);
-    Doudi__PublishRequest *req =
-        doudi__publish_request__unpack(&a, dd_zmsg_size(msg, last), dd_zmsg_data(msg, last));
+    /* A request of more events than allowed is left to protobuf-c: refused
+     * below all the same. */
+    Doudi__PublishRequest *req = intake_publish_request_decode(
+        dd_zmsg_data(msg, last), dd_zmsg_size(msg, last),
+        in->max_events_per_request > 0 ? (size_t)in->max_events_per_request : 0, in->arena);
+    if (!req) {
+        ProtobufCAllocator a = dd_arena_protobuf_allocator(in->arena);
+        req = doudi__publish_request__unpack(&a, dd_zmsg_size(msg, last), dd_zmsg_data(msg, last));
+    }
     if (!req) {
         refuse_request(in, rid, rid_len, delimiter, 0,
                        DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_UNDECODABLE,
