@@ -28,6 +28,11 @@ struct alerts_hashmap {
     size_t cap;  /* a power of two */
     size_t used; /* held and removed slots: what makes probing long */
     size_t held;
+    /* The table a rehash at the same size left behind, kept for the next
+     * one: a table of this size comes from mmap, and a fresh one faulted in
+     * every page again (a tenth of doudi-alerts' samples at times). */
+    slot *spare;
+    size_t spare_cap;
 };
 
 alerts_hashmap *alerts_hashmap_new(void)
@@ -43,6 +48,7 @@ void alerts_hashmap_destroy(alerts_hashmap **mp)
     if (!mp || !*mp)
         return;
     free((*mp)->slots);
+    free((*mp)->spare);
     free(*mp);
     *mp = NULL;
 }
@@ -64,11 +70,24 @@ static void put(slot *slots, size_t cap, uint64_t hash, uint64_t number)
 
 static void resize(alerts_hashmap *m, size_t cap)
 {
-    slot *slots = dd_calloc(cap, sizeof(slot));
+    slot *slots;
+    if (m->spare && m->spare_cap == cap) {
+        slots = m->spare;
+        memset(slots, 0, cap * sizeof(slot));
+    } else {
+        free(m->spare);
+        slots = dd_calloc(cap, sizeof(slot));
+    }
+    m->spare = NULL;
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].number != EMPTY && m->slots[i].number != REMOVED)
             put(slots, cap, m->slots[i].hash, m->slots[i].number);
-    free(m->slots);
+    if (m->cap == cap) {
+        m->spare = m->slots; /* removals fill the table again at this size */
+        m->spare_cap = cap;
+    } else {
+        free(m->slots);
+    }
     m->slots = slots;
     m->cap = cap;
     m->used = m->held;
