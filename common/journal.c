@@ -381,6 +381,13 @@ static int lookup(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, slo
     return (*out)->hash ? 0 : DD_NOTFOUND;
 }
 
+void dd_journal_prefetch(const dd_journal *j, const void *key, size_t klen)
+{
+    if (!j->used || klen == 0 || klen > DD_JOURNAL_KEY_MAX)
+        return;
+    __builtin_prefetch(&j->slots[(size_t)hash_id(key, klen).hash & (j->cap - 1)]);
+}
+
 int dd_journal_get(dd_journal *j, MDB_txn *txn, const void *key, size_t klen, MDB_val *value)
 {
     slot *s;

@@ -68,28 +68,9 @@ static int fixed_wire(ProtobufCType t)
     }
 }
 
-static size_t element_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return sizeof(uint64_t);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    default:
-        return sizeof(uint32_t);
-    }
-}
-
 static inline void store(ProtobufCType t, void *at, uint64_t bits)
 {
-    switch (element_size(t)) {
+    switch (dd_wire_element_size(t)) {
     case sizeof(uint32_t): {
         uint32_t u = (uint32_t)bits;
         memcpy(at, &u, sizeof(u));
@@ -248,7 +229,7 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
         const ProtobufCFieldDescriptor *f = acc[i].field;
         if (acc[i].n == 0)
             continue; /* an empty packed list: protobuf-c allocates nothing either */
-        size_t es = element_size(f->type);
+        size_t es = dd_wire_element_size(f->type);
         char *array = dd_arena_alloc(arena, es * acc[i].n);
         for (size_t k = 0; k < acc[i].n; k++)
             store(f->type, array + k * es, acc[i].v[k]);

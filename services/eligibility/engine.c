@@ -733,6 +733,7 @@ static int load_household(elig_engine *e, const char *household_id, household_ct
         n = MAX_MEMBERS;
     c->n = n;
     c->nliving = 0;
+    elig_registry_prefetch_members(e->registry, household_id, h->report->member_person_ids, n);
     int64_t verified_income = 0, verified_assets = 0, max_vehicle = 0;
     int32_t verified_dwellings = 0;
     bool any_income_known = false;

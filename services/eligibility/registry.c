@@ -392,6 +392,15 @@ int elig_registry_get_person(elig_registry *r, MDB_txn *txn, const char *person_
     return rc == DD_NOTFOUND ? DD_ECORRUPT : rc;
 }
 
+void elig_registry_prefetch_members(elig_registry *r, const char *household_id,
+                                    char *const *person_ids, size_t n)
+{
+    size_t hl = strlen(household_id);
+    char key[96];
+    for (size_t i = 0; i < n; i++)
+        dd_journal_prefetch(r->journal, key, member_key(key, household_id, hl, person_ids[i]));
+}
+
 int elig_registry_get_member(elig_registry *r, MDB_txn *txn, const char *household_id,
                              const char *person_id, dd_arena *arena, Doudi__StoredPerson **out)
 {

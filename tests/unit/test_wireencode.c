@@ -29,6 +29,7 @@
 #include "doudi/registry.pb-c.h"
 #include "doudi/scheduler.pb-c.h"
 #include "mutate.h"
+#include "wire.h"
 #include "wireencode.h"
 
 #define MAX_DEPTH 4
@@ -212,26 +213,6 @@ static void random_value(const ProtobufCFieldDescriptor *f, void *member, dd_are
     }
 }
 
-static size_t element_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
-}
-
 /* Sets one member of each oneof, or none; the member may hold its zero value. */
 static void random_oneof(const ProtobufCMessageDescriptor *d, unsigned first, char *m,
                          dd_arena *a, int depth)
@@ -271,7 +252,7 @@ static ProtobufCMessage *random_message(const ProtobufCMessageDescriptor *d, dd_
             size_t count = depth >= MAX_DEPTH && f->type == PROTOBUF_C_TYPE_MESSAGE
                                ? 0
                                : rnd() % 5;
-            size_t step = element_size(f->type);
+            size_t step = dd_wire_element_size(f->type);
             char *array = dd_arena_alloc(a, count * step + 1);
             for (size_t k = 0; k < count; k++)
                 random_value(f, array + k * step, a, depth, true);
