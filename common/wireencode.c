@@ -95,34 +95,50 @@ static inline uint64_t zigzag64(int64_t v)
 static void put_message(back *b, const ProtobufCMessage *m);
 
 /*
+ * The varint a value of a varint-typed field f is written as; false for the
+ * other types. A negative int32 is its 64-bit sign extension (ten bytes), a
+ * bool is 1 when set, whatever non-zero value it holds.
+ */
+static inline bool varint_of(const ProtobufCFieldDescriptor *f, const void *member, uint64_t *v)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_ENUM:
+        *v = (uint64_t)(int64_t) * (const int32_t *)member;
+        return true;
+    case PROTOBUF_C_TYPE_SINT32:
+        *v = zigzag32(*(const int32_t *)member);
+        return true;
+    case PROTOBUF_C_TYPE_UINT32:
+        *v = *(const uint32_t *)member;
+        return true;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64:
+        *v = *(const uint64_t *)member;
+        return true;
+    case PROTOBUF_C_TYPE_SINT64:
+        *v = zigzag64(*(const int64_t *)member);
+        return true;
+    case PROTOBUF_C_TYPE_BOOL:
+        *v = *(const protobuf_c_boolean *)member != 0;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
  * Writes one value of field f, read at member, without its tag; returns
  * the wire type a tag in front of it names. Room for 10 bytes is made.
  */
 static unsigned put_value(back *b, const ProtobufCFieldDescriptor *f, const void *member)
 {
+    uint64_t bits;
+    if (varint_of(f, member, &bits)) {
+        put_varint(b, bits);
+        return DD_WIRE_VARINT;
+    }
     switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_ENUM:
-        /* A negative int32 is its 64-bit sign extension: ten bytes. */
-        put_varint(b, (uint64_t)(int64_t) * (const int32_t *)member);
-        return DD_WIRE_VARINT;
-    case PROTOBUF_C_TYPE_SINT32:
-        put_varint(b, zigzag32(*(const int32_t *)member));
-        return DD_WIRE_VARINT;
-    case PROTOBUF_C_TYPE_UINT32:
-        put_varint(b, *(const uint32_t *)member);
-        return DD_WIRE_VARINT;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_UINT64:
-        put_varint(b, *(const uint64_t *)member);
-        return DD_WIRE_VARINT;
-    case PROTOBUF_C_TYPE_SINT64:
-        put_varint(b, zigzag64(*(const int64_t *)member));
-        return DD_WIRE_VARINT;
-    case PROTOBUF_C_TYPE_BOOL:
-        b->p -= 1;
-        *b->p = *(const protobuf_c_boolean *)member ? 1 : 0;
-        return DD_WIRE_VARINT;
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_FLOAT: {
@@ -161,8 +177,10 @@ static unsigned put_value(back *b, const ProtobufCFieldDescriptor *f, const void
         put_varint(b, used(b) - before);
         return DD_WIRE_LENGTH;
     }
+    default: /* the varint types, written above */
+        break;
     }
-    return DD_WIRE_VARINT; /* no other type exists */
+    return DD_WIRE_VARINT;
 }
 
 static void put_field(back *b, const ProtobufCFieldDescriptor *f, const void *member)
@@ -255,38 +273,22 @@ static void put_packed_by_protobuf_c(back *b, const ProtobufCMessage *m)
 static inline bool put_singular(back *b, const ProtobufCFieldDescriptor *f, const char *member)
 {
     uint64_t v;
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_UINT64:
-        v = *(const uint64_t *)member;
-        break;
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_ENUM:
-        v = (uint64_t)(int64_t) * (const int32_t *)member;
-        break;
-    case PROTOBUF_C_TYPE_UINT32:
-        v = *(const uint32_t *)member;
-        break;
-    case PROTOBUF_C_TYPE_BOOL:
-        v = *(const protobuf_c_boolean *)member != 0;
-        break;
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(char *const *)member;
-        if (s && *s) {
-            size_t len = strlen(s);
-            put_bytes(b, s, len);
-            put_varint(b, len);
-            put_tag(b, f->id, DD_WIRE_LENGTH);
+    if (varint_of(f, member, &v)) {
+        if (v) {
+            room(b, 20);
+            put_varint(b, v);
+            put_tag(b, f->id, DD_WIRE_VARINT);
         }
         return true;
     }
-    default:
+    if (f->type != PROTOBUF_C_TYPE_STRING)
         return false;
-    }
-    if (v) {
-        room(b, 20);
-        put_varint(b, v);
-        put_tag(b, f->id, DD_WIRE_VARINT);
+    const char *s = *(char *const *)member;
+    if (s && *s) {
+        size_t len = strlen(s);
+        put_bytes(b, s, len);
+        put_varint(b, len);
+        put_tag(b, f->id, DD_WIRE_LENGTH);
     }
     return true;
 }

@@ -483,9 +483,9 @@ static void take_publish_message(intake *in, dd_zmsg *msg)
     size_t last = msg->nframes - 1;
     /* A request of more events than allowed is left to protobuf-c: refused
      * below all the same. */
-    Doudi__PublishRequest *req = intake_publish_request_decode(
-        dd_zmsg_data(msg, last), dd_zmsg_size(msg, last),
-        in->max_events_per_request > 0 ? (size_t)in->max_events_per_request : 0, in->arena);
+    Doudi__PublishRequest *req =
+        intake_publish_request_decode(dd_zmsg_data(msg, last), dd_zmsg_size(msg, last),
+                                      (size_t)in->max_events_per_request, in->arena);
     if (!req) {
         ProtobufCAllocator a = dd_arena_protobuf_allocator(in->arena);
         req = doudi__publish_request__unpack(&a, dd_zmsg_size(msg, last), dd_zmsg_data(msg, last));
