@@ -85,13 +85,16 @@ def test_kill_minus_nine_during_the_month(env):
                      name="sched-b", consumer="sched-b")
 
     def b_cursor():
-        """B's committed cursor once it committed a batch since its start."""
+        """B's committed cursor once it committed a batch since its start. Read
+        from the cursor gauge itself: the lag gauge is made at the first batch
+        and a scrape in that moment read it as 0, which looked like a cursor at
+        the head."""
         h.check(b.alive(), f"B exited with status {b.proc.poll()}:\n{b.stderr_tail()}")
         m = b.metrics()
-        lag = m.get("doudi_consumer_lag_records", upstream="eligibility")
-        if m.get("doudi_consumer_batches_total", 0.0, upstream="eligibility") < 1 or lag is None:
+        cursor = m.get("doudi_consumer_cursor_sequence", upstream="eligibility")
+        if m.get("doudi_consumer_batches_total", 0.0, upstream="eligibility") < 1 or cursor is None:
             return None
-        return head - int(lag)
+        return int(cursor)
 
     rng = random.Random(KILL_SEED)
     step = head / (KILLS + 2)
