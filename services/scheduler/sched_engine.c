@@ -43,6 +43,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Records decoded together before any of them is applied: the plan, journal
+ * and worker slots of a visit report are cache misses, and started together
+ * they overlap instead of each stalling its record. */
+enum { APPLY_GROUP = 16 };
+
 struct sched_engine {
     sched_db *db;
     dd_log *out;
@@ -57,7 +62,11 @@ struct sched_engine {
     uint64_t seq; /* eligibility's sequence of the record in progress */
     bool drop_stale_due; /* stale_due is full: empty it after this record */
     sched_batch_stats stats;
+    /* A group of records decoded ahead of applying them (apply_group). */
+    dd_arena *group_arena;
+    ProtobufCMessage *decoded[APPLY_GROUP];
 };
+
 
 /*
  * How many passed-over entries of "due" gather by default before they are
@@ -87,6 +96,7 @@ sched_engine *sched_engine_new(sched_db *db, dd_log *out, const sched_options *o
     if (!e->opt.stale_due_drop_at)
         e->opt.stale_due_drop_at = STALE_DUE_DROP_AT;
     e->arena = dd_arena_new(1 << 20);
+    e->group_arena = dd_arena_new(1 << 16);
     return e;
 }
 
@@ -95,6 +105,7 @@ void sched_engine_destroy(sched_engine **ep)
     if (!ep || !*ep)
         return;
     dd_arena_destroy(&(*ep)->arena);
+    dd_arena_destroy(&(*ep)->group_arena);
     dd_wire_writer_free(&(*ep)->packed);
     free(*ep);
     *ep = NULL;
@@ -1240,10 +1251,8 @@ static int apply_visit(sched_engine *e, const Doudi__LogRecord *rec, const Doudi
     return plan_change(e, p, NULL, old_tier, "a visit found a danger");
 }
 
-static int apply_alert(sched_engine *e, const Doudi__LogRecord *rec)
+static int apply_alert(sched_engine *e, const Doudi__LogRecord *rec, Doudi__Alert *a)
 {
-    Doudi__Alert *a = (Doudi__Alert *)dd_wire_unpack(&doudi__alert__descriptor, rec->payload.data,
-                                                     rec->payload.len, e->arena);
     if (!a) {
         /* Not ours to judge: passed on as it came, and counted. */
         e->stats.undecodable++;
@@ -1280,7 +1289,54 @@ static int apply_alert(sched_engine *e, const Doudi__LogRecord *rec)
     return append_msg(e, DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT, &a->base);
 }
 
-static int apply_one(sched_engine *e, const Doudi__LogRecord *rec)
+/* The message a record of this kind carries, or NULL. */
+static const ProtobufCMessageDescriptor *payload_type(uint32_t kind)
+{
+    switch (kind) {
+    case DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_CARE_CHANGE:
+        return &doudi__care_change__descriptor;
+    case DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT:
+        return &doudi__alert__descriptor;
+    case DOUDI__RECORD_KIND__RECORD_KIND_VISIT_REPORT:
+    case DOUDI__RECORD_KIND__RECORD_KIND_ROSTER_CHANGE:
+        return &doudi__envelope__descriptor;
+    default:
+        return NULL;
+    }
+}
+
+/* Decodes a record's payload into the group's arena (NULL: it does not
+ * decode, or its kind carries none) and starts fetching the slots applying
+ * it will look up first. */
+static ProtobufCMessage *decode_ahead(sched_engine *e, const Doudi__LogRecord *rec)
+{
+    const ProtobufCMessageDescriptor *type = payload_type(rec->kind);
+    if (!type)
+        return NULL;
+    ProtobufCMessage *m = dd_wire_unpack(type, rec->payload.data, rec->payload.len,
+                                         e->group_arena);
+    if (!m)
+        return NULL;
+    const char *person = NULL;
+    if (type == &doudi__care_change__descriptor) {
+        person = ((Doudi__CareChange *)m)->person_id;
+    } else if (type == &doudi__alert__descriptor) {
+        person = ((Doudi__Alert *)m)->subject_person_id;
+    } else {
+        const Doudi__Envelope *env = (const Doudi__Envelope *)m;
+        if (env->body_case == DOUDI__ENVELOPE__BODY_VISIT_REPORT) {
+            person = env->visit_report->subject_person_id;
+            if (valid_id(env->visit_report->worker_id))
+                sched_db_prefetch_worker(e->db, env->visit_report->worker_id);
+        }
+    }
+    if (valid_id(person))
+        sched_db_prefetch_plan(e->db, person);
+    return m;
+}
+
+/* Applies one record; msg is its payload as decode_ahead left it. */
+static int apply_one(sched_engine *e, const Doudi__LogRecord *rec, ProtobufCMessage *msg)
 {
     /* What the clock's advance raises is caused by the record that moved it. */
     e->seq = rec->sequence;
@@ -1288,21 +1344,18 @@ static int apply_one(sched_engine *e, const Doudi__LogRecord *rec)
     if (rc)
         return rc;
     switch (rec->kind) {
-    case DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_CARE_CHANGE: {
+    case DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_CARE_CHANGE:
         e->stats.records[SCHED_IN_CARE_CHANGE]++;
-        Doudi__CareChange *cc = (Doudi__CareChange *)dd_wire_unpack(
-            &doudi__care_change__descriptor, rec->payload.data, rec->payload.len, e->arena);
-        if (!cc) {
+        if (!msg) {
             e->stats.undecodable++;
             dd_warn("eligibility record %llu (care change) does not decode; skipped",
                     (unsigned long long)rec->sequence);
             return 0;
         }
-        return apply_care(e, cc);
-    }
+        return apply_care(e, (Doudi__CareChange *)msg);
     case DOUDI__ELIGIBILITY_RECORD_KIND__ELIGIBILITY_RECORD_KIND_ALERT:
         e->stats.records[SCHED_IN_ALERT]++;
-        return apply_alert(e, rec);
+        return apply_alert(e, rec, (Doudi__Alert *)msg);
     case DOUDI__RECORD_KIND__RECORD_KIND_ALERT_ACKNOWLEDGEMENT:
         e->stats.records[SCHED_IN_ACKNOWLEDGEMENT]++;
         return dd_log_append(e->out, e->txn, rec->kind, e->clock, rec->payload.data,
@@ -1311,8 +1364,7 @@ static int apply_one(sched_engine *e, const Doudi__LogRecord *rec)
     case DOUDI__RECORD_KIND__RECORD_KIND_ROSTER_CHANGE: {
         bool visit = rec->kind == DOUDI__RECORD_KIND__RECORD_KIND_VISIT_REPORT;
         e->stats.records[visit ? SCHED_IN_VISIT_REPORT : SCHED_IN_ROSTER_CHANGE]++;
-        Doudi__Envelope *env = (Doudi__Envelope *)dd_wire_unpack(
-            &doudi__envelope__descriptor, rec->payload.data, rec->payload.len, e->arena);
+        Doudi__Envelope *env = (Doudi__Envelope *)msg;
         if (!env || env->body_case != (visit ? DOUDI__ENVELOPE__BODY_VISIT_REPORT
                                              : DOUDI__ENVELOPE__BODY_ROSTER_CHANGE)) {
             e->stats.undecodable++;
@@ -1380,14 +1432,20 @@ int sched_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records
 {
     sched_engine *e = arg;
     int rc = load_state(e, txn);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = apply_one(e, records[i]);
-        dd_arena_reset(e->arena);
-        /* After a record, never at a batch's end: replays fold alike. */
-        if (rc == 0)
-            rc = sched_db_journal_fold(e->db, txn, false);
-        if (rc == 0 && e->drop_stale_due)
-            rc = drop_stale_due(e);
+    for (size_t first = 0; first < n && rc == 0; first += APPLY_GROUP) {
+        size_t count = n - first < APPLY_GROUP ? n - first : APPLY_GROUP;
+        for (size_t i = 0; i < count; i++)
+            e->decoded[i] = decode_ahead(e, records[first + i]);
+        for (size_t i = 0; i < count && rc == 0; i++) {
+            rc = apply_one(e, records[first + i], e->decoded[i]);
+            dd_arena_reset(e->arena);
+            /* After a record, never at a batch's end: replays fold alike. */
+            if (rc == 0)
+                rc = sched_db_journal_fold(e->db, txn, false);
+            if (rc == 0 && e->drop_stale_due)
+                rc = drop_stale_due(e);
+        }
+        dd_arena_reset(e->group_arena);
     }
     if (rc == 0)
         rc = store_state(e);

@@ -21,6 +21,7 @@ struct sched_plancache {
     size_t cap, used, count;
     dd_arena *copies;
     size_t max_bytes, garbage;
+    bool complete;
 };
 
 static void hash_key(const void *key, size_t klen, uint64_t *hash, uint64_t *check)
@@ -64,6 +65,7 @@ void sched_plancache_clear(sched_plancache *c)
 {
     memset(c->slots, 0, c->cap * sizeof(slot));
     c->used = c->count = c->garbage = 0;
+    c->complete = false;
     dd_arena_reset(c->copies);
 }
 
@@ -108,8 +110,10 @@ bool sched_plancache_put(sched_plancache *c, const void *key, size_t klen, const
     }
     if (s->hash)
         forget(c, s);
-    if (len > UINT32_MAX || dd_arena_used(c->copies) + len > c->max_bytes)
+    if (len > UINT32_MAX || dd_arena_used(c->copies) + len > c->max_bytes) {
+        c->complete = false;
         return false;
+    }
     if (!s->hash) {
         if (10 * (c->used + 1) > 7 * c->cap) {
             grow(c);
@@ -148,6 +152,17 @@ bool sched_plancache_get(const sched_plancache *c, const void *key, size_t klen,
     value->mv_size = copy_len(s->copy);
     value->mv_data = s->copy + sizeof(uint32_t);
     return true;
+}
+
+void sched_plancache_set_complete(sched_plancache *c) { c->complete = true; }
+
+bool sched_plancache_complete(const sched_plancache *c) { return c->complete; }
+
+void sched_plancache_prefetch(const sched_plancache *c, const void *key, size_t klen)
+{
+    uint64_t hash, check;
+    hash_key(key, klen, &hash, &check);
+    __builtin_prefetch(&c->slots[(size_t)hash & (c->cap - 1)]);
 }
 
 size_t sched_plancache_count(const sched_plancache *c) { return c->count; }

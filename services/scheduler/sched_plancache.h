@@ -40,6 +40,21 @@ void sched_plancache_del(sched_plancache *c, const void *key, size_t klen);
 bool sched_plancache_get(const sched_plancache *c, const void *key, size_t klen,
                          MDB_val *value);
 
+/*
+ * Whether the cache holds a copy of every key of the tree, so that a key
+ * it lacks is not in the tree either (most alerts the scheduler passes on
+ * are about persons without a plan, and looking for each in the tree
+ * descended it: 7 % of the scheduler's samples). The filler says so once
+ * it has copied the whole tree; a clear and a put refused for want of room
+ * say otherwise until the next fill.
+ */
+void sched_plancache_set_complete(sched_plancache *c);
+bool sched_plancache_complete(const sched_plancache *c);
+
+/* Starts fetching key's slot into the CPU's caches, so that a get of it
+ * soon after waits less; changes nothing. */
+void sched_plancache_prefetch(const sched_plancache *c, const void *key, size_t klen);
+
 /* Keys with a copy. */
 size_t sched_plancache_count(const sched_plancache *c);
 /* Memory held, and how much of it replaced copies left behind. */

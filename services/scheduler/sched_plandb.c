@@ -159,7 +159,11 @@ static int fill_plan_cache(sched_db *db, MDB_txn *txn)
         if (!sched_plancache_put(db->plans, k.mv_data, k.mv_size, v.mv_data, v.mv_size))
             break; /* full: the rest is read from the tree */
     mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+    if (rc == MDB_NOTFOUND) {
+        sched_plancache_set_complete(db->plans);
+        return 0;
+    }
+    return rc;
 }
 
 int sched_db_open(dd_store *store, sched_db **out)
@@ -320,6 +324,8 @@ int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_aren
     bool cached = rc == DD_NOTFOUND && in_write(db, txn);
     if (cached && sched_plancache_get(db->plans, person_id, len, &v))
         rc = 0;
+    else if (cached && sched_plancache_complete(db->plans))
+        return rc; /* nobody's plan is missing from the cache: not in the tree */
     else if (rc == DD_NOTFOUND) {
         rc = sched_db_get(db, txn, SCHED_DB_PLANS, person_id, len, &v);
         if (rc == 0 && cached)
@@ -330,6 +336,13 @@ int sched_db_get_plan(sched_db *db, MDB_txn *txn, const char *person_id, dd_aren
     *out = (Doudi__VisitPlan *)dd_wire_unpack(&doudi__visit_plan__descriptor, v.mv_data,
                                               v.mv_size, arena);
     return *out ? 0 : DD_ECORRUPT;
+}
+
+void sched_db_prefetch_plan(const sched_db *db, const char *person_id)
+{
+    size_t len = strlen(person_id);
+    dd_journal_prefetch(db->journal, person_id, len);
+    sched_plancache_prefetch(db->plans, person_id, len);
 }
 
 int sched_db_put_plan(sched_db *db, MDB_txn *txn, const Doudi__VisitPlan *plan)
@@ -412,6 +425,13 @@ static int worker_entry(sched_db *db, MDB_txn *txn, const char *id, cached_worke
     }
     *out = c;
     return 0;
+}
+
+void sched_db_prefetch_worker(const sched_db *db, const char *worker_id)
+{
+    if (db->workers_cap)
+        __builtin_prefetch(&db->workers[(size_t)id_hash(worker_id, strlen(worker_id)) &
+                                        (db->workers_cap - 1)]);
 }
 
 int sched_db_get_worker(sched_db *db, MDB_txn *txn, const char *worker_id, dd_arena *arena,

@@ -184,6 +184,15 @@ int sched_db_put_worker(sched_db *db, MDB_txn *txn, const Doudi__RosterWorker *w
                         dd_arena *arena);
 
 /*
+ * Start fetching what sched_db_get_plan and sched_db_get_worker of these
+ * ids in the write transaction will look up first (the journal's and the
+ * caches' slots), so that the misses of several records overlap; they
+ * change nothing.
+ */
+void sched_db_prefetch_plan(const sched_db *db, const char *person_id);
+void sched_db_prefetch_worker(const sched_db *db, const char *worker_id);
+
+/*
  * The due indexes (sparse: the index of plans not due every month). An
  * entry is found again by its due time, the sequence it was written with
  * and the person.

@@ -110,11 +110,39 @@ static void test_full(void **state)
     sched_plancache_destroy(&c);
 }
 
+/* Complete only as the filler declares it, until a clear or a refused put. */
+static void test_complete(void **state)
+{
+    (void)state;
+    sched_plancache *c = sched_plancache_new(1000);
+    char key[32];
+    uint8_t value[400] = {0};
+    assert_false(sched_plancache_complete(c));
+    assert_true(sched_plancache_put(c, key, key_of(0, key), value, 100));
+    assert_false(sched_plancache_complete(c));
+    sched_plancache_set_complete(c);
+    assert_true(sched_plancache_complete(c));
+    /* replaced, deleted, added while there is room: still every key */
+    assert_true(sched_plancache_put(c, key, key_of(0, key), value, 120));
+    sched_plancache_del(c, key, key_of(0, key));
+    assert_true(sched_plancache_put(c, key, key_of(1, key), value, 100));
+    assert_true(sched_plancache_complete(c));
+    unsigned n = 2;
+    while (sched_plancache_put(c, key, key_of(n, key), value, 200))
+        n++;
+    assert_false(sched_plancache_complete(c));
+    sched_plancache_set_complete(c);
+    sched_plancache_clear(c);
+    assert_false(sched_plancache_complete(c));
+    sched_plancache_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_model),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
