@@ -1701,19 +1701,47 @@ static void prefetch_facts(const elig_engine *e, const Doudi__Envelope *env)
 /* Records whose fact-cache slots screen_chunk prefetches together. */
 enum { SCREEN_PREFETCH_GROUP = 16 };
 
+/* Asks the cache about records[first..end-1], whose slots were prefetched
+ * one group earlier; a scanned record it does not call unchanged is
+ * decoded after all, for the engine to apply. */
+static void screen_judge(const elig_engine *e, Doudi__LogRecord *const *records, size_t first,
+                         size_t end, uint64_t (*facts)[ELIG_FACT_KINDS], dd_arena *arena,
+                         elig_screened *out)
+{
+    for (size_t i = first; i < end; i++) {
+        elig_screened *o = &out[i];
+        if (!o->person_key)
+            continue;
+        if (elig_facts_none(true, facts[i])) {
+            o->unchanged = true;
+            o->person_key = 0; /* no cache involved */
+        } else {
+            o->unchanged = elig_factcache_known(e->facts, o->person_key, facts[i]);
+        }
+        if (o->scanned && !o->unchanged) {
+            o->scanned = false;
+            o->env = decode_record(records[i], arena);
+        }
+    }
+}
+
 /*
  * On the screening thread (screen.h): reads each comparison record's
  * findings from its bytes where it can (facts.h), decodes the other records,
- * starting to fetch every fact-cache slot it will read, then asks the cache
- * about each comparison record. A scanned record the cache does not call
- * unchanged is decoded after all, for the engine to apply. Reads nothing of
- * the engine but its options and the cache.
+ * and asks the fact cache about each comparison record. Records go by
+ * groups: a group's slots are all prefetched once it is read, and the cache
+ * is asked about them after the next group is read, long enough for the
+ * slots to arrive and soon enough for them (and their pages' TLB entries)
+ * to be still there: asked only at the end of the chunk, 4,096 records
+ * later, nearly every slot was a miss again. Reads nothing of the engine
+ * but its options and the cache.
  */
 static void screen_chunk(void *arg, Doudi__LogRecord *const *records, size_t n, dd_arena *arena,
                          elig_screened *out)
 {
     const elig_engine *e = arg;
     uint64_t(*facts)[ELIG_FACT_KINDS] = dd_arena_alloc(arena, n * sizeof(*facts));
+    size_t judged = 0;
     for (size_t i = 0; i < n; i++) {
         elig_screened *o = &out[i];
         o->env = NULL;
@@ -1738,26 +1766,16 @@ static void screen_chunk(void *arg, Doudi__LogRecord *const *records, size_t n, 
         /* The slots of a group of records are fetched back to back: a
          * prefetch holds up what follows it until its page walk is done,
          * so one after each record's scan paid its miss alone. */
-        if ((i + 1) % SCREEN_PREFETCH_GROUP == 0 || i + 1 == n)
-            for (size_t g = i - i % SCREEN_PREFETCH_GROUP; g <= i; g++)
+        if ((i + 1) % SCREEN_PREFETCH_GROUP == 0 || i + 1 == n) {
+            size_t group = i - i % SCREEN_PREFETCH_GROUP;
+            for (size_t g = group; g <= i; g++)
                 if (out[g].person_key)
                     elig_factcache_prefetch(e->facts, out[g].person_key);
-    }
-    for (size_t i = 0; i < n; i++) {
-        elig_screened *o = &out[i];
-        if (!o->person_key)
-            continue;
-        if (elig_facts_none(true, facts[i])) {
-            o->unchanged = true;
-            o->person_key = 0; /* no cache involved */
-        } else {
-            o->unchanged = elig_factcache_known(e->facts, o->person_key, facts[i]);
-        }
-        if (o->scanned && !o->unchanged) {
-            o->scanned = false;
-            o->env = decode_record(records[i], arena);
+            screen_judge(e, records, judged, group, facts, arena, out);
+            judged = group;
         }
     }
+    screen_judge(e, records, judged, n, facts, arena, out);
 }
 
 static int undecodable(elig_engine *e, const Doudi__LogRecord *rec)
