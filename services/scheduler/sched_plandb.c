@@ -847,13 +847,44 @@ static int add_values(sched_db *db, MDB_txn *txn, sched_dbi which, const void *k
     return 0;
 }
 
-static int cmp_counter_ptr(const void *a, const void *b)
+/* A dirty counter's place in key order, as three words compared in turn:
+ * the database, then its key's bytes (zero-padded, so a key sorts before
+ * the longer keys it begins, as in LMDB), then its length. Sorted by
+ * pointer, each comparison read two counters spread over the cache. */
+typedef struct flush_order {
+    uint64_t word[3];
+    counter *c;
+} flush_order;
+
+static uint64_t big_endian(const uint8_t *p, size_t n)
 {
-    const counter *x = *(const counter *const *)a, *y = *(const counter *const *)b;
-    if (x->which != y->which)
-        return x->which < y->which ? -1 : 1;
-    int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
-    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+_Static_assert(COUNTER_KEY_MAX == 16, "order_of packs a key into 15 bytes and one");
+
+static flush_order order_of(counter *c)
+{
+    uint8_t key[COUNTER_KEY_MAX] = {0};
+    memcpy(key, c->key, c->klen);
+    flush_order o;
+    o.word[0] = (uint64_t)c->which << 56 | big_endian(key, 7);
+    o.word[1] = big_endian(key + 7, 8);
+    o.word[2] = big_endian(key + 15, COUNTER_KEY_MAX - 15) << 8 | c->klen;
+    o.c = c;
+    return o;
+}
+
+static int cmp_flush_order(const void *a, const void *b)
+{
+    const flush_order *x = a, *y = b;
+    for (int i = 0; i < 3; i++)
+        if (x->word[i] != y->word[i])
+            return x->word[i] < y->word[i] ? -1 : 1;
+    return 0;
 }
 
 int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
@@ -862,16 +893,16 @@ int sched_db_counters_flush(sched_db *db, MDB_txn *txn)
     if (rc)
         return rc;
     size_t ndirty = db->dirty_counters.n;
-    counter **dirty = ndirty ? dd_malloc(ndirty * sizeof(*dirty)) : NULL;
+    flush_order *dirty = ndirty ? dd_malloc(ndirty * sizeof(*dirty)) : NULL;
     for (size_t i = 0; i < ndirty; i++)
-        dirty[i] = &db->counters[db->dirty_counters.at[i]];
+        dirty[i] = order_of(&db->counters[db->dirty_counters.at[i]]);
     db->dirty_counters.n = 0;
     /* In key order: each descent finds the pages of the one before it. */
     if (ndirty > 1)
-        qsort(dirty, ndirty, sizeof(*dirty), cmp_counter_ptr);
+        qsort(dirty, ndirty, sizeof(*dirty), cmp_flush_order);
     /* As for workers, an error leaves the rest to sched_db_begin's drop. */
     for (size_t i = 0; i < ndirty && rc == 0; i++) {
-        counter *c = dirty[i];
+        counter *c = dirty[i].c;
         size_t n = counter_width(c->which);
         bool zero = true;
         for (size_t k = 0; k < n; k++)
