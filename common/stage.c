@@ -172,7 +172,9 @@ static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (now_ns - st->last_trim_ns >= st->trim_ns - st->trim_ns / 10) {
         st->last_trim_ns = now_ns;
         /* Output records carry event time: trim on the same clock. */
-        int rc = dd_log_trim(st->log, st->spec->event_clock_ms(st->arg), NULL);
+        int rc = st->spec->before_trim ? st->spec->before_trim(st->arg) : 0;
+        if (rc == 0)
+            rc = dd_log_trim(st->log, st->spec->event_clock_ms(st->arg), NULL);
         if (rc)
             dd_warn("%s trim failed: %s", st->spec->log_noun, dd_strerror(rc));
         else if (st->spec->after_trim)

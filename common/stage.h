@@ -107,6 +107,9 @@ typedef struct dd_stage_spec {
     /* Hooks; arg is the one given to dd_stage_new. */
     dd_consumer_apply_fn apply;           /* required: see consumer.h */
     int64_t (*event_clock_ms)(void *arg); /* required: the clock trimming runs on */
+    /* optional: before each trim pass; a failure skips the pass (what it
+     * keeps depends on the records the trim would take) */
+    int (*before_trim)(void *arg);
     void (*after_trim)(void *arg);        /* optional: after a trim pass that succeeded */
     void (*idle)(void *arg);              /* optional: caught up (dd_consumer_set_idle) */
     void (*update_gauges)(void *arg);     /* optional: the daemon's gauges */

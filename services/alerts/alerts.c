@@ -250,6 +250,25 @@ static int64_t event_clock_ms(void *arg)
     return alerts_engine_clock(d->engine);
 }
 
+static int checkpoint_fn(MDB_txn *txn, void *arg)
+{
+    alerts_daemon *d = arg;
+    return alerts_stream_checkpoint(d->stream, txn);
+}
+
+/* The replay index's open blocks are rebuilt from the stream's records after
+ * their checkpoint: a checkpoint first, so that a trim never takes those. */
+static int before_trim(void *arg)
+{
+    alerts_daemon *d = arg;
+    if (alerts_stream_checkpointed(d->stream) == dd_log_head(dd_stage_log(d->stage)))
+        return 0;
+    int rc = dd_store_write(dd_stage_store(d->stage), checkpoint_fn, d);
+    if (rc)
+        dd_warn("replay index checkpoint failed: %s", dd_strerror(rc));
+    return rc;
+}
+
 /* The stream's replay index follows the stream it indexes. */
 static void after_trim(void *arg)
 {
@@ -367,6 +386,7 @@ static const dd_stage_spec alerts_stage = {
     .log_noun = "stream",
     .apply = apply,
     .event_clock_ms = event_clock_ms,
+    .before_trim = before_trim,
     .after_trim = after_trim,
     .update_gauges = update_gauges,
     .close_sockets = close_sockets,
@@ -465,6 +485,10 @@ int alerts_daemon_reload(alerts_daemon *d, dd_config *config)
 
 void alerts_daemon_stop(alerts_daemon *d)
 {
+    /* A checkpoint, so that the next start reads nothing again. */
+    if (d->stream && before_trim(d) == 0)
+        dd_info("replay index checkpoint at %llu",
+                (unsigned long long)alerts_stream_checkpointed(d->stream));
     dd_stage_stop(d->stage);
 }
 

@@ -4,7 +4,10 @@
 #include "alloc.h"
 #include "error.h"
 #include "alerts_ladder.h"
+#include "clock.h"
+#include "diag.h"
 #include "wire.h"
+#include "wiredecode.h"
 #include "wireencode.h"
 
 #include <stdio.h>
@@ -59,9 +62,24 @@ struct alerts_stream {
     size_t area_of_cap;
     area *areas;
     size_t nareas, areas_cap;
-    size_t *dirty;
+    size_t *dirty;   /* areas changed since the last checkpoint */
     size_t ndirty, dirty_cap;
+    /* Checkpoints: the one committed, the one the write in progress will
+     * commit, whether the store holds one at all, how often. */
+    uint64_t checkpointed, txn_checkpoint;
+    bool checkpoint_stored, txn_stored;
+    uint64_t checkpoint_every;
+    /* The stream's head as the write in progress sees it. */
+    uint64_t head;
+    /* The areas must be rebuilt before next used (an aborted write). */
+    bool stale;
+    /* Rebuilding: the full blocks it closes are already stored. */
+    bool rebuilding;
+    dd_arena *rebuild_arena;
 };
+
+/* replay_open's key of the checkpoint: no area's key starts with 0. */
+static const uint8_t checkpoint_key[1] = {0};
 
 static const size_t level_digits[ALERTS_LEVELS] = {2, 4, 6, 9, 12};
 
@@ -132,6 +150,8 @@ static void drop_pending(alerts_stream *s)
 static void committed(void *arg)
 {
     alerts_stream *s = arg;
+    s->checkpointed = s->txn_checkpoint;
+    s->checkpoint_stored = s->txn_stored;
     for (size_t i = 0; i < s->npend; i++)
         if (s->publish)
             s->publish(s->publish_arg, s->pend[i].topic, s->pend_bytes.data + s->pend[i].offset,
@@ -151,7 +171,12 @@ static void aborted(void *arg)
     alerts_stream *s = arg;
     drop_pending(s);
     forget_areas(s);
+    s->txn_checkpoint = s->checkpointed;
+    s->txn_stored = s->checkpoint_stored;
+    s->stale = true;
 }
+
+static int rebuild(alerts_stream *s, MDB_txn *txn);
 
 int alerts_stream_open(dd_store *store, dd_log *log, alerts_stream **out)
 {
@@ -167,6 +192,34 @@ int alerts_stream_open(dd_store *store, dd_log *log, alerts_stream **out)
     }
     s->area_of_cap = 1u << 16;
     s->area_of = dd_calloc(s->area_of_cap, sizeof(uint32_t));
+    s->checkpoint_every = ALERTS_CHECKPOINT_RECORDS;
+    MDB_txn *txn;
+    if ((rc = mdb_txn_begin(dd_store_env(store), NULL, MDB_RDONLY, &txn)) == 0) {
+        MDB_val k = {sizeof(checkpoint_key), (void *)checkpoint_key}, v;
+        rc = mdb_get(txn, s->open, &k, &v);
+        if (rc == 0 && v.mv_size == 8) {
+            s->checkpointed = get_be64(v.mv_data);
+            s->checkpoint_stored = true;
+        } else if (rc == MDB_NOTFOUND) {
+            /* Written by an earlier version, at every commit: complete. */
+            s->checkpointed = dd_log_head(log);
+            rc = 0;
+        } else if (rc == 0) {
+            rc = DD_ECORRUPT;
+        }
+        s->txn_checkpoint = s->checkpointed;
+        s->txn_stored = s->checkpoint_stored;
+        int64_t t0 = dd_monotonic_ns();
+        if (rc == 0 && (rc = rebuild(s, txn)) == 0 && dd_log_head(log) > s->checkpointed)
+            dd_info("replay index: %llu records after the checkpoint at %llu read again in %.1f s",
+                    (unsigned long long)(dd_log_head(log) - s->checkpointed),
+                    (unsigned long long)s->checkpointed, (double)(dd_monotonic_ns() - t0) / 1e9);
+        mdb_txn_abort(txn);
+    }
+    if (rc) {
+        alerts_stream_close(&s);
+        return rc;
+    }
     dd_store_participant p = {committed, aborted, s};
     dd_store_add_participant(store, &p);
     *out = s;
@@ -182,6 +235,7 @@ void alerts_stream_close(alerts_stream **sp)
     alerts_buf_free(&s->pend_bytes);
     dd_wire_writer_free(&s->packed);
     forget_areas(s);
+    dd_arena_destroy(&s->rebuild_arena);
     free(s->area_of);
     free(s->areas);
     free(s->dirty);
@@ -318,6 +372,11 @@ static void dir_push(area *a, uint64_t closing)
 static int close_block(alerts_stream *s, MDB_txn *txn, area *a, uint64_t closing)
 {
     size_t digits = a->key[0];
+    if (s->rebuilding) {
+        if (a->dir_known)
+            dir_push(a, closing);
+        return 0; /* stored by the write that appended `closing` */
+    }
     uint8_t key[9];
     closed_key(key, closing, digits);
     MDB_val k = {sizeof(key), key}, v = {8 + digits + a->len, NULL};
@@ -364,31 +423,112 @@ changed:
     return 0;
 }
 
-int alerts_stream_flush(alerts_stream *s, MDB_txn *txn)
+/* ---- checkpoints and rebuilding ---------------------------------------------- */
+
+static int locate_areas(alerts_stream *s, MDB_txn *txn, const char *region,
+                        size_t areas[ALERTS_LEVELS]);
+
+/* Rebuilds the open blocks from the checkpoint and the records after it. */
+static int rebuild(alerts_stream *s, MDB_txn *txn)
 {
+    forget_areas(s);
+    s->stale = false;
+    s->head = dd_log_head(s->log);
+    uint64_t from = s->txn_checkpoint + 1, first = dd_log_first(s->log);
+    if (from < first) {
+        /* Never after a checkpoint before every trim (alerts_stream.h). */
+        dd_warn("replay index: the stream was trimmed through %llu, past its checkpoint at "
+                "%llu; replays of the areas of the records in between may be short",
+                (unsigned long long)(first - 1), (unsigned long long)s->txn_checkpoint);
+        from = first;
+    }
+    if (!s->rebuild_arena)
+        s->rebuild_arena = dd_arena_new(1 << 16);
+    s->rebuilding = true;
+    int rc = 0;
+    for (uint64_t seq = from; seq <= s->head && rc == 0; seq++) {
+        dd_log_header h;
+        const void *payload;
+        size_t len;
+        rc = dd_log_get(s->log, txn, seq, &h, &payload, &len);
+        if (rc == DD_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc)
+            break;
+        const Doudi__AlertUpdate *u = (const Doudi__AlertUpdate *)dd_wire_unpack(
+            &doudi__alert_update__descriptor, payload, len, s->rebuild_arena);
+        size_t areas[ALERTS_LEVELS];
+        if (!u || !u->alert || strlen(u->alert->region_code) != 12)
+            rc = DD_ECORRUPT;
+        else
+            rc = locate_areas(s, txn, u->alert->region_code, areas);
+        for (int l = 0; l < ALERTS_LEVELS && rc == 0; l++)
+            rc = area_add(s, txn, &s->areas[areas[l]], seq);
+        dd_arena_reset(s->rebuild_arena);
+    }
+    s->rebuilding = false;
+    if (rc) {
+        forget_areas(s);
+        s->stale = true;
+    }
+    return rc;
+}
+
+static int current(alerts_stream *s, MDB_txn *txn)
+{
+    return s->stale ? rebuild(s, txn) : 0;
+}
+
+void alerts_stream_set_checkpoint_every(alerts_stream *s, uint64_t records)
+{
+    s->checkpoint_every = records ? records : ALERTS_CHECKPOINT_RECORDS;
+}
+
+uint64_t alerts_stream_checkpointed(const alerts_stream *s) { return s->checkpointed; }
+
+int alerts_stream_checkpoint(alerts_stream *s, MDB_txn *txn)
+{
+    int rc = current(s, txn);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < s->ndirty; i++) {
         area *a = &s->areas[s->dirty[i]];
         MDB_val k = {a->keylen, a->key}, v = {8 + a->len, NULL};
-        int rc = mdb_put(txn, s->open, &k, &v, MDB_RESERVE);
-        if (rc)
+        if ((rc = mdb_put(txn, s->open, &k, &v, MDB_RESERVE)) != 0)
             return rc;
         put_be64(v.mv_data, a->first);
         memcpy((uint8_t *)v.mv_data + 8, a->deltas, a->len);
-        a->dirty = false;
     }
+    MDB_val k = {sizeof(checkpoint_key), (void *)checkpoint_key}, v = {8, NULL};
+    if ((rc = mdb_put(txn, s->open, &k, &v, MDB_RESERVE)) != 0)
+        return rc;
+    put_be64(v.mv_data, s->head);
+    /* Marked clean only now: a put that failed leaves the write to be
+     * aborted, and the abort rebuilds the areas anyway. */
+    for (size_t i = 0; i < s->ndirty; i++)
+        s->areas[s->dirty[i]].dirty = false;
     s->ndirty = 0;
+    s->txn_checkpoint = s->head;
+    s->txn_stored = true;
     return 0;
+}
+
+int alerts_stream_flush(alerts_stream *s, MDB_txn *txn)
+{
+    if (s->txn_stored && s->head - s->txn_checkpoint < s->checkpoint_every)
+        return 0;
+    return alerts_stream_checkpoint(s, txn);
 }
 
 /* ---- appending ------------------------------------------------------------------ */
 
-int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, uint64_t *seq_out)
+/* The positions of the five areas of region (12 digits), loading any not
+ * in memory; loading one may move the others, hence positions. */
+static int locate_areas(alerts_stream *s, MDB_txn *txn, const char *region,
+                        size_t areas[ALERTS_LEVELS])
 {
-    const char *region = u->alert->region_code;
-    if (strlen(region) != 12)
-        return DD_EPROTO;
-    size_t areas[ALERTS_LEVELS]; /* positions: loading one may move the others */
-    uint64_t prev[ALERTS_LEVELS];
     area *village;
     int rc = area_get(s, txn, region, level_digits[ALERTS_LEVELS - 1], true, &village);
     if (rc)
@@ -408,6 +548,21 @@ int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, 
     }
     for (int l = 0; l < ALERTS_LEVELS - 1; l++)
         areas[l] = village->parent[l];
+    return 0;
+}
+
+int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, uint64_t *seq_out)
+{
+    const char *region = u->alert->region_code;
+    if (strlen(region) != 12)
+        return DD_EPROTO;
+    size_t areas[ALERTS_LEVELS];
+    uint64_t prev[ALERTS_LEVELS];
+    int rc = current(s, txn);
+    if (rc == 0)
+        rc = locate_areas(s, txn, region, areas);
+    if (rc)
+        return rc;
     for (int l = 0; l < ALERTS_LEVELS; l++) {
         const area *a = &s->areas[areas[l]];
         prev[l] = a->empty ? 0 : a->last;
@@ -421,6 +576,8 @@ int alerts_stream_append(alerts_stream *s, MDB_txn *txn, Doudi__AlertUpdate *u, 
     uint64_t seq;
     rc = dd_log_append(s->log, txn, DOUDI__ALERTS_RECORD_KIND__ALERTS_RECORD_KIND_UPDATE,
                            u->at_ms, packed, len, &seq);
+    if (rc == 0)
+        s->head = seq;
     for (int l = 0; l < ALERTS_LEVELS && rc == 0; l++)
         rc = area_add(s, txn, &s->areas[areas[l]], seq);
     if (rc)
@@ -606,6 +763,10 @@ int alerts_stream_replay(alerts_stream *s, const char *prefix, uint64_t after,
     int rc = mdb_txn_begin(dd_store_env(s->store), NULL, MDB_RDONLY, &txn);
     if (rc)
         return rc;
+    if ((rc = current(s, txn)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
     r->first = dd_log_first(s->log);
     r->trimmed = r->first > 0 && after + 1 < r->first;
     size_t digits = strlen(prefix);

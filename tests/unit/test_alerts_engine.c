@@ -406,6 +406,18 @@ static int apply_cut(MDB_txn *txn, void *arg)
     return alerts_engine_apply(c->f->engine, txn, c->b->ptrs + c->from, c->n);
 }
 
+static int checkpoint_fn(MDB_txn *txn, void *arg)
+{
+    fx *f = arg;
+    return alerts_stream_checkpoint(f->stream, txn);
+}
+
+static int apply_cut_then_fail(MDB_txn *txn, void *arg)
+{
+    int rc = apply_cut(txn, arg);
+    return rc ? rc : DD_EPROTO;
+}
+
 /* Every entry of one database of both stores, equal. */
 static void assert_same_db(fx *a, fx *b, const char *name, unsigned flags)
 {
@@ -438,14 +450,30 @@ static void assert_same_db(fx *a, fx *b, const char *name, unsigned flags)
     mdb_txn_abort(tb);
 }
 
+/* A second fixture, and the same month of records made for each (*ra for
+ * a, *rb for the new one; the caller frees both). */
+static fx *second_fixture(fx *a, batch **ra, batch **rb)
+{
+    fx *b = new_fx();
+    *ra = dd_calloc(1, sizeof(batch));
+    *rb = dd_calloc(1, sizeof(batch));
+    month_records(a, *ra);
+    month_records(b, *rb);
+    assert_int_equal((*ra)->n, (*rb)->n);
+    return b;
+}
+
+static void drop_fixture(fx *f)
+{
+    void *state = f;
+    teardown(&state);
+}
+
 static void test_batch_boundaries(void **state)
 {
     fx *a = *state;
-    fx *b = new_fx();
-    batch *ra = dd_calloc(1, sizeof(batch)), *rb = dd_calloc(1, sizeof(batch));
-    month_records(a, ra);
-    month_records(b, rb);
-    assert_int_equal(ra->n, rb->n);
+    batch *ra, *rb;
+    fx *b = second_fixture(a, &ra, &rb);
     /* A: everything in one write; B: writes of 1, 2, 3... records. */
     cut_ctx c = {a, ra, 0, ra->n};
     assert_int_equal(dd_store_write(a->store, apply_cut, &c), 0);
@@ -456,6 +484,10 @@ static void test_batch_boundaries(void **state)
     }
     assert_true(dd_log_head(a->log) > 1500); /* raises and escalations at every level */
     assert_int_equal(dd_log_head(a->log), dd_log_head(b->log));
+    /* The open blocks as of the same sequence in both (a checkpoint falls
+     * where a write ends). */
+    assert_int_equal(dd_store_write(a->store, checkpoint_fn, a), 0);
+    assert_int_equal(dd_store_write(b->store, checkpoint_fn, b), 0);
     static const struct {
         const char *name;
         unsigned flags;
@@ -483,11 +515,87 @@ static void test_batch_boundaries(void **state)
 
     free(ra);
     free(rb);
-    close_fx(b);
-    nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    for (size_t i = 0; i < b->nbufs; i++)
-        free(b->bufs[i]);
-    free(b);
+    drop_fixture(b);
+}
+
+/* Closes a fixture as a kill would leave it (no checkpoint since its last
+ * write) and opens it again, as the daemon starts. */
+static void reopen(fx *f, uint64_t checkpoint_every)
+{
+    close_fx(f);
+    open_fx(f);
+    alerts_stream_set_checkpoint_every(f->stream, checkpoint_every);
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(alerts_engine_load(f->engine, txn), 0);
+    mdb_txn_abort(txn);
+}
+
+static size_t replay_seqs(fx *f, const char *prefix, uint64_t after, uint64_t *out, size_t max);
+
+static void assert_same_replays(fx *a, fx *b)
+{
+    static const char *const prefixes[] = {"", "44", "4401", "440106", "440106001",
+                                           "440106001005", "441401101003", "440106002001"};
+    uint64_t *sa = dd_calloc(4000, sizeof(uint64_t)), *sb = dd_calloc(4000, sizeof(uint64_t));
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        for (uint64_t after = 0; after < 900; after += 299) {
+            size_t na = replay_seqs(a, prefixes[i], after, sa, 4000);
+            assert_int_equal(na, replay_seqs(b, prefixes[i], after, sb, 4000));
+            assert_memory_equal(sa, sb, na * sizeof(uint64_t));
+        }
+    }
+    free(sa);
+    free(sb);
+}
+
+/*
+ * Checkpoints of the replay index every 37 records, a daemon killed (closed
+ * without one) every few writes and a write taken back now and then, against
+ * one write of everything: the open blocks rebuilt from each checkpoint and
+ * the records after it give the same stream (previous_in_area included),
+ * the same replies to replays at every point, and, once both checkpoint,
+ * the same databases.
+ */
+static void test_checkpoints_and_rebuilds(void **state)
+{
+    fx *a = *state;
+    batch *ra, *rb;
+    fx *b = second_fixture(a, &ra, &rb);
+    cut_ctx c = {b, rb, 0, rb->n};
+    assert_int_equal(dd_store_write(b->store, apply_cut, &c), 0);
+    /* no checkpoint stored yet: the first write made one */
+    assert_int_equal(alerts_stream_checkpointed(b->stream), dd_log_head(b->log));
+    alerts_stream_set_checkpoint_every(a->stream, 37);
+    size_t cut = 1, writes = 0;
+    for (size_t from = 0; from < ra->n; from += cut, cut = cut % 13 + 1) {
+        cut_ctx ca = {a, ra, from, from + cut > ra->n ? ra->n - from : cut};
+        if (++writes % 4 == 0)
+            assert_int_equal(dd_store_write(a->store, apply_cut_then_fail, &ca), DD_EPROTO);
+        assert_int_equal(dd_store_write(a->store, apply_cut, &ca), 0);
+        if (writes % 5 == 0)
+            reopen(a, 37);
+    }
+    uint64_t head = dd_log_head(a->log);
+    assert_int_equal(head, dd_log_head(b->log));
+    assert_true(alerts_stream_checkpointed(a->stream) > 0);
+    assert_same_replays(a, b);
+    reopen(a, 37);
+    assert_same_replays(a, b);
+    assert_int_equal(dd_store_write(a->store, checkpoint_fn, a), 0);
+    assert_int_equal(dd_store_write(b->store, checkpoint_fn, b), 0);
+    assert_int_equal(alerts_stream_checkpointed(a->stream), head);
+    assert_int_equal(alerts_stream_checkpointed(b->stream), head);
+    assert_same_db(a, b, "replay_open", 0);
+    assert_same_db(a, b, "replay_closed", 0);
+    assert_same_db(a, b, "log", MDB_INTEGERKEY);
+    /* Opened again after its checkpoint: nothing to read again, and the
+     * blocks as they were. */
+    reopen(a, 37);
+    assert_same_replays(a, b);
+    free(ra);
+    free(rb);
+    drop_fixture(b);
 }
 
 /* Sequences of a prefix from a replay reply's entries (field 1, each a
@@ -542,6 +650,8 @@ static void test_replay_blocks_and_trim(void **state)
     /* The log trimmed below 601: the index keeps what it needs and each
      * area's newest block (previous_in_area continues). */
     uint64_t trimmed = 0;
+    /* As the daemon does before every trim (alerts_stream.h). */
+    assert_int_equal(dd_store_write(f->store, checkpoint_fn, f), 0);
     assert_int_equal(dd_log_trim(f->log, T0 + 600, &trimmed), 0);
     uint64_t first = dd_log_first(f->log);
     assert_int_equal(first, 601);
@@ -681,6 +791,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_blocks_and_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_and_rebuilds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aborted_raise_leaves_no_schedule, setup, teardown),
         cmocka_unit_test(test_earlier_layouts_refused),
     };
