@@ -31,6 +31,7 @@ typedef struct esc_next {
      * step's position and it was passed already, so look after it. */
     uint64_t look_after;
     alerts_schedule_entry entry;
+    size_t hint; /* where in the class's queue the last look found one */
 } esc_next;
 
 typedef struct esc_class {
@@ -578,7 +579,8 @@ static int peek(alerts_engine *e, size_t ci, int k)
     esc_next *n = &c->next[k];
     uint64_t after = n->look_after > c->c.passed[k] ? n->look_after : c->c.passed[k];
     n->look_after = 0;
-    n->none = !alerts_queue_next(queue_of(e, (uint32_t)(ci + 1)), after, &n->number, &n->entry);
+    n->none = !alerts_queue_next_from(queue_of(e, (uint32_t)(ci + 1)), after, &n->hint,
+                                      &n->number, &n->entry);
     n->known = true;
     return 0;
 }

@@ -1,6 +1,7 @@
 /* alerts_queue.c: a class's scheduled alerts in an array (see alerts_queue.h). */
 #include "alerts_queue.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,17 +97,51 @@ void alerts_queue_remove(alerts_queue *q, uint64_t number)
         compact(q);
 }
 
-bool alerts_queue_next(const alerts_queue *q, uint64_t after, uint64_t *number,
-                       alerts_schedule_entry *entry)
+/* first_above, from an index whose number is known to be at most `after`:
+ * gallops forward, then searches the last stride. */
+static size_t first_above_from(const alerts_queue *q, uint64_t after, size_t at)
 {
-    for (size_t i = first_above(q, after); i < q->end; i++) {
+    size_t lo = at + 1, stride = 1;
+    while (lo < q->end && q->items[lo].number <= after) {
+        at = lo;
+        lo += stride;
+        stride *= 2;
+    }
+    size_t hi = lo < q->end ? lo : q->end;
+    lo = at + 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (q->items[mid].number <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool alerts_queue_next_from(const alerts_queue *q, uint64_t after, size_t *hint,
+                            uint64_t *number, alerts_schedule_entry *entry)
+{
+    size_t h = *hint;
+    size_t i = h >= q->first && h < q->end && q->items[h].number <= after
+                   ? first_above_from(q, after, h)
+                   : first_above(q, after);
+    for (; i < q->end; i++) {
         if (!q->items[i].live)
             continue;
         *number = q->items[i].number;
         *entry = q->items[i].entry;
+        *hint = i;
         return true;
     }
     return false;
+}
+
+bool alerts_queue_next(const alerts_queue *q, uint64_t after, uint64_t *number,
+                       alerts_schedule_entry *entry)
+{
+    size_t hint = SIZE_MAX;
+    return alerts_queue_next_from(q, after, &hint, number, entry);
 }
 
 void alerts_queue_drop_through(alerts_queue *q, uint64_t through)

@@ -55,22 +55,34 @@ static void model_set_dead(model *m, uint64_t number)
             m->items[i].live = false;
 }
 
-static void check_next(const alerts_queue *q, const model *m, uint64_t after)
+/* Hints kept from one look to the next, as a sweep's steps keep theirs:
+ * stale after removals, drops, compactions and clears. */
+static size_t hints[3] = {SIZE_MAX, 0, SIZE_MAX};
+
+/* next() and next_from() with each hint after `after`, against the model;
+ * the number found (0: none). */
+static uint64_t check_next(const alerts_queue *q, const model *m, uint64_t after)
 {
-    uint64_t want_n = 0, got_n = 0;
+    uint64_t want_n = 0;
     int64_t want_d = 0;
-    alerts_schedule_entry got;
-    memset(&got, 0, sizeof(got));
     bool want = model_next(m, after, &want_n, &want_d);
-    bool found = alerts_queue_next(q, after, &got_n, &got);
-    if (want != found)
-        fail_msg("next after %llu: the model %s one, the queue %s",
-                 (unsigned long long)after, want ? "has" : "has none", found ? "has" : "none");
-    if (want) {
-        assert_int_equal(got_n, want_n);
-        assert_int_equal(got.first_deadline_ms, want_d);
-        assert_int_equal(got.region[0], (char)('0' + want_n % 10));
+    for (int way = -1; way < 3; way++) {
+        uint64_t got_n = 0;
+        alerts_schedule_entry got;
+        memset(&got, 0, sizeof(got));
+        bool found = way < 0 ? alerts_queue_next(q, after, &got_n, &got)
+                             : alerts_queue_next_from(q, after, &hints[way], &got_n, &got);
+        if (want != found)
+            fail_msg("next after %llu (hint %d): the model %s one, the queue %s",
+                     (unsigned long long)after, way, want ? "has" : "has none",
+                     found ? "has" : "none");
+        if (want) {
+            assert_int_equal(got_n, want_n);
+            assert_int_equal(got.first_deadline_ms, want_d);
+            assert_int_equal(got.region[0], (char)('0' + want_n % 10));
+        }
     }
+    return want ? want_n : 0;
 }
 
 static size_t model_live(const model *m)
@@ -86,7 +98,7 @@ static void test_against_model(void **state)
     (void)state;
     alerts_queue *q = alerts_queue_new();
     model m = {0};
-    uint64_t last = 0, dropped = 0;
+    uint64_t last = 0, dropped = 0, walked = 0;
     for (int round = 0; round < 200000; round++) {
         uint64_t r = rnd() % 100;
         if (r < 45) {
@@ -114,6 +126,8 @@ static void test_against_model(void **state)
             uint64_t after = last ? rnd() % (last + 2) : 0;
             check_next(q, &m, after);
             check_next(q, &m, dropped);
+            /* a step passing the alerts one after the other */
+            walked = check_next(q, &m, walked > dropped ? walked : dropped);
         } else if (r < 99 && last > dropped) {
             uint64_t through = dropped + rnd() % (last - dropped + 1);
             alerts_queue_drop_through(q, through);
@@ -124,7 +138,7 @@ static void test_against_model(void **state)
         } else if (rnd() % 20 == 0) {
             alerts_queue_clear(q);
             m.n = 0;
-            last = dropped = 0;
+            last = dropped = walked = 0;
         }
         assert_int_equal(alerts_queue_count(q), model_live(&m));
     }
