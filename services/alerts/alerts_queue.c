@@ -69,10 +69,9 @@ bool alerts_queue_append(alerts_queue *q, uint64_t number, const alerts_schedule
     return true;
 }
 
-/* The first position in [first, end) whose number is above `after`. */
-static size_t first_above(const alerts_queue *q, uint64_t after)
+/* The first index of [lo, hi) whose number is above `after` (hi if none). */
+static size_t search(const alerts_queue *q, uint64_t after, size_t lo, size_t hi)
 {
-    size_t lo = q->first, hi = q->end;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (q->items[mid].number <= after)
@@ -81,6 +80,12 @@ static size_t first_above(const alerts_queue *q, uint64_t after)
             hi = mid;
     }
     return lo;
+}
+
+/* The first position in [first, end) whose number is above `after`. */
+static size_t first_above(const alerts_queue *q, uint64_t after)
+{
+    return search(q, after, q->first, q->end);
 }
 
 void alerts_queue_remove(alerts_queue *q, uint64_t number)
@@ -107,16 +112,7 @@ static size_t first_above_from(const alerts_queue *q, uint64_t after, size_t at)
         lo += stride;
         stride *= 2;
     }
-    size_t hi = lo < q->end ? lo : q->end;
-    lo = at + 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (q->items[mid].number <= after)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return search(q, after, at + 1, lo < q->end ? lo : q->end);
 }
 
 bool alerts_queue_next_from(const alerts_queue *q, uint64_t after, size_t *hint,
