@@ -79,7 +79,14 @@
       "The event clock deadlines run on (Unix seconds).", NULL, NULL, 0)                    \
     X(M_SWEEP_ERRORS, "doudi_alerts_sweep_errors_total", DD_METRIC_COUNTER,                 \
       "Wall-clock deadline sweeps that failed (logged; retried at the next tick).", NULL,   \
-      NULL, 0)
+      NULL, 0)                                                                              \
+    X(M_CHECKPOINT, "doudi_alerts_replay_checkpoint_sequence", DD_METRIC_GAUGE,             \
+      "The stream sequence the replay index's stored open blocks are complete through "     \
+      "(a restart reads the stream records after it again).", NULL, NULL, 0)                \
+    X(M_CHECKPOINT_ERRORS, "doudi_alerts_replay_checkpoint_errors_total",                   \
+      DD_METRIC_COUNTER,                                                                    \
+      "Checkpoints of the replay index that failed before a trim or at a stop (logged; "    \
+      "the trim waits for the next one).", NULL, NULL, 0)
 
 enum { ALERTS_METRICS(DD_METRIC_ENUM) ALERTS_METRIC_COUNT };
 static const dd_metric_def alerts_metric_defs[] = {ALERTS_METRICS(DD_METRIC_DEF)};
@@ -130,6 +137,7 @@ static void update_counts(alerts_daemon *d)
         dd_series_set(dd_metric_series(d->m[M_ACTIVE_LEVEL], alerts_level_name(l)),
                       (double)c->active_by_level[l]);
     dd_series_set(d->s[M_CLOCK], (double)alerts_engine_clock(d->engine) / 1000.0);
+    dd_series_set(d->s[M_CHECKPOINT], (double)alerts_stream_checkpointed(d->stream));
 }
 
 static void committed(void *arg)
@@ -264,8 +272,10 @@ static int before_trim(void *arg)
     if (alerts_stream_checkpointed(d->stream) == dd_log_head(dd_stage_log(d->stage)))
         return 0;
     int rc = dd_store_write(dd_stage_store(d->stage), checkpoint_fn, d);
-    if (rc)
+    if (rc) {
+        dd_series_inc(d->s[M_CHECKPOINT_ERRORS], 1);
         dd_warn("replay index checkpoint failed: %s", dd_strerror(rc));
+    }
     return rc;
 }
 
