@@ -19,8 +19,9 @@ typedef struct pending {
     size_t offset, len;
 } pending;
 
-/* One area's open block of the replay index (as in the store after the
- * batch's flush), and, once a replay needed it, where its closed blocks are.
+/* One area's open block of the replay index (as the last checkpoint stored
+ * it, with the sequences appended since), and, once a replay needed it,
+ * where its closed blocks are.
  * What every append reads and writes comes first, in the area's first cache
  * line (areas[] is 64-byte aligned): an append touches five areas, spread
  * over 28,000 in a province, and each line it reaches is a cache miss. */
@@ -32,7 +33,7 @@ typedef struct area {
     uint32_t parent[ALERTS_LEVELS - 1];
     bool parents_known;
     bool empty;      /* no block yet */
-    bool dirty;      /* changed since the last flush */
+    bool dirty;      /* changed since the last checkpoint */
     uint8_t len;     /* bytes of deltas */
     uint8_t keylen;
     uint8_t key[13]; /* digits . prefix */
