@@ -264,9 +264,13 @@ static int checkpoint_fn(MDB_txn *txn, void *arg)
     return alerts_stream_checkpoint(d->stream, txn);
 }
 
-/* The replay index's open blocks are rebuilt from the stream's records after
- * their checkpoint: a checkpoint first, so that a trim never takes those. */
-static int before_trim(void *arg)
+/*
+ * Writes a checkpoint of the replay index unless the last one is at the
+ * stream's head. The stage's hook before each trim (the open blocks are
+ * rebuilt from the records after their checkpoint, so a trim must never
+ * take those) and the stop's last write.
+ */
+static int checkpoint_stream(void *arg)
 {
     alerts_daemon *d = arg;
     if (alerts_stream_checkpointed(d->stream) == dd_log_head(dd_stage_log(d->stage)))
@@ -396,7 +400,7 @@ static const dd_stage_spec alerts_stage = {
     .log_noun = "stream",
     .apply = apply,
     .event_clock_ms = event_clock_ms,
-    .before_trim = before_trim,
+    .before_trim = checkpoint_stream,
     .after_trim = after_trim,
     .update_gauges = update_gauges,
     .close_sockets = close_sockets,
@@ -496,7 +500,7 @@ int alerts_daemon_reload(alerts_daemon *d, dd_config *config)
 void alerts_daemon_stop(alerts_daemon *d)
 {
     /* A checkpoint, so that the next start reads nothing again. */
-    if (d->stream && before_trim(d) == 0)
+    if (d->stream && checkpoint_stream(d) == 0)
         dd_info("replay index checkpoint at %llu",
                 (unsigned long long)alerts_stream_checkpointed(d->stream));
     dd_stage_stop(d->stage);

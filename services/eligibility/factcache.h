@@ -65,7 +65,8 @@ bool elig_factcache_known(const elig_factcache *cache, uint64_t key,
  * moving every slot: readers on other threads must be stopped first. */
 bool elig_factcache_full(const elig_factcache *cache);
 
-/* Starts fetching the person's slot from memory, to be looked up shortly. */
+/* Starts fetching the person's slot and the two after it (where a lookup
+ * that probes on finds it) from memory, to be looked up shortly. */
 void elig_factcache_prefetch(const elig_factcache *cache, uint64_t key);
 
 /* Records that the registry now holds value[k] for every kind k of the
