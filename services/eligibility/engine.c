@@ -1891,25 +1891,36 @@ static void next_written_set(elig_engine *e)
 
 /*
  * Applies the batch chunk by chunk, each screened on the other thread while
- * the one before is applied. The first chunk is applied unscreened (nothing
- * was there to screen it in advance).
+ * the one before is applied. The first records are applied unscreened
+ * (nothing was there to screen them in advance), so they are few: a lead of
+ * elig_screen_lead() records, then chunks four times as long as the one
+ * before up to the full chunk. Screening a record costs the thread about an
+ * eighth of what applying it unscreened costs the engine, so each chunk is
+ * screened before the engine reaches it.
  */
 static int apply_screened(elig_engine *e, Doudi__LogRecord *const *records, size_t n)
 {
     size_t chunk = elig_screener_chunk(e->screener);
+    size_t lead = elig_screen_lead(chunk);
     memset(e->written, 0, sizeof(e->written));
     e->screening = true;
-    elig_screener_post(e->screener, records + chunk, n - chunk < chunk ? n - chunk : chunk);
+    size_t posted = n - lead < 4 * lead ? n - lead : 4 * lead;
+    if (posted > chunk)
+        posted = chunk;
+    elig_screener_post(e->screener, records + lead, posted);
     if (e->opt.screen_ahead)
         elig_screener_quiesce(e->screener);
-    int rc = apply_unscreened(e, records, chunk);
-    for (size_t first = chunk; first < n && rc == 0; first += chunk) {
-        size_t count = n - first < chunk ? n - first : chunk;
+    int rc = apply_unscreened(e, records, lead);
+    for (size_t first = lead, next; first < n && rc == 0; first = next) {
+        size_t count = posted;
         const elig_screened *sr = elig_screener_collect(e->screener);
         next_written_set(e);
-        size_t next = first + count;
+        next = first + count;
         if (next < n) {
-            elig_screener_post(e->screener, records + next, n - next < chunk ? n - next : chunk);
+            posted = 4 * count < chunk ? 4 * count : chunk;
+            if (posted > n - next)
+                posted = n - next;
+            elig_screener_post(e->screener, records + next, posted);
             if (e->opt.screen_ahead)
                 elig_screener_quiesce(e->screener);
         }
@@ -1929,6 +1940,8 @@ static int apply_screened(elig_engine *e, Doudi__LogRecord *const *records, size
     return rc;
 }
 
+size_t elig_screen_lead(size_t chunk) { return chunk >= 16 ? chunk / 16 : 1; }
+
 int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n)
 {
     elig_engine *e = arg;
@@ -1940,7 +1953,7 @@ int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records,
     e->now_ms = elig_registry_clock(e->registry, txn);
     e->next_due_ms = elig_registry_first_due(e->registry, txn);
     int64_t started = e->now_ms;
-    if (e->screener && n >= 2 * elig_screener_chunk(e->screener))
+    if (e->screener && n > elig_screen_lead(elig_screener_chunk(e->screener)))
         rc = apply_screened(e, records, n);
     else
         rc = apply_unscreened(e, records, n);

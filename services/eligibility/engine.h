@@ -45,8 +45,8 @@
 #include "doudi/log.pb-c.h"
 
 /* Records a screened chunk holds in the daemon: large enough that handing
- * one over costs nothing next to it, small enough that the first chunk of
- * a batch (applied unscreened) is a small part of it. */
+ * one over costs nothing next to it. A batch's first chunks are shorter
+ * (elig_screen_lead), so that the engine starts on few records. */
 #define ELIG_SCREEN_CHUNK 4096
 
 typedef struct elig_engine_options {
@@ -63,7 +63,8 @@ typedef struct elig_engine_options {
     size_t fact_cache_bytes;
     /* Records a chunk decoded and screened on a second thread while the
      * chunk before is applied (screen.h); 0: one thread does everything.
-     * Batches of fewer than two chunks are applied on one thread. */
+     * The first elig_screen_lead(screen_chunk) records of a batch are
+     * applied unscreened, the whole batch when it is no longer. */
     size_t screen_chunk;
     /* For tests: the thread screens each chunk before the engine applies
      * the chunk before it (the order most exposed to stale verdicts). */
@@ -88,6 +89,11 @@ typedef struct elig_batch_stats {
 } elig_batch_stats;
 
 typedef struct elig_engine elig_engine;
+
+/* Records at the start of a batch that the engine applies unscreened (the
+ * thread screens the records after them meanwhile): a sixteenth of the
+ * chunk, at least one. */
+size_t elig_screen_lead(size_t chunk);
 
 /* The engine borrows every argument; they must outlive it. */
 elig_engine *elig_engine_new(elig_registry *registry, dd_log *out,
