@@ -13,7 +13,7 @@
 typedef struct slot {
     uint64_t hash;  /* 0: empty */
     uint64_t check; /* the other half of the key's 128-bit hash */
-    uint8_t *copy;  /* length (4 bytes, unaligned), then the value; NULL: none */
+    uint8_t *copy;  /* length and capacity (4 bytes each), then the value; NULL: none */
 } slot;
 
 struct sched_plancache {
@@ -81,6 +81,8 @@ static void grow(sched_plancache *c)
     free(old);
 }
 
+enum { COPY_HEADER = 2 * sizeof(uint32_t) };
+
 static size_t copy_len(const uint8_t *copy)
 {
     uint32_t len;
@@ -88,12 +90,25 @@ static size_t copy_len(const uint8_t *copy)
     return len;
 }
 
+static size_t copy_cap(const uint8_t *copy)
+{
+    uint32_t cap;
+    memcpy(&cap, copy + sizeof(uint32_t), sizeof(cap));
+    return cap;
+}
+
+/* Room for a value of len bytes and some growth: a plan's next version is
+ * often a few bytes longer (a visit recorded, a varint grown), and one that
+ * fits is written over the old copy instead of leaving it as garbage,
+ * which the cache can only shed by copying the whole tree again. */
+static size_t cap_for(size_t len) { return (len + len / 8 + 16 + 15) & ~(size_t)15; }
+
 /* Drops s's copy (its bytes become garbage). */
 static void forget(sched_plancache *c, slot *s)
 {
     if (!s->copy)
         return;
-    c->garbage += sizeof(uint32_t) + copy_len(s->copy);
+    c->garbage += COPY_HEADER + copy_cap(s->copy);
     s->copy = NULL;
     c->count--;
 }
@@ -104,13 +119,17 @@ bool sched_plancache_put(sched_plancache *c, const void *key, size_t klen, const
     uint64_t hash, check;
     hash_key(key, klen, &hash, &check);
     slot *s = find(c, hash, check);
-    if (s->hash && s->copy && copy_len(s->copy) == len) {
-        memcpy(s->copy + sizeof(uint32_t), value, len); /* in place: no garbage */
+    if (s->hash && s->copy && len <= copy_cap(s->copy)) {
+        uint32_t len32 = (uint32_t)len; /* in place: no garbage */
+        memcpy(s->copy, &len32, sizeof(len32));
+        if (len)
+            memcpy(s->copy + COPY_HEADER, value, len);
         return true;
     }
     if (s->hash)
         forget(c, s);
-    if (len > UINT32_MAX || dd_arena_used(c->copies) + len > c->max_bytes) {
+    size_t cap = cap_for(len);
+    if (cap > UINT32_MAX || dd_arena_used(c->copies) + COPY_HEADER + cap > c->max_bytes) {
         c->complete = false;
         return false;
     }
@@ -123,11 +142,12 @@ bool sched_plancache_put(sched_plancache *c, const void *key, size_t klen, const
         s->check = check;
         c->used++;
     }
-    uint8_t *copy = dd_arena_alloc(c->copies, sizeof(uint32_t) + (len ? len : 1));
-    uint32_t len32 = (uint32_t)len;
+    uint8_t *copy = dd_arena_alloc(c->copies, COPY_HEADER + cap);
+    uint32_t len32 = (uint32_t)len, cap32 = (uint32_t)cap;
     memcpy(copy, &len32, sizeof(len32));
+    memcpy(copy + sizeof(len32), &cap32, sizeof(cap32));
     if (len)
-        memcpy(copy + sizeof(len32), value, len);
+        memcpy(copy + COPY_HEADER, value, len);
     s->copy = copy;
     c->count++;
     return true;
@@ -150,7 +170,7 @@ bool sched_plancache_get(const sched_plancache *c, const void *key, size_t klen,
     if (!s->hash || !s->copy)
         return false;
     value->mv_size = copy_len(s->copy);
-    value->mv_data = s->copy + sizeof(uint32_t);
+    value->mv_data = s->copy + COPY_HEADER;
     return true;
 }
 

@@ -9,9 +9,10 @@
  * journal's fold hook (the only writer of the tree). A plan written since
  * the last fold is in the journal, which is asked first (sched_plandb.c).
  *
- * Keys are found by their 128-bit hash (like the journal's index). A
- * replaced copy leaves its old bytes behind until the cache is filled
- * again (sched_plancache_garbage says how many). Past max_bytes nothing
+ * Keys are found by their 128-bit hash (like the journal's index). Each
+ * copy has room to grow by an eighth and 16 bytes, and a new value that
+ * fits is written over it; a longer one leaves the old copy's bytes behind
+ * until the cache is filled again (sched_plancache_garbage says how many). Past max_bytes nothing
  * more is copied: the cache then holds part of the tree, and misses are
  * read from it. Not thread-safe.
  */

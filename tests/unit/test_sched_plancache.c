@@ -110,6 +110,36 @@ static void test_full(void **state)
     sched_plancache_destroy(&c);
 }
 
+/* A value a little longer than the copy it replaces is written over it:
+ * no garbage, and the cache's bytes do not grow. */
+static void test_grows_in_place(void **state)
+{
+    (void)state;
+    sched_plancache *c = sched_plancache_new((size_t)1 << 20);
+    char key[32];
+    size_t klen = key_of(1, key);
+    uint8_t value[300];
+    for (size_t i = 0; i < sizeof(value); i++)
+        value[i] = (uint8_t)i;
+    assert_true(sched_plancache_put(c, key, klen, value, 200));
+    size_t bytes = sched_plancache_bytes(c);
+    for (size_t len = 190; len <= 220; len += 3) {
+        value[0] = (uint8_t)len;
+        assert_true(sched_plancache_put(c, key, klen, value, len));
+        MDB_val v;
+        assert_true(sched_plancache_get(c, key, klen, &v));
+        assert_int_equal(v.mv_size, len);
+        assert_memory_equal(v.mv_data, value, len);
+    }
+    assert_int_equal(sched_plancache_garbage(c), 0);
+    assert_int_equal(sched_plancache_bytes(c), bytes);
+    /* Past its room: copied anew, the old copy garbage. */
+    assert_true(sched_plancache_put(c, key, klen, value, 300));
+    assert_true(sched_plancache_garbage(c) >= 200);
+    assert_int_equal(sched_plancache_count(c), 1);
+    sched_plancache_destroy(&c);
+}
+
 /* Complete only as the filler declares it, until a clear or a refused put. */
 static void test_complete(void **state)
 {
@@ -142,6 +172,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_model),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_grows_in_place),
         cmocka_unit_test(test_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
