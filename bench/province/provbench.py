@@ -715,7 +715,11 @@ def main():
     ap.add_argument("--miss-rate", type=float, default=0.05)
     ap.add_argument("--portals", type=int, default=4)
     ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--window", type=int, default=4)
+    # Requests in flight per portal. With 4, one group commit took every
+    # request in flight, and intake found nothing on its socket after each
+    # sync; with 8 the next requests are there while it syncs.
+    ap.add_argument("--window", type=int, default=8,
+                    help="requests awaiting a reply per portal (default 8)")
     ap.add_argument("--baselines", default="zmq,lmdb,redis",
                     help="comma-separated subset of zmq,lmdb,redis, or none")
     ap.add_argument("--baseline-events", type=int, default=2000000,
