@@ -1889,6 +1889,14 @@ static void next_written_set(elig_engine *e)
     memset(e->written[e->written_now], 0, sizeof(e->written[0]));
 }
 
+/* Records of the chunk after one of `before` records: four times as many,
+ * at most a full chunk and what is left. */
+static size_t next_chunk_size(size_t before, size_t chunk, size_t left)
+{
+    size_t size = 4 * before < chunk ? 4 * before : chunk;
+    return size < left ? size : left;
+}
+
 /*
  * Applies the batch chunk by chunk, each screened on the other thread while
  * the one before is applied. The first records are applied unscreened
@@ -1904,9 +1912,7 @@ static int apply_screened(elig_engine *e, Doudi__LogRecord *const *records, size
     size_t lead = elig_screen_lead(chunk);
     memset(e->written, 0, sizeof(e->written));
     e->screening = true;
-    size_t posted = n - lead < 4 * lead ? n - lead : 4 * lead;
-    if (posted > chunk)
-        posted = chunk;
+    size_t posted = next_chunk_size(lead, chunk, n - lead);
     elig_screener_post(e->screener, records + lead, posted);
     if (e->opt.screen_ahead)
         elig_screener_quiesce(e->screener);
@@ -1917,9 +1923,7 @@ static int apply_screened(elig_engine *e, Doudi__LogRecord *const *records, size
         next_written_set(e);
         next = first + count;
         if (next < n) {
-            posted = 4 * count < chunk ? 4 * count : chunk;
-            if (posted > n - next)
-                posted = n - next;
+            posted = next_chunk_size(count, chunk, n - next);
             elig_screener_post(e->screener, records + next, posted);
             if (e->opt.screen_ahead)
                 elig_screener_quiesce(e->screener);
