@@ -10,7 +10,9 @@ Steps:
   1. provgen writes the division table, the preload and the month (one file
      per portal) and expected.json;
   2. the four daemons start, each in its own data directory under the work
-     directory, on free loopback ports, with their embedded defaults (fsync
+     directory, serving their logs to one another on Unix sockets (ipc://)
+     there and everything else on free loopback ports (the portals publish
+     over TCP), with their embedded defaults (fsync
      on every commit) except: endpoints and data directories, intake on the
      event clock with the generated division table and its dedup index sized
      for the run's events (dedup_expected_ids: preload and month, as an
@@ -48,7 +50,8 @@ Baselines (provbase, redis-benchmark): ZeroMQ PUSH/PULL of the month's own
 bytes in the publisher's batches (the transport limit), fully synced LMDB
 appends of the same bytes in the same batches (the storage limit), and Redis
 Streams XADD with pipelining 64 (Debian's redis-server on loopback, AOF
-everysec) with values of the month's mean event size.
+everysec) with values of the month's mean event size; each carries as many
+events as the month unless --baseline-events says fewer.
 
 Needs Debian's python3-protobuf (doudi's *_pb2 modules from the build),
 gnuplot for the PNG and redis-server/redis-tools for the Redis baseline
@@ -195,6 +198,13 @@ class Daemon:
         return self.ports[what]
 
     def endpoint(self, what):
+        # The daemons share this machine: the logs they fetch from one
+        # another (most of the month's bytes cross intake's) go over Unix
+        # sockets, which skip the TCP stack; a path too long for sun_path
+        # (108 bytes) falls back to loopback TCP.
+        path = os.path.join(self.dir, f"{what}.sock")
+        if what == "log" and len(path) < 100:
+            return f"ipc://{path}"
         return f"tcp://127.0.0.1:{self.port(what)}"
 
     def write_config(self, sections):
@@ -722,12 +732,22 @@ def main():
                     help="requests awaiting a reply per portal (default 8)")
     ap.add_argument("--baselines", default="zmq,lmdb,redis",
                     help="comma-separated subset of zmq,lmdb,redis, or none")
-    ap.add_argument("--baseline-events", type=int, default=2000000,
-                    help="at most this many of the month's events per baseline (default 2,000,000)")
+    # The baselines carry as many events as the month: a short burst into an
+    # empty Redis stream is its best case (2 million XADDs ran 6 % faster
+    # than the month's 32.5 million, which grow the stream to 3.6 GB and
+    # make Redis rewrite its AOF about twenty times), and doudi is timed
+    # over the whole month.
+    ap.add_argument("--baseline-events", type=int, default=0,
+                    help="at most this many of the month's events per baseline (default 0: all "
+                         "of them)")
     ap.add_argument("--work", help="work directory (default: a new one under $TMPDIR); it must be "
                                    "on the disk to measure")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--sample-s", type=float, default=0.1, help="metrics sampling interval")
+    # Each round scrapes four /metrics pages (about 12 KB each) and parses
+    # them in Python on the cores the daemons use: at 0.1 s that took about
+    # 1.5 CPU s of a province-month.
+    ap.add_argument("--sample-s", type=float, default=0.2,
+                    help="metrics sampling interval, s (default 0.2)")
     ap.add_argument("--timeout", type=float, default=3600, help="longest wait for the chain, s")
     ap.add_argument("--until", default="alerts", choices=DAEMONS[1:],
                     help="the last daemon of the chain to start (default alerts: all four); "
@@ -1074,7 +1094,7 @@ def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, s
 
     # ---- baselines, in the same run -------------------------------------------
     base = {}
-    n_base = min(args.baseline_events, month_events)
+    n_base = min(args.baseline_events, month_events) if args.baseline_events > 0 else month_events
     # the month's mean event size: its files less the 12-byte record headers
     month_bytes = sum(os.path.getsize(os.path.join(gen_dir, f)) for f in os.listdir(gen_dir)
                       if f.startswith("month-") and f.endswith(".evt"))
