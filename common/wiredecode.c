@@ -21,7 +21,12 @@ typedef struct repeated_acc {
 } repeated_acc;
 
 /* Fields are sorted by number and encoders write them in that order, so
- * the next field is almost always the one after the last. */
+ * the next field is almost always the one after the last. When it is not
+ * (proto3 leaves out fields at their defaults), the runs of consecutive
+ * numbers protobuf-c keeps for each message (field_ranges: a run's first
+ * number and the index of its field, then a sentinel holding n_fields)
+ * give the index directly (doudi's messages have one to five runs; more
+ * are left to protobuf-c's binary search). */
 static inline const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *d,
                                                          uint32_t number, unsigned *hint)
 {
@@ -30,10 +35,22 @@ static inline const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageD
         *hint = i + 1;
         return &d->fields[i];
     }
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, number);
-    if (f)
-        *hint = (unsigned)(f - d->fields) + 1;
-    return f;
+    if (d->n_field_ranges > 8) {
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, number);
+        if (f)
+            *hint = (unsigned)(f - d->fields) + 1;
+        return f;
+    }
+    const ProtobufCIntRange *r = d->field_ranges;
+    for (unsigned k = 0; k < d->n_field_ranges; k++) {
+        uint32_t first = (uint32_t)r[k].start_value;
+        if (number >= first && number - first < r[k + 1].orig_index - r[k].orig_index) {
+            i = r[k].orig_index + (number - first);
+            *hint = i + 1;
+            return &d->fields[i];
+        }
+    }
+    return NULL;
 }
 
 static bool varint_type(ProtobufCType t)
@@ -86,6 +103,20 @@ static inline void store(ProtobufCType t, void *at, uint64_t bits)
     }
 }
 
+/* The little-endian number of `width` bytes at *pp, as protobuf-c reads a
+ * fixed-width field. */
+static inline bool read_fixed(const uint8_t **pp, const uint8_t *end, size_t width, uint64_t *v)
+{
+    if ((size_t)(end - *pp) < width)
+        return false;
+    uint64_t r = 0;
+    for (size_t i = 0; i < width; i++)
+        r |= (uint64_t)(*pp)[i] << (8 * i);
+    *pp += width;
+    *v = r;
+    return true;
+}
+
 static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p,
                            const uint8_t *end, unsigned flags, dd_arena *arena, int depth,
                            ProtobufCMessage **out);
@@ -119,16 +150,7 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
     }
     int fixed = fixed_wire(f->type);
     if (fixed >= 0) {
-        /* Little-endian on the wire, as protobuf-c reads it. */
-        size_t width = fixed == DD_WIRE_FIXED64 ? 8 : 4;
-        if ((int)wire != fixed || (size_t)(end - *pp) < width)
-            return false;
-        uint64_t v = 0;
-        for (size_t i = 0; i < width; i++)
-            v |= (uint64_t)(*pp)[i] << (8 * i);
-        *pp += width;
-        *bits = v;
-        return true;
+        return (int)wire == fixed && read_fixed(pp, end, fixed == DD_WIRE_FIXED64 ? 8 : 4, bits);
     }
     if (wire != DD_WIRE_VARINT || !varint_type(f->type))
         return false;
@@ -138,6 +160,62 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
         return false;
     *bits = dd_wire_scalar(f->type, v, any);
     return true;
+}
+
+/* One value of a singular field f, stored at `at` (its place in the
+ * message): decode_value and store() in one switch on the type, which is
+ * what most of a stored record's fields go through. */
+static inline bool decode_into(const ProtobufCFieldDescriptor *f, unsigned wire,
+                               const uint8_t **pp, const uint8_t *end, unsigned flags,
+                               dd_arena *arena, int depth, void *at)
+{
+    uint64_t v;
+    bool any;
+    uint32_t u32;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_ENUM:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_BOOL:
+        if (wire != DD_WIRE_VARINT || !dd_wire_varint(pp, end, &v, &any))
+            return false;
+        u32 = (uint32_t)dd_wire_scalar(f->type, v, any);
+        memcpy(at, &u32, sizeof(u32)); /* protobuf_c_boolean is an int */
+        return true;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_SINT64:
+        if (wire != DD_WIRE_VARINT || !dd_wire_varint(pp, end, &v, &any))
+            return false;
+        v = dd_wire_scalar(f->type, v, any);
+        memcpy(at, &v, sizeof(v));
+        return true;
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        if (wire != DD_WIRE_FIXED64 || !read_fixed(pp, end, 8, &v))
+            return false;
+        memcpy(at, &v, sizeof(v));
+        return true;
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        if (wire != DD_WIRE_FIXED32 || !read_fixed(pp, end, 4, &v))
+            return false;
+        u32 = (uint32_t)v;
+        memcpy(at, &u32, sizeof(u32));
+        return true;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        uint64_t bits;
+        if (!decode_value(f, wire, pp, end, flags, arena, depth, &bits))
+            return false;
+        void *ptr = (void *)(uintptr_t)bits;
+        memcpy(at, &ptr, sizeof(ptr));
+        return true;
+    }
+    default:
+        return false; /* float, double, bytes: left to protobuf-c */
+    }
 }
 
 static repeated_acc *acc_of(repeated_acc *acc, unsigned *nacc, const ProtobufCFieldDescriptor *f)
@@ -220,10 +298,8 @@ static bool decode_message(const ProtobufCMessageDescriptor *d, const uint8_t *p
             which = f->id;
             memcpy((char *)m + f->quantifier_offset, &which, sizeof(which));
         }
-        uint64_t bits;
-        if (!decode_value(f, wire, &p, end, flags, arena, depth, &bits))
+        if (!decode_into(f, wire, &p, end, flags, arena, depth, (char *)m + f->offset))
             return false;
-        store(f->type, (char *)m + f->offset, bits);
     }
     for (unsigned i = 0; i < nacc; i++) {
         const ProtobufCFieldDescriptor *f = acc[i].field;

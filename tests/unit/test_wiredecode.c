@@ -121,6 +121,15 @@ static void test_unusual_shapes_are_left_to_protobuf_c(void **state)
     static const uint8_t unknown[] = {0x98, 0x06, 0x01};
     assert_int_equal(compare(buf, with_suffix(buf, person, unknown, sizeof(unknown)), "unknown"),
                      FAST_DECLINED);
+    /* Numbers between and just past the Envelope's runs of field numbers
+     * (1-4 and 10-18): 7 and 19, varints. */
+    static const uint8_t in_gap[] = {0x38, 0x01};
+    assert_int_equal(compare(buf, with_suffix(buf, person, in_gap, sizeof(in_gap)), "gap"),
+                     FAST_DECLINED);
+    static const uint8_t past_last[] = {0x98, 0x01, 0x01};
+    assert_int_equal(compare(buf, with_suffix(buf, person, past_last, sizeof(past_last)),
+                             "past the last"),
+                     FAST_DECLINED);
     /* A second body of the oneof: visit_report (16), empty. */
     static const uint8_t body[] = {0x82, 0x01, 0x00};
     assert_int_equal(compare(buf, with_suffix(buf, person, body, sizeof(body)), "oneof"),
