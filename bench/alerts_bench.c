@@ -716,7 +716,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "alerts_bench: cannot open the store in %s: %s\n", dir, dd_strerror(rc));
         return 1;
     }
-    alerts_stream_set_publisher(b.stream, on_publish, &b);
+    alerts_stream_set_publisher(b.stream, on_publish, NULL, &b);
     b.engine = alerts_engine_new(b.store, b.book, b.stream, &eo);
 
     printf("alerts_bench: batches of %zu records, fully synced commits, store in %s\n", batch, dir);

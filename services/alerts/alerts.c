@@ -51,8 +51,8 @@
     X(M_STREAM, "doudi_alerts_stream_records_total", DD_METRIC_COUNTER,                     \
       "Records appended to the alert stream.", NULL, NULL, 0)                               \
     X(M_DELIVERIES, "doudi_alerts_deliveries_total", DD_METRIC_COUNTER,                     \
-      "Live messages handed to the PUB socket (it drops for subscribers at their "          \
-      "high-water mark; they replay).", NULL, NULL, 0)                                      \
+      "Live messages handed to the PUB socket (none while nobody subscribes; it drops "    \
+      "for subscribers at their high-water mark; they replay).", NULL, NULL, 0)             \
     X(M_SUBSCRIPTIONS, "doudi_alerts_subscriptions", DD_METRIC_GAUGE,                       \
       "Live subscriptions held, by the level of their prefix.", "level", NULL, 0)           \
     X(M_REQUESTS, "doudi_alerts_requests_total", DD_METRIC_COUNTER,                         \
@@ -446,7 +446,7 @@ int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **o
     if ((rc = alerts_live_new(loop, zctx, &lvo, d->s[M_DELIVERIES], d->m[M_SUBSCRIPTIONS],
                               &d->live)) != 0)
         goto fail;
-    alerts_stream_set_publisher(d->stream, alerts_live_publish, d->live);
+    alerts_stream_set_publisher(d->stream, alerts_live_publish, alerts_live_listening, d->live);
 
     d->service = (alerts_service){
         .store = store,

@@ -34,11 +34,11 @@ static const char *label_of(const uint8_t *topic, size_t len)
     return l ? alerts_level_name(l) : "other";
 }
 
-static void sub_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
+/* Reads up to 256 subscribe and unsubscribe messages waiting on the socket
+ * (XPUB learns a subscription as it is read, so this is also when ZeroMQ's
+ * own routing learns it). */
+static void read_subscriptions(alerts_live *live)
 {
-    (void)loop;
-    (void)revents;
-    alerts_live *live = w->data;
     for (int i = 0; i < 256; i++) {
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -55,6 +55,13 @@ static void sub_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
         }
         zmq_msg_close(&m);
     }
+}
+
+static void sub_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    read_subscriptions(w->data);
 }
 
 static void heartbeat_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -119,6 +126,13 @@ void alerts_live_publish(void *arg, const char *topic, const uint8_t *entry, siz
     size_t sizes[2] = {strlen(topic), len};
     if (dd_zsend_frames(live->sock, data, sizes, 2) == 0)
         dd_series_inc(live->deliveries, 1);
+}
+
+bool alerts_live_listening(void *arg)
+{
+    alerts_live *live = arg;
+    read_subscriptions(live);
+    return live->held > 0;
 }
 
 int64_t alerts_live_subscriptions(const alerts_live *live)

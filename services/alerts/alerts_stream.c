@@ -56,6 +56,7 @@ struct alerts_stream {
     alerts_buf pend_bytes;
     dd_wire_writer packed; /* the update being appended, encoded */
     alerts_publish_fn publish;
+    alerts_listening_fn listening;
     void *publish_arg;
     /* the areas known in memory: an open-addressing table of positions + 1
      * in areas[] by area_code() (at most half full) */
@@ -153,8 +154,8 @@ static void committed(void *arg)
     alerts_stream *s = arg;
     s->checkpointed = s->txn_checkpoint;
     s->checkpoint_stored = s->txn_stored;
-    for (size_t i = 0; i < s->npend; i++)
-        if (s->publish)
+    if (s->publish && s->npend && (!s->listening || s->listening(s->publish_arg)))
+        for (size_t i = 0; i < s->npend; i++)
             s->publish(s->publish_arg, s->pend[i].topic, s->pend_bytes.data + s->pend[i].offset,
                        s->pend[i].len);
     drop_pending(s);
@@ -244,9 +245,11 @@ void alerts_stream_close(alerts_stream **sp)
     *sp = NULL;
 }
 
-void alerts_stream_set_publisher(alerts_stream *s, alerts_publish_fn fn, void *arg)
+void alerts_stream_set_publisher(alerts_stream *s, alerts_publish_fn fn,
+                                 alerts_listening_fn listening, void *arg)
 {
     s->publish = fn;
+    s->listening = listening;
     s->publish_arg = arg;
 }
 

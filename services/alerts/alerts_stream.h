@@ -105,7 +105,15 @@ typedef void (*alerts_publish_fn)(void *arg, const char *topic, const uint8_t *e
  * current when the publisher runs). */
 int alerts_stream_open(dd_store *store, dd_log *log, alerts_stream **out);
 void alerts_stream_close(alerts_stream **stream);
-void alerts_stream_set_publisher(alerts_stream *s, alerts_publish_fn fn, void *arg);
+/*
+ * Whether anyone would receive what the publisher is handed; asked once
+ * after each commit, before the batch's entries. With nobody listening the
+ * entries are not handed over (XPUB would drop each one after copying it).
+ */
+typedef bool (*alerts_listening_fn)(void *arg);
+/* listening may be NULL: always publish. */
+void alerts_stream_set_publisher(alerts_stream *s, alerts_publish_fn fn,
+                                 alerts_listening_fn listening, void *arg);
 
 /*
  * Appends u (its previous_in_area is filled in here; u->alert->region_code
