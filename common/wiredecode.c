@@ -193,17 +193,14 @@ static inline bool decode_into(const ProtobufCFieldDescriptor *f, unsigned wire,
         return true;
     case PROTOBUF_C_TYPE_FIXED64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        if (wire != DD_WIRE_FIXED64 || !read_fixed(pp, end, 8, &v))
-            return false;
-        memcpy(at, &v, sizeof(v));
-        return true;
     case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        if (wire != DD_WIRE_FIXED32 || !read_fixed(pp, end, 4, &v))
+    case PROTOBUF_C_TYPE_SFIXED32: {
+        int fixed = fixed_wire(f->type);
+        if ((int)wire != fixed || !read_fixed(pp, end, fixed == DD_WIRE_FIXED64 ? 8 : 4, &v))
             return false;
-        u32 = (uint32_t)v;
-        memcpy(at, &u32, sizeof(u32));
+        store(f->type, at, v);
         return true;
+    }
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_MESSAGE: {
         uint64_t bits;
