@@ -163,8 +163,9 @@ static inline bool decode_value(const ProtobufCFieldDescriptor *f, unsigned wire
 }
 
 /* One value of a singular field f, stored at `at` (its place in the
- * message): decode_value and store() in one switch on the type, which is
- * what most of a stored record's fields go through. */
+ * message). The varint types, most of a stored record's fields, are read
+ * and stored in one switch on the type; the rest go through decode_value
+ * and store(). */
 static inline bool decode_into(const ProtobufCFieldDescriptor *f, unsigned wire,
                                const uint8_t **pp, const uint8_t *end, unsigned flags,
                                dd_arena *arena, int depth, void *at)
@@ -191,27 +192,15 @@ static inline bool decode_into(const ProtobufCFieldDescriptor *f, unsigned wire,
         v = dd_wire_scalar(f->type, v, any);
         memcpy(at, &v, sizeof(v));
         return true;
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_SFIXED32: {
-        int fixed = fixed_wire(f->type);
-        if ((int)wire != fixed || !read_fixed(pp, end, fixed == DD_WIRE_FIXED64 ? 8 : 4, &v))
-            return false;
-        store(f->type, at, v);
-        return true;
-    }
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE: {
+    default: {
+        /* strings, messages and fixed-width numbers; decode_value declines
+         * float, double and bytes, which are left to protobuf-c */
         uint64_t bits;
         if (!decode_value(f, wire, pp, end, flags, arena, depth, &bits))
             return false;
-        void *ptr = (void *)(uintptr_t)bits;
-        memcpy(at, &ptr, sizeof(ptr));
+        store(f->type, at, bits);
         return true;
     }
-    default:
-        return false; /* float, double, bytes: left to protobuf-c */
     }
 }
 

@@ -34,8 +34,9 @@ typedef struct alerts_live_options {
 
 /*
  * Binds the XPUB socket and starts the heartbeat. deliveries counts
- * messages handed to the socket (none while nobody subscribes); subscriptions is a gauge family labelled
- * by level ("all", "province", ..., "heartbeat"). Returns 0 or -errno.
+ * messages handed to the socket (none while nobody subscribes);
+ * subscriptions is a gauge family labelled by level ("all", "province",
+ * ..., "heartbeat"). Returns 0 or -errno.
  */
 int alerts_live_new(struct ev_loop *loop, void *zctx, const alerts_live_options *o,
                     dd_series *deliveries, dd_metric *subscriptions, alerts_live **out);
