@@ -12,7 +12,9 @@ with SIGKILL once it holds 20,000 entries and started again at once; it
 resumes after the last complete line of its file. At the end each file
 must equal the replay of its prefix (sequence by sequence: nothing missing,
 nothing twice, nothing out of order), and the subscribers must have seen
-gaps in the live stream (PUB dropped) and filled them.
+gaps in the live stream (PUB dropped) and filled them. Three alerts raised
+before anyone subscribes are not handed to the live socket at all
+(doudi_alerts_deliveries_total stays 0 until the subscribers come).
 
 DOUDI_ALERTS_BURST (default 100000) changes the size.
 """
@@ -26,6 +28,7 @@ import alerts_harness as ah
 import harness as h
 
 BURST = int(os.environ.get("DOUDI_ALERTS_BURST", "100000"))
+UNHEARD = 3  # alerts raised before anyone subscribes
 T0 = 1_780_000_000_000  # 2026-05-28, event time
 REGIONS = [f"440106{t:03d}{v:03d}" for t in (1, 2, 101) for v in (1, 2, 3)] + \
           [f"440103{t:03d}{v:03d}" for t in (1, 102) for v in (4, 5)] + \
@@ -42,6 +45,17 @@ def test_subscriber_killed_during_burst(env):
     # when it takes 10,000 records at a time).
     alerts = ah.start_alerts(env, elig, {"live": {"send_hwm": "100"},
                                          "upstream": {"fetch_max_records": "1000"}})
+
+    # Nobody subscribes yet: what alerts streams is not handed to the live
+    # socket, which would only drop it.
+    ah.publish_all(intake, [ah.risk_signal(f"unheard-{i}", ah.person(BURST + 1000 + i),
+                                           REGIONS[i], T0 - 1000 + i) for i in range(UNHEARD)])
+    alerts.wait_caught_up(60)
+    m = alerts.metrics()
+    h.check(m.value("doudi_alerts_stream_records_total") >= UNHEARD,
+            "the alerts raised before anyone subscribed are in the stream")
+    h.check_eq(m.value("doudi_alerts_deliveries_total"), 0,
+               "live messages handed over while nobody subscribed")
 
     subs = {}
     for prefix in ("440106", "4401"):
@@ -108,6 +122,8 @@ def test_subscriber_killed_during_burst(env):
     h.wait_for(lambda: live_of("440106") > live_before, 20 * scale,
                "the restarted subscriber to take entries live")
     print(f"subscriptions: {alerts.metrics().series('doudi_alerts_subscriptions')}", flush=True)
+    h.check(alerts.metrics().value("doudi_alerts_deliveries_total") > 0,
+            "live messages handed over while subscribers listen")
 
     for prefix, s in subs.items():
         want = [e.sequence for e in alerts.replay_all(prefix)]
@@ -124,8 +140,8 @@ def test_subscriber_killed_during_burst(env):
         s["count"] = len(got)
         with open(s["out"] + ".stats") as f:
             s["stats"] = f.read()
-    h.check_eq(alerts.metrics().value("doudi_alerts_raised_total", kind="risk"), float(BURST + 50),
-               "alerts raised")
+    h.check_eq(alerts.metrics().value("doudi_alerts_raised_total", kind="risk"),
+               float(BURST + 50 + UNHEARD), "alerts raised")
     stats = {p: json.loads(s["stats"]) for p, s in subs.items()}
     h.check(any(st["gaps"] > 0 for st in stats.values()),
             f"no subscriber saw a gap: PUB never dropped ({stats})")
