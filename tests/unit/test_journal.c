@@ -296,12 +296,35 @@ static void each_visits_the_newest_entry_of_every_key(void **state)
     mdb_txn_abort(txn);
 }
 
+/* The fold hook sees the keys in the order the fold writes them: each must
+ * come after the one before in LMDB's order (bytes, then the shorter first). */
+typedef struct fold_order_check {
+    char last[96];
+    size_t last_len, keys;
+} fold_order_check;
+
+static void expect_rising_keys(void *arg, const void *key, size_t klen, const MDB_val *value)
+{
+    (void)value;
+    fold_order_check *c = arg;
+    assert_true(klen < sizeof(c->last));
+    if (c->keys) {
+        int cmp = memcmp(c->last, key, c->last_len < klen ? c->last_len : klen);
+        assert_true(cmp < 0 || (cmp == 0 && c->last_len < klen));
+    }
+    memcpy(c->last, key, klen);
+    c->last_len = klen;
+    c->keys++;
+}
+
 /* Keys sharing long prefixes (longer than the 24 bytes a fold sorts on
  * first), of different lengths, put and deleted over three folds: the tree
- * must hold exactly the model's keys and values. */
+ * must hold exactly the model's keys and values, and each fold writes its
+ * keys in rising order. */
 static void many_keys_fold_like_a_model(void **state)
 {
     fixture *f = *state;
+    fold_order_check order;
     enum { KEYS = 3000 };
     static char items[KEYS][96];
     static const char *puts[KEYS + 1];
@@ -325,7 +348,11 @@ static void many_keys_fold_like_a_model(void **state)
             n++;
         }
         puts[n] = NULL;
+        memset(&order, 0, sizeof(order));
+        dd_journal_set_fold_hook(f->j, expect_rising_keys, &order);
         assert_int_equal(write_txn(f, puts, 2, 0), 0);
+        dd_journal_set_fold_hook(f->j, NULL, NULL);
+        assert_int_equal(order.keys, KEYS);
     }
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(dd_store_env(f->store), NULL, MDB_RDONLY, &txn), 0);
