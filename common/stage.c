@@ -78,6 +78,7 @@ int dd_stage_open_store(dd_stage *st)
         .map_bytes = dd_config_size(c, k->map_size),
         .max_map_bytes = dd_config_size(c, k->max_map_size),
         .max_dbs = st->spec->max_dbs,
+        .random_reads = st->spec->random_reads,
     };
     int rc = dd_store_open(dd_config_string(c, k->data_dir), &so, &st->store);
     if (rc)

@@ -97,6 +97,7 @@ typedef struct dd_stage_spec {
     const uint32_t *kinds;       /* upstream kinds wanted; NULL: all */
     size_t nkinds;
     unsigned max_dbs;            /* named LMDB databases; 0: store.h's default */
+    bool random_reads;           /* dd_store_options.random_reads */
     bool log_endpoint_optional;  /* an empty log endpoint serves no log */
     const char *log_noun;        /* "log" in "log trim failed: ..." */
     /* Queries (keys.query_endpoint): answer, counted in the labelled

@@ -115,7 +115,8 @@ int dd_store_open(const char *dir, const dd_store_options *options, dd_store **o
     /* Full sync (no MDB_NOSYNC/NOMETASYNC): an acknowledged commit survives
      * a power cut. MDB_NOTLS lets a read txn live outside the thread that
      * began it, which we never rely on but keeps reader slots per txn. */
-    if ((rc = mdb_env_open(store->env, dir, MDB_NOTLS, 0640)) != 0)
+    unsigned flags = MDB_NOTLS | (options && options->random_reads ? MDB_NORDAHEAD : 0);
+    if ((rc = mdb_env_open(store->env, dir, flags, 0640)) != 0)
         goto fail;
     /* The file may already be larger than what we asked for. */
     MDB_envinfo info;

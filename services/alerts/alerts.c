@@ -396,6 +396,7 @@ static const dd_stage_spec alerts_stage = {
     .kinds = upstream_kinds,
     .nkinds = sizeof(upstream_kinds) / sizeof(upstream_kinds[0]),
     .max_dbs = 24,
+    .random_reads = true, /* the book and the replay index: store.h */
     .log_endpoint_optional = true,
     .log_noun = "stream",
     .apply = apply,

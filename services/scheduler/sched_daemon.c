@@ -349,6 +349,7 @@ static const dd_stage_spec sched_stage = {
     .kinds = upstream_kinds,
     .nkinds = sizeof(upstream_kinds) / sizeof(upstream_kinds[0]),
     .max_dbs = 32,
+    .random_reads = true, /* plans, due entries, counters: store.h */
     .log_noun = "log",
     .answer = answer,
     .query_metric = "doudi_scheduler_queries_total",

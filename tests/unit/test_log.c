@@ -408,6 +408,32 @@ static void test_map_growth(void **state)
     assert_int_equal(dd_log_next(f->log), 1);
 }
 
+/* A store for random reads asks LMDB for no readahead (MDB_NORDAHEAD), also
+ * once its map has grown; a store by default keeps the kernel's readahead. */
+static void test_random_reads_store(void **state)
+{
+    fixture *f = *state;
+    unsigned flags;
+    assert_int_equal(mdb_env_get_flags(dd_store_env(f->store), &flags), 0);
+    assert_false(flags & MDB_NORDAHEAD);
+    dd_log_close(&f->log);
+    dd_store_close(&f->store);
+    rm_tree(f->dir);
+    dd_store_options so = {.map_bytes = 64 * 1024, .random_reads = true};
+    assert_int_equal(dd_store_open(f->dir, &so, &f->store), 0);
+    assert_int_equal(mdb_env_get_flags(dd_store_env(f->store), &flags), 0);
+    assert_true(flags & MDB_NORDAHEAD);
+    assert_int_equal(dd_log_open(f->store, NULL, NULL, &f->log), 0);
+    append_job job = {f->log, 3000, 10, 11, 1000, 300, 0};
+    assert_int_equal(dd_store_write(f->store, append_fn, &job), 0);
+    dd_store_usage u;
+    dd_store_usage_get(f->store, &u);
+    assert_true(u.grows >= 3);
+    assert_int_equal(dd_log_head(f->log), 3000);
+    assert_int_equal(mdb_env_get_flags(dd_store_env(f->store), &flags), 0);
+    assert_true(flags & MDB_NORDAHEAD);
+}
+
 /* ---- consumer ----------------------------------------------------------- */
 
 typedef struct applier {
@@ -494,6 +520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_fetch_keeps_the_committed_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_reads_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_exactly_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
