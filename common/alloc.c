@@ -3,6 +3,7 @@
  */
 #include "alloc.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -302,4 +303,11 @@ ProtobufCAllocator dd_arena_protobuf_allocator(dd_arena *arena)
         .allocator_data = arena,
     };
     return a;
+}
+
+void dd_keep_freed_memory(void)
+{
+    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest: 32 MiB */
+    (void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    (void)mallopt(M_TOP_PAD, 16 << 20);
 }

@@ -28,6 +28,15 @@ void *dd_realloc(void *ptr, size_t size);
  */
 void *dd_calloc_table(size_t count, size_t size);
 char *dd_strdup(const char *s);
+/*
+ * For a process whose memory use is steady (batches of the same size, again
+ * and again): glibc's defaults give freed memory back as soon as the top of
+ * the heap is free and map every large buffer afresh, and each fresh 4 KiB
+ * page costs a fault when first touched, which some virtual machines make
+ * cost microseconds. Keeps what was freed for the next batch instead. Call
+ * once, early; the daemons and the benchmark's publisher do.
+ */
+void dd_keep_freed_memory(void);
 char *dd_strndup(const char *s, size_t n);
 /* Formats into a new string the caller frees. */
 char *dd_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,11 +4,11 @@
  */
 #include "daemon.h"
 
+#include "alloc.h"
 #include "diag.h"
 #include "error.h"
 
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -45,20 +45,6 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
         dd_config_destroy(&config);
 }
 
-/*
- * A daemon's memory use is steady (batches of the same size, again and
- * again), but glibc's defaults give freed memory back as soon as the top of
- * the heap is free and map every large buffer afresh. Each fresh 4 KiB page
- * costs a fault when first touched, which some virtual machines make cost
- * microseconds: keep what was freed for the next batch instead.
- */
-static void keep_freed_memory(void)
-{
-    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest: 32 MiB */
-    (void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    (void)mallopt(M_TOP_PAD, 16 << 20);
-}
-
 int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -91,7 +77,7 @@ int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv)
     }
 
     dd_diag_init(spec->program, DD_INFO);
-    keep_freed_memory();
+    dd_keep_freed_memory();
     dd_config *config = NULL;
     char *err = NULL;
     int rc = dd_config_load(spec->settings, spec->nsettings, config_path, &config, &err);

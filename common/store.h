@@ -50,8 +50,9 @@ typedef struct dd_store_options {
     /* Reads land at random (trees, not a log read in order): a page read
      * back from disk brings no neighbours with it (MDB_NORDAHEAD). In a
      * province-month, with memory full, readahead had the scheduler read
-     * 369 MB back from disk and alerts 1.5 GB, without it 31-44 MB and
-     * 14 MB; eligibility read more without it (about 960 MB against 132),
+     * 57-369 MB back from disk and alerts 0.6-1.5 GB, without it 31-109 MB
+     * and 14-15 MB; eligibility read more without it (955-988 MB against
+     * 0-132),
      * so it keeps readahead. A log is read by its consumers while still
      * cached, so a daemon's own log does not decide. */
     bool random_reads;

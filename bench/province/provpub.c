@@ -15,7 +15,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -456,9 +455,8 @@ int main(int argc, char **argv)
     /* ZeroMQ's I/O thread gave its arena's freed top back to the kernel
      * and faulted it in again, zeroed, for the next reply: 60 % of that
      * thread's samples in a province-month, CPU taken from the daemons
-     * being measured. Freed memory is kept, as the daemons keep theirs. */
-    (void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+     * being measured. */
+    dd_keep_freed_memory();
     static const struct option longs[] = {
         {"dir", required_argument, NULL, 'd'},        {"phase", required_argument, NULL, 'P'},
         {"endpoint", required_argument, NULL, 'e'},   {"portals", required_argument, NULL, 'n'},
