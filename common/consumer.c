@@ -28,6 +28,10 @@
       "The last upstream sequence this daemon applied and committed, by upstream. The "\
       "upstream learns it only with the next fetch "                                   \
       "(doudi_log_consumer_cursor there).", "upstream", NULL, 0)                        \
+    X(C_LAST_COMMIT, "doudi_consumer_last_commit_timestamp_seconds", DD_METRIC_GAUGE,  \
+      "Unix time of the last commit that moved the cursor, by upstream (0: none since "\
+      "start). With lag above zero, how long consumption has not moved.", "upstream", \
+      NULL, 0)                                                                         \
     X(C_RESENDS, "doudi_consumer_fetch_resends_total", DD_METRIC_COUNTER,              \
       "Fetches sent again after no reply came in time, by upstream.", "upstream",      \
       NULL, 0)                                                                         \
@@ -224,6 +228,8 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
         c->cursor = new_cursor;
         if (c->s[C_CURSOR])
             dd_series_set(c->s[C_CURSOR], (double)c->cursor);
+        if (c->s[C_LAST_COMMIT])
+            dd_series_set(c->s[C_LAST_COMMIT], (double)dd_wall_ms() / 1e3);
         c->batches++;
         inc(c, C_BATCHES, 1);
         inc(c, C_RECORDS, reply->n_records);

@@ -129,6 +129,7 @@ def test_county_month_through_the_chain(env):
     env.eligibilities.append(alerts)
     alerts.start()
 
+    published_from = time.time()
     statuses = gen.publish(intake.publish_endpoint, [data for _, data in events],
                            timeout=5.0 * scale, deadline=120 * scale)
     accepted = sum(1 for s in statuses if s.outcome == h.ACCEPTED)
@@ -165,6 +166,13 @@ def test_county_month_through_the_chain(env):
     # learns it only with the next fetch.
     h.check_eq(m_alerts.value("doudi_consumer_cursor_sequence", upstream="scheduler"),
                float(heads["scheduler"]), "doudi-alerts' own cursor at the scheduler's head")
+    # When the commit that brought each cursor to its head happened: after
+    # the publishing began, and in the past.
+    for daemon, upstream in ((elig, "intake"), (sched, "eligibility"), (alerts, "scheduler")):
+        last = daemon.metrics().value("doudi_consumer_last_commit_timestamp_seconds",
+                                      upstream=upstream)
+        h.check(published_from - 0.002 <= last <= time.time() + 0.002,
+                f"last commit after {upstream} at {last}, publishing began at {published_from}")
     kinds = collections.Counter(r.kind for r in records)
     h.check_eq(m_alerts.value("doudi_alerts_upstream_records_total"),
                float(kinds[sh.ALERT] + kinds[sh.ACK] + kinds[sh.PLAN_CHANGE]),
