@@ -409,7 +409,7 @@ def month_end(m, start):
     The end is the last commit of the chain, when the last consumer reached
     its upstream's head, as the consumers time it
     (doudi_consumer_last_commit_timestamp_seconds); the run only notices it
-    at its second caught-up scrape, 0.07-0.10 s later in county-months,
+    at its second caught-up scrape, 0.07-0.09 s later in county-months,
     a quarter of their time. Binaries without that gauge: the detection."""
     detected = time.time() - start
     ends = [metric(m[n], "doudi_consumer_last_commit_timestamp_seconds", 0.0, upstream=UPSTREAM[n])
