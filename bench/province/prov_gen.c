@@ -671,6 +671,46 @@ static const char *worker_of(char out[40], const household *h, const person *p)
     return out;
 }
 
+/* One visit report of person p by worker at t, in block b. */
+static void visit_report(prov_gen *g, prov_block *b, prov_phase_expect *ph, const household *h,
+                         const person *p, const char *worker, int64_t t)
+{
+    prov_rng *r = &g->rng;
+    Doudi__VisitReport v = DOUDI__VISIT_REPORT__INIT;
+    char vid[64];
+    snprintf(vid, sizeof(vid), "v-%llu-%u-%llu", (unsigned long long)g->opt.seed, g->t->index,
+             (unsigned long long)g->serial + 1);
+    v.visit_id = vid;
+    v.subject_person_id = (char *)p->id;
+    v.worker_id = (char *)worker;
+    v.visited_at_ms = t;
+    int x = (int)prov_range(r, 0, 99);
+    v.outcome = x < 85 ? DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_VISITED
+              : x < 93 ? DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_BY_PHONE_OR_VIDEO
+              : x < 98 ? DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_NOT_AT_HOME
+                       : DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_REFUSED;
+    Doudi__VisitFinding fs[3], *fp[3];
+    static const char *const notes[] = {"身体状况稳定，按时服药", "独居，需关注用电安全",
+                                        "家中有人照料", "行动不便，建议增加探访"};
+    size_t nf = v.outcome == DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_VISITED ? (size_t)prov_range(r, 1, 3) : 0;
+    for (size_t k = 0; k < nf; k++) {
+        fs[k] = (Doudi__VisitFinding)DOUDI__VISIT_FINDING__INIT;
+        fs[k].area = (Doudi__FindingArea)prov_range(r, 1, 12);
+        fs[k].severity = prov_chance(r, 0.003) ? DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_DANGER
+                       : prov_chance(r, 0.1) ? DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_CONCERN
+                                             : DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_OK;
+        fs[k].note = (char *)notes[prov_range(r, 0, 3)];
+        fp[k] = &fs[k];
+    }
+    v.n_findings = nf;
+    v.findings = fp;
+    Doudi__Envelope env = DOUDI__ENVELOPE__INIT;
+    env.body_case = DOUDI__ENVELOPE__BODY_VISIT_REPORT;
+    env.visit_report = &v;
+    emit(g, b, t, "visit-app", h->village, &env);
+    count(g, ph, 16, false, false);
+}
+
 static void visits(prov_gen *g, household *h, person *p, int64_t until)
 {
     prov_rng *r = &g->rng;
@@ -700,40 +740,24 @@ static void visits(prov_gen *g, household *h, person *p, int64_t until)
             g->ex.visits_missed++;
             continue;
         }
-        Doudi__VisitReport v = DOUDI__VISIT_REPORT__INIT;
-        char vid[64];
-        snprintf(vid, sizeof(vid), "v-%llu-%u-%llu", (unsigned long long)g->opt.seed, g->t->index,
-                 (unsigned long long)g->serial + 1);
-        v.visit_id = vid;
-        v.subject_person_id = p->id;
-        v.worker_id = worker;
-        v.visited_at_ms = t;
-        int x = (int)prov_range(r, 0, 99);
-        v.outcome = x < 85 ? DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_VISITED
-                  : x < 93 ? DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_BY_PHONE_OR_VIDEO
-                  : x < 98 ? DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_NOT_AT_HOME
-                           : DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_REFUSED;
-        Doudi__VisitFinding fs[3], *fp[3];
-        static const char *const notes[] = {"身体状况稳定，按时服药", "独居，需关注用电安全",
-                                            "家中有人照料", "行动不便，建议增加探访"};
-        size_t nf = v.outcome == DOUDI__VISIT_OUTCOME__VISIT_OUTCOME_VISITED ? (size_t)prov_range(r, 1, 3) : 0;
-        for (size_t k = 0; k < nf; k++) {
-            fs[k] = (Doudi__VisitFinding)DOUDI__VISIT_FINDING__INIT;
-            fs[k].area = (Doudi__FindingArea)prov_range(r, 1, 12);
-            fs[k].severity = prov_chance(r, 0.003) ? DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_DANGER
-                           : prov_chance(r, 0.1) ? DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_CONCERN
-                                                 : DOUDI__FINDING_SEVERITY__FINDING_SEVERITY_OK;
-            fs[k].note = (char *)notes[prov_range(r, 0, 3)];
-            fp[k] = &fs[k];
-        }
-        v.n_findings = nf;
-        v.findings = fp;
-        Doudi__Envelope env = DOUDI__ENVELOPE__INIT;
-        env.body_case = DOUDI__ENVELOPE__BODY_VISIT_REPORT;
-        env.visit_report = &v;
-        emit(g, g->mon, t, "visit-app", h->village, &env);
-        count(g, &g->ex.month, 16, false, false);
+        visit_report(g, g->mon, &g->ex.month, h, p, worker, t);
     }
+}
+
+/*
+ * Last month's visit of a person on a monthly plan, the evening before the
+ * month, missed at the month's miss rate. A monthly plan started the day
+ * before owes its first visit by the end of that day (sched_cadence.h):
+ * without these the month opened with every key person's visit overdue
+ * (about a million alerts in the province, each escalated up to four
+ * times), as if nobody had been visited the month before.
+ */
+static void last_month_visit(prov_gen *g, const household *h, const person *p, int64_t t)
+{
+    if (p->expected_tier != TIER_KEY || prov_chance(&g->rng, g->opt.miss_rate))
+        return;
+    char worker[40];
+    visit_report(g, g->pre, &g->ex.preload, h, p, worker_of(worker, h, p), t);
 }
 
 static void risk_signal(prov_gen *g, const household *h, const person *p, int64_t t,
@@ -1036,6 +1060,10 @@ void prov_gen_township(prov_gen *g, const prov_township *t, uint64_t households,
                 baseline(g, t_hh + 8 + i, h, &h->m[i]);
             g->ex.monitored += (uint64_t)h->n;
         }
+        /* in the evening, after every township's registry is in */
+        for (int i = 0; i < h->n; i++)
+            last_month_visit(g, h, &h->m[i],
+                             day_before + 18 * HOUR_MS + (int64_t)(k % 3000000) * 10 + i);
         /* the month */
         for (int i = 0; i < h->n; i++)
             month_of_person(g, h, &h->m[i], (int)(k * MAX_MEMBERS + (uint64_t)i));
