@@ -404,6 +404,14 @@ def caught_up(s):
             and ("alerts" not in RUNNING or s["cursor_alerts"] == s["head_scheduler"]))
 
 
+def last_commit_at(m, name):
+    """Unix time of consumer `name`'s last cursor-moving commit, as it
+    timed it (doudi_consumer_last_commit_timestamp_seconds); 0 when its
+    binary has no such gauge."""
+    return metric(m[name], "doudi_consumer_last_commit_timestamp_seconds", 0.0,
+                  upstream=UPSTREAM[name])
+
+
 def month_end(m, start):
     """(seconds from start to the month's end, seconds to its detection).
     The end is the last commit of the chain, when the last consumer reached
@@ -412,8 +420,7 @@ def month_end(m, start):
     at its second caught-up scrape, 0.07-0.09 s later in county-months,
     a quarter of their time. Binaries without that gauge: the detection."""
     detected = time.time() - start
-    ends = [metric(m[n], "doudi_consumer_last_commit_timestamp_seconds", 0.0, upstream=UPSTREAM[n])
-            for n in RUNNING[1:]]
+    ends = [last_commit_at(m, n) for n in RUNNING[1:]]
     if not ends or not all(ends):
         return detected, detected
     return max(ends) - start, detected
@@ -1097,8 +1104,7 @@ def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, s
     def done_at(key, target):
         # The consumer's own time of its last commit (month_end()); else
         # the first sample that saw it there.
-        n = key.split("_", 1)[1]
-        own = metric(m[n], "doudi_consumer_last_commit_timestamp_seconds", 0.0, upstream=UPSTREAM[n])
+        own = last_commit_at(m, key.split("_", 1)[1])
         if own:
             return own
         for s in samples:
