@@ -10,7 +10,7 @@ liblmdb-dev lmdb-utils libev-dev libinih-dev libjansson-dev libmicrohttpd-dev
 libcmocka-dev libxxhash-dev libcurl4-openssl-dev
 python3 python3-zmq python3-protobuf
 prometheus curl
-redis-server redis-tools gnuplot-nox
+redis-server redis-tools gnuplot-nox linux-perf
 "
 
 missing=""

@@ -73,6 +73,8 @@ import tempfile
 import threading
 import time
 
+from monthprof import MonthProfile
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 DAEMONS = ("intake", "eligibility", "scheduler", "alerts")
@@ -809,6 +811,12 @@ def main():
                          "DIR, or start from them when DIR holds a snapshot of the same options: "
                          "the month then runs on daemons restarted from the snapshot (each fills "
                          "its in-memory indexes and caches again at start-up); see save_snapshot()")
+    ap.add_argument("--profile", action="store_true",
+                    help="sample the daemons with perf (linux-perf) during exactly the month and "
+                         "report CPU ns per event by process and symbol (monthprof.py; its diff "
+                         "compares two runs); perf.data stays in the work directory")
+    ap.add_argument("--profile-hz", type=int, default=999,
+                    help="perf's sampling rate with --profile (default 999)")
     ap.add_argument("--set", action="append", default=[], metavar="DAEMON.SECTION.KEY=VALUE",
                     help="a configuration key for one daemon on top of provbench's (repeatable), "
                          "e.g. eligibility.eligibility.fetch_max_records=100000; the result "
@@ -822,6 +830,8 @@ def main():
     for b in baselines:
         if b not in ("zmq", "lmdb", "redis"):
             fail(f"--baselines: unknown baseline {b}")
+    if args.profile and not shutil.which("perf"):
+        fail("--profile needs perf (Debian package linux-perf)")
     for tool in ("provgen", "provpub", "provbase") + tuple(f"doudi-{n}" for n in RUNNING):
         if not os.access(os.path.join(args.bin, tool), os.X_OK):
             fail(f"{args.bin}/{tool} not found: build first, or give --bin")
@@ -994,6 +1004,10 @@ def run_from(args, work, baselines, result, snap, gen_dir):
             s_pre, m_pre = wait_caught_up(sampler, d, ex["preload"]["valid"], args.timeout)
         result["preload"]["snapshot"] = args.preload_snapshot
 
+    prof = None
+    if args.profile:
+        prof = MonthProfile(work, [d[n].proc.pid for n in RUNNING], args.profile_hz, spawn)
+        prof.enable()
     cpu0 = {n: d[n].cpu_seconds() for n in RUNNING}
     requests_path = os.path.join(work, "requests.csv")
     sampler.samples.append(s_pre)
@@ -1007,6 +1021,8 @@ def run_from(args, work, baselines, result, snap, gen_dir):
     s_end, m = wait_caught_up(sampler, d, want_head, args.timeout)
     month_s, detected_s = month_end(m, month_start)
     result["month_end_detected_s"] = detected_s
+    if prof:
+        prof.stop()
     sampler.stop()
     samples = sampler.samples if sampler.samples[-1] is s_end else sampler.samples + [s_end]
     cpu = {n: d[n].cpu_seconds() - cpu0[n] for n in RUNNING}
@@ -1020,6 +1036,7 @@ def run_from(args, work, baselines, result, snap, gen_dir):
             f"({entries:,.0f} entries) once caught up, {settle_s:.1f} s")
     rss = {n: d[n].peak_rss_bytes() for n in RUNNING}
     month_events = ex["month"]["valid"] + ex["invalid_total"]
+    profile = prof.report(month_start, month_start + month_s, month_events) if prof else None
 
     # ---- checks: exact, from what the generator knows ----------------------
     c = Checks()
@@ -1054,7 +1071,7 @@ def run_from(args, work, baselines, result, snap, gen_dir):
     result["checks"] = c.rows
     result["month_commits"] = commits_of_month(m_pre, m)
     finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, samples, sampler.error, month_start, month_s,
-           published_s, requests_path, cpu, rss, month_events, result, c)
+           published_s, requests_path, cpu, rss, month_events, profile, result, c)
     return 0 if c.ok else 1
 
 
@@ -1098,7 +1115,7 @@ def check_scheduler_and_alerts(c, d, m, s_end, by_kind):
 
 
 def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, samples, sampler_error, month_start, month_s,
-           published_s, requests_path, cpu, rss, month_events, result, c):
+           published_s, requests_path, cpu, rss, month_events, profile, result, c):
     ms, ma = m["scheduler"], m["alerts"]
     # ---- figures -------------------------------------------------------------
     def done_at(key, target):
@@ -1143,6 +1160,8 @@ def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, s
         "alerts_rejected": labelled(ma, "doudi_alerts_rejected_total", "reason"),
         "sampler_error": sampler_error,
     }
+    if profile:
+        result["month"]["profile"] = profile
     for n in RUNNING:
         rc = d[n].stop(120)
         if rc != 0:
@@ -1218,6 +1237,13 @@ def report(r):
             continue
         rate = v.get("events_per_s") or v.get("ops_per_s")
         say(f"   baseline {b}: {rate:,.0f}/s; doudi / {b} = {r['ratios'].get(b, 0):.3f}")
+    pr = mo.get("profile")
+    if pr:
+        say(f"   where the CPU went (perf at {pr['frequency_hz']} Hz, {pr['samples']:,} samples in the month, "
+            f"ns of CPU an event): " + ", ".join(f"{p['process']} {p['ns_per_event']:.0f}"
+                                                  for p in pr["processes"][:6]))
+        for row in pr["symbols"][:12]:
+            say(f"     {row['ns_per_event']:>7.1f}  {row['process']} / {row['object']} / {row['symbol']}")
     bad = [c for c in r["checks"] if not c["ok"]]
     say(f"== checks: {len(r['checks']) - len(bad)} of {len(r['checks'])} hold")
     for c in r["checks"]:

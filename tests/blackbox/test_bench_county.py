@@ -14,6 +14,11 @@ province's density (24,770 households, about 61,000 persons; 124,000
 preload and 321,000 month events), with its baselines (ZeroMQ, LMDB, Redis Streams when installed);
 every check holds, every daemon exits 0 on SIGTERM with nothing in its
 stderr from a sanitizer, and the JSON result and the PNG plot are written.
+
+test_county_month_profiled: the same month with --profile (perf attached
+before the month, sampling only while it runs): the result says where the
+CPU went by process and symbol, its sampled CPU agrees with what /proc
+says the daemons used, and monthprof.py diff reads it back.
 """
 
 import filecmp
@@ -97,6 +102,40 @@ def test_county_month_through_the_chain(env):
     h.check(os.path.getsize(out_png) > 1000, "the plot is missing or empty")
     with open(out_png, "rb") as f:
         h.check_eq(f.read(8), b"\x89PNG\r\n\x1a\n", "plot file signature")
+
+
+def test_county_month_profiled(env):
+    out_json = env.path("profiled.json")
+    argv = [sys.executable, RUNNER, "--bin", h.bin_dir(), "--scale", "county", "--baselines", "none",
+            "--profile", "--work", env.path("prof"), "--keep", "--json", out_json,
+            "--timeout", str(300 * h.time_scale())]
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=600 * h.time_scale(), preexec_fn=h._die_with_parent)
+    text = r.stdout.decode("utf-8", "replace")
+    print(text, flush=True)
+    h.check_eq(r.returncode, 0, "provbench --profile exit status")
+    with open(out_json) as f:
+        res = json.load(f)
+    h.check(all(c["ok"] for c in res["checks"]), "checks failed with perf attached")
+    mo = res["month"]
+    prof = mo["profile"]
+    h.check_eq(prof["events"], mo["events"], "events the profile is divided by")
+    procs = {p["process"]: p for p in prof["processes"]}
+    for name in ("doudi-intake", "doudi-eligibili", "doudi-scheduler", "doudi-alerts"):
+        h.check(name in procs and procs[name]["samples"] > 0, f"no samples of {name}: {list(procs)}")
+    # Sampling covers the month's window only, and /proc the month plus the
+    # moment it took to notice the end, when the daemons were idle.
+    used = sum(mo["cpu_s"].values())
+    h.check(0.5 * used <= prof["cpu_s_sampled"] <= 1.5 * used,
+            f"perf sampled {prof['cpu_s_sampled']:.2f} CPU s, /proc says {used:.2f}")
+    h.check(prof["symbols"] and all(s["ns_per_event"] > 0 for s in prof["symbols"]),
+            f"symbols: {prof['symbols'][:3]}")
+    d = subprocess.run([sys.executable, os.path.join(os.path.dirname(RUNNER), "monthprof.py"), "diff",
+                        out_json, out_json, "--top", "5"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = d.stdout.decode("utf-8", "replace")
+    h.check_eq(d.returncode, 0, f"monthprof.py diff: {out}")
+    h.check("doudi-intake" in out and "+0.0" in out, f"monthprof.py diff of a run with itself:\n{out}")
 
 
 if __name__ == "__main__":
