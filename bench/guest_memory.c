@@ -14,12 +14,30 @@
  *                                     twice, then again after dropping the
  *                                     file's pages, then after reading it all
  *                                     through mmap; time a write each.
+ *   guest_memory reach MIB...         for each size, an array of MIB on
+ *                                     transparent huge pages, written once,
+ *                                     then read at random cache lines:
+ *                                     independent reads (the processor
+ *                                     overlaps their misses, as the daemons'
+ *                                     prefetched tables do) and a dependent
+ *                                     chain (one miss after another, as a
+ *                                     B-tree descent); ns a read.
+ *   guest_memory btree DIR ENTRIES... for each count, an LMDB tree in DIR of
+ *                                     ENTRIES 30-byte keys with 470-byte
+ *                                     values (eligibility's households tree
+ *                                     holds about 8.7 million such in a
+ *                                     province, 87,000 in a county), then
+ *                                     a million mdb_get of random keys, twice
+ *                                     (the second with every page in the page
+ *                                     cache); ns a get.
  *
  * Files are removed at the end. Nothing here is doudi's code: it measures
  * the guest (free page reporting hands freed memory back to the host, so
  * the first touch of a page faults it in again) and ext4's page cache.
  */
 #include <fcntl.h>
+#include <lmdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +64,9 @@ static int usage(void)
 {
     fputs("usage: guest_memory touch GIB [huge]\n"
           "       guest_memory append DIR MIB KIB\n"
-          "       guest_memory random DIR MIB N\n",
+          "       guest_memory random DIR MIB N\n"
+          "       guest_memory reach MIB...\n"
+          "       guest_memory btree DIR ENTRIES...\n",
           stderr);
     return 2;
 }
@@ -160,8 +180,139 @@ static int random_after(const char *dir, size_t mib, long n)
     return 0;
 }
 
+static uint64_t next_random(uint64_t *state)
+{
+    /* splitmix64: cheap next to a cache miss, and no pattern a prefetcher finds */
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int reach(int nsizes, char **sizes)
+{
+    for (int i = 0; i < nsizes; i++) {
+        size_t bytes = (size_t)atol(sizes[i]) << 20, lines = bytes / 64;
+        if (lines < 2)
+            return usage();
+        uint64_t *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            perror("guest_memory: mmap");
+            return 1;
+        }
+        (void)madvise(p, bytes, MADV_HUGEPAGE);
+        /* A single cycle through every line in random order (Sattolo), its
+         * links in each line's first word: the chain reads every line once. */
+        for (size_t l = 0; l < lines; l++)
+            p[l * 8] = l;
+        uint64_t rng = 1;
+        for (size_t l = lines - 1; l > 0; l--) {
+            size_t j = (size_t)(next_random(&rng) % l);
+            uint64_t t = p[l * 8];
+            p[l * 8] = p[j * 8];
+            p[j * 8] = t;
+        }
+        const long reads = 4000000;
+        uint64_t sum = 0;
+        double t = now_s();
+        for (long r = 0; r < reads; r++)
+            sum += p[(next_random(&rng) % lines) * 8];
+        double independent = (now_s() - t) / reads * 1e9;
+        size_t at = 0;
+        t = now_s();
+        for (long r = 0; r < reads; r++)
+            at = (size_t)p[at * 8];
+        double chained = (now_s() - t) / reads * 1e9;
+        printf("reach %6zu MiB: %6.1f ns a random read, %6.1f ns a read in a dependent chain%s\n",
+               bytes >> 20, independent, chained, (sum + at) == 1 ? " " : "");
+        munmap(p, bytes);
+    }
+    return 0;
+}
+
+static void tree_key(char *key, uint64_t n)
+{
+    /* a household id, the unit separator, an identity number: 30 bytes,
+     * sorting as n does */
+    snprintf(key, 31, "HH%010llu" "\x1f" "44010619%08llu", (unsigned long long)n,
+             (unsigned long long)(n % 100000000ull));
+}
+
+static int btree(const char *dir, int ncounts, char **counts)
+{
+    for (int i = 0; i < ncounts; i++) {
+        uint64_t entries = (uint64_t)atoll(counts[i]);
+        if (!entries)
+            return usage();
+        MDB_env *env;
+        MDB_txn *txn;
+        MDB_dbi dbi;
+        char path[4096], key[32], value[470];
+        snprintf(path, sizeof(path), "%s/guest_memory-btree.mdb", dir);
+        memset(value, 7, sizeof(value));
+        int rc = mdb_env_create(&env);
+        if (!rc)
+            rc = mdb_env_set_mapsize(env, (size_t)(entries * 1200 + (64u << 20)));
+        if (!rc)
+            rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOSYNC, 0600);
+        double t = now_s();
+        for (uint64_t n = 0; !rc && n < entries;) {
+            if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+                break;
+            if ((rc = mdb_dbi_open(txn, NULL, 0, &dbi)) != 0) {
+                mdb_txn_abort(txn);
+                break;
+            }
+            for (uint64_t end = n + 100000; !rc && n < entries && n < end; n++) {
+                tree_key(key, n);
+                MDB_val k = {30, key}, v = {sizeof(value), value};
+                rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+            }
+            rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+        }
+        if (rc) {
+            fprintf(stderr, "guest_memory: lmdb %s: %s\n", path, mdb_strerror(rc));
+            mdb_env_close(env);
+            unlink(path);
+            return 1;
+        }
+        double fill = now_s() - t;
+        MDB_stat st;
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+        mdb_stat(txn, dbi, &st);
+        const long gets = 1000000;
+        uint64_t rng = 2;
+        double ns[2];
+        for (int pass = 0; pass < 2; pass++) {
+            t = now_s();
+            for (long g = 0; g < gets; g++) {
+                tree_key(key, next_random(&rng) % entries);
+                MDB_val k = {30, key}, v;
+                if (mdb_get(txn, dbi, &k, &v) != 0 || v.mv_size != sizeof(value))
+                    fprintf(stderr, "guest_memory: a key written is missing\n");
+            }
+            ns[pass] = (now_s() - t) / gets * 1e9;
+        }
+        mdb_txn_abort(txn);
+        printf("btree %10llu entries (depth %u, %zu MiB of pages, filled in %.1f s): "
+               "%6.0f ns a random get, %6.0f ns again\n",
+               (unsigned long long)entries, st.ms_depth,
+               (size_t)((st.ms_branch_pages + st.ms_leaf_pages) * st.ms_psize) >> 20, fill, ns[0],
+               ns[1]);
+        mdb_env_close(env);
+        unlink(path);
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "-lock");
+        unlink(path);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "reach") == 0)
+        return reach(argc - 2, argv + 2);
+    if (argc >= 4 && strcmp(argv[1], "btree") == 0)
+        return btree(argv[2], argc - 3, argv + 3);
     if (argc >= 3 && strcmp(argv[1], "touch") == 0 && argc <= 4)
         return touch((size_t)atol(argv[2]), argc == 4 && strcmp(argv[3], "huge") == 0);
     if (argc == 5 && strcmp(argv[1], "append") == 0)
