@@ -23,7 +23,7 @@
  *                                     chain (one miss after another, as a
  *                                     B-tree descent); ns a read.
  *   guest_memory btree DIR ENTRIES... for each count, an LMDB tree in DIR of
- *                                     ENTRIES 30-byte keys with 470-byte
+ *                                     ENTRIES 29-byte keys with 470-byte
  *                                     values (eligibility's households tree
  *                                     holds about 8.7 million such in a
  *                                     province, 87,000 in a county), then
@@ -230,11 +230,13 @@ static int reach(int nsizes, char **sizes)
     return 0;
 }
 
-static void tree_key(char *key, uint64_t n)
+enum { TREE_KEY_BYTES = 29 };
+
+static void tree_key(char key[48], uint64_t n)
 {
-    /* a household id, the unit separator, an identity number: 30 bytes,
-     * sorting as n does */
-    snprintf(key, 31, "HH%010llu" "\x1f" "44010619%08llu", (unsigned long long)n,
+    /* a household id, the unit separator, an identity number: 29 bytes,
+     * sorting as n does (n below 10^10) */
+    snprintf(key, 48, "HH%010llu" "\x1f" "44010619%08llu", (unsigned long long)(n % 10000000000ull),
              (unsigned long long)(n % 100000000ull));
 }
 
@@ -247,7 +249,7 @@ static int btree(const char *dir, int ncounts, char **counts)
         MDB_env *env;
         MDB_txn *txn;
         MDB_dbi dbi;
-        char path[4096], key[32], value[470];
+        char path[4096], key[48], value[470];
         snprintf(path, sizeof(path), "%s/guest_memory-btree.mdb", dir);
         memset(value, 7, sizeof(value));
         int rc = mdb_env_create(&env);
@@ -265,7 +267,7 @@ static int btree(const char *dir, int ncounts, char **counts)
             }
             for (uint64_t end = n + 100000; !rc && n < entries && n < end; n++) {
                 tree_key(key, n);
-                MDB_val k = {30, key}, v = {sizeof(value), value};
+                MDB_val k = {TREE_KEY_BYTES, key}, v = {sizeof(value), value};
                 rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
             }
             rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
@@ -287,7 +289,7 @@ static int btree(const char *dir, int ncounts, char **counts)
             t = now_s();
             for (long g = 0; g < gets; g++) {
                 tree_key(key, next_random(&rng) % entries);
-                MDB_val k = {30, key}, v;
+                MDB_val k = {TREE_KEY_BYTES, key}, v;
                 if (mdb_get(txn, dbi, &k, &v) != 0 || v.mv_size != sizeof(value))
                     fprintf(stderr, "guest_memory: a key written is missing\n");
             }
