@@ -73,7 +73,7 @@ import tempfile
 import threading
 import time
 
-from monthprof import MonthProfile
+from monthprof import MonthProfile, ProfileError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -830,6 +830,8 @@ def main():
     for b in baselines:
         if b not in ("zmq", "lmdb", "redis"):
             fail(f"--baselines: unknown baseline {b}")
+    if not 1 <= args.profile_hz <= 100000:
+        fail(f"--profile-hz {args.profile_hz}: give 1 to 100000 samples a second")
     if args.profile and not shutil.which("perf"):
         fail("--profile needs perf (Debian package linux-perf)")
     for tool in ("provgen", "provpub", "provbase") + tuple(f"doudi-{n}" for n in RUNNING):
@@ -850,6 +852,9 @@ def main():
             print("provbench: warning: the work directory is on tmpfs: fsync costs nothing there",
                   file=sys.stderr)
         rc = run(args, work, baselines, result)
+    except ProfileError as e:
+        print(f"provbench: --profile: {e}", file=sys.stderr)
+        rc = 2
     finally:
         kill_children()
         if not args.keep:
