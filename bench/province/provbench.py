@@ -814,7 +814,7 @@ def main():
     ap.add_argument("--profile", action="store_true",
                     help="sample the daemons with perf (linux-perf) during exactly the month and "
                          "report CPU ns per event by process and symbol (monthprof.py; its diff "
-                         "compares two runs); perf.data stays in the work directory")
+                         "compares two runs); perf's month.perf is in the work directory (--keep keeps it)")
     ap.add_argument("--profile-hz", type=int, default=999,
                     help="perf's sampling rate with --profile (default 999)")
     ap.add_argument("--set", action="append", default=[], metavar="DAEMON.SECTION.KEY=VALUE",
