@@ -52,8 +52,7 @@ typedef struct dd_store_options {
      * province-month, with memory full, readahead had the scheduler read
      * 57-369 MB back from disk and alerts 0.6-1.5 GB, without it 31-109 MB
      * and 14-15 MB; eligibility read more without it (955-988 MB against
-     * 0-132),
-     * so it keeps readahead. A log is read by its consumers while still
+     * 0-132), so it keeps readahead. A log is read by its consumers while still
      * cached, so a daemon's own log does not decide. */
     bool random_reads;
 } dd_store_options;

@@ -27,7 +27,6 @@ import collections
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,8 +41,8 @@ class MonthProfile:
     """perf record over a set of processes, switched on and off by FIFO."""
 
     def __init__(self, work, pids, hz, spawn):
-        if not shutil.which("perf"):
-            raise ProfileError("--profile needs perf (Debian package linux-perf)")
+        """Starts perf on pids (its events off) through spawn(argv, **popen
+        keywords); the caller has checked that perf is installed."""
         self.path = os.path.join(work, "month.perf")
         self.hz = hz
         ctl, ack = os.path.join(work, "perf-ctl.fifo"), os.path.join(work, "perf-ack.fifo")

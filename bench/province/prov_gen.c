@@ -671,6 +671,14 @@ static const char *worker_of(char out[40], const household *h, const person *p)
     return out;
 }
 
+/* The id of the object the next event carries: "<prefix>-<seed>-<township>-
+ * <serial>", with the serial emit() is about to give that event. */
+static void next_object_id(const prov_gen *g, const char *prefix, char *out, size_t size)
+{
+    snprintf(out, size, "%s-%llu-%u-%llu", prefix, (unsigned long long)g->opt.seed, g->t->index,
+             (unsigned long long)g->serial + 1);
+}
+
 /* One visit report of person p by worker at t, in block b. */
 static void visit_report(prov_gen *g, prov_block *b, prov_phase_expect *ph, const household *h,
                          const person *p, const char *worker, int64_t t)
@@ -678,8 +686,7 @@ static void visit_report(prov_gen *g, prov_block *b, prov_phase_expect *ph, cons
     prov_rng *r = &g->rng;
     Doudi__VisitReport v = DOUDI__VISIT_REPORT__INIT;
     char vid[64];
-    snprintf(vid, sizeof(vid), "v-%llu-%u-%llu", (unsigned long long)g->opt.seed, g->t->index,
-             (unsigned long long)g->serial + 1);
+    next_object_id(g, "v", vid, sizeof(vid));
     v.visit_id = vid;
     v.subject_person_id = (char *)p->id;
     v.worker_id = (char *)worker;
@@ -801,8 +808,7 @@ static void application(prov_gen *g, const household *h, const person *p, int64_
 {
     Doudi__Application a = DOUDI__APPLICATION__INIT;
     char id[64];
-    snprintf(id, sizeof(id), "app-%llu-%u-%llu", (unsigned long long)g->opt.seed, g->t->index,
-             (unsigned long long)g->serial + 1);
+    next_object_id(g, "app", id, sizeof(id));
     a.application_id = id;
     a.applicant_person_id = (char *)p->id;
     a.household_id = (char *)h->id;

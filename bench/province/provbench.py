@@ -431,11 +431,9 @@ def month_end(m, start):
 def wait_caught_up(sampler, daemons, head, timeout):
     """Waits until intake's head is `head` and every consumer's cursor sits
     at its upstream's head, twice in a row; returns the sample. It looks
-    at the sampler's own samples (Sampler.next): before the fourth session
-    of 7 December it scraped the four /metrics pages itself every 0.05 s
-    besides them, on the cores the daemons share, which was most of the
-    run's own CPU, and the month's end does not depend on when the run
-    notices it (month_end())."""
+    at the sampler's own samples (Sampler.next) rather than scraping the
+    four /metrics pages again on the cores the daemons share: the month's
+    end does not depend on when the run notices it (month_end())."""
     deadline = time.monotonic() + timeout
     stable = 0
     while True:
@@ -1123,10 +1121,10 @@ def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, s
            published_s, requests_path, cpu, rss, month_events, profile, result, c):
     ms, ma = m["scheduler"], m["alerts"]
     # ---- figures -------------------------------------------------------------
-    def done_at(key, target):
+    def done_at(n, key, target):
         # The consumer's own time of its last commit (month_end()); else
         # the first sample that saw it there.
-        own = last_commit_at(m, key.split("_", 1)[1])
+        own = last_commit_at(m, n)
         if own:
             return own
         for s in samples:
@@ -1142,7 +1140,7 @@ def finish(args, baselines, work, gen_dir, ex, d, pre, month, s_pre, s_end, m, s
         if n not in RUNNING:
             continue
         consumed = s_end[f"records_{n}"] - s_pre[f"records_{n}"]
-        secs = max(1e-9, done_at(key, final) - month_start)
+        secs = max(1e-9, done_at(n, key, final) - month_start)
         rates[n] = {"records": consumed, "seconds": secs}
     for n in rates:
         r = rates[n]
