@@ -45,7 +45,11 @@ Steps:
   6. reports: time of the month end to end, events/s per daemon, latency
      from publish to the last derived record (see latency()), CPU seconds and
      peak RSS per daemon, LMDB size per daemon, the baselines and the ratios,
-     a JSON file and a throughput-over-time PNG (gnuplot).
+     a JSON file and a throughput-over-time PNG (gnuplot). Where the guest
+     hands freed memory back to its host (free page reporting), the JSON
+     says so (machine.free_page_reporting) and how much it handed back
+     during the month: a page the month takes from that memory is faulted in
+     from the host on its first write, which costs runs on such guests.
 
 Baselines (provbase, redis-benchmark): ZeroMQ PUSH/PULL of the month's own
 bytes in the publisher's batches (the transport limit), fully synced LMDB
@@ -742,6 +746,24 @@ def git_commit():
         return ""
 
 
+PAGE_REPORTING = "/sys/module/page_reporting/parameters"
+
+
+def page_reporting():
+    """The guest's free page reporting (virtio-balloon hands freed memory
+    back to the host, which faults it in again on its next first write):
+    {"order": blocks of 2^order pages, "reported_kib": since boot, if the
+    kernel counts it}, or None where the kernel has no such module."""
+    out = {}
+    for key, name in (("order", "page_reporting_order"), ("reported_kib", "reported_kib")):
+        try:
+            with open(os.path.join(PAGE_REPORTING, name)) as f:
+                out[key] = int(f.read().strip())
+        except (OSError, ValueError):
+            pass
+    return out or None
+
+
 def machine():
     cpu = ""
     try:
@@ -758,7 +780,7 @@ def machine():
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) * 1024
     return {"cpus": os.cpu_count(), "cpu": cpu, "memory_bytes": mem, "kernel": os.uname().release,
-            "load_average_at_start": os.getloadavg()}
+            "load_average_at_start": os.getloadavg(), "free_page_reporting": page_reporting()}
 
 
 def main():
@@ -1012,6 +1034,7 @@ def run_from(args, work, baselines, result, snap, gen_dir):
         prof = MonthProfile(work, [d[n].proc.pid for n in RUNNING], args.profile_hz, spawn)
         prof.enable()
     cpu0 = {n: d[n].cpu_seconds() for n in RUNNING}
+    reported0 = page_reporting()
     requests_path = os.path.join(work, "requests.csv")
     sampler.samples.append(s_pre)
     sampler.start()
@@ -1029,6 +1052,11 @@ def run_from(args, work, baselines, result, snap, gen_dir):
     sampler.stop()
     samples = sampler.samples if sampler.samples[-1] is s_end else sampler.samples + [s_end]
     cpu = {n: d[n].cpu_seconds() - cpu0[n] for n in RUNNING}
+    reported1 = page_reporting()
+    if reported0 and reported1 and "reported_kib" in reported0 and "reported_kib" in reported1:
+        result["month_free_page_reporting"] = {
+            "order": reported1.get("order"),
+            "reported_kib": reported1["reported_kib"] - reported0["reported_kib"]}
     # Not in the month's time: the fold a quiet moment after it brings.
     cpu_settled = {n: d[n].cpu_seconds() for n in RUNNING}
     settle_s, entries, folds = settle(d, args.timeout)
@@ -1234,6 +1262,11 @@ def report(r):
         say(f"   latency publish -> last derived record consumed: p50 {la['p50']:.2f} s, p90 {la['p90']:.2f} s, "
             f"p99 {la['p99']:.2f} s, max {la['p100']:.2f} s ({la['requests_measured']} of "
             f"{la['of_requests']} requests, sampled every {la['sample_interval_s']} s)")
+    fr = r.get("month_free_page_reporting")
+    if fr:
+        say(f"   the guest handed {fr['reported_kib'] / 1024:,.0f} MiB of freed memory back to its host "
+            f"during the month (free page reporting, blocks of order {fr['order']}): a page of it "
+            f"written again is faulted in from the host first")
     for b, v in r["baselines"].items():
         if "error" in v:
             say(f"   baseline {b}: {v['error']}")
