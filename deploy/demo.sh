@@ -2,11 +2,13 @@
 # The main job with the embedded defaults, from a fresh Debian 12 machine:
 # installs what is missing, builds, starts the whole chain (doudi-intake,
 # doudi-eligibility, doudi-scheduler, doudi-alerts) with no configuration
-# file, publishes deploy/sample-events.jsonl and a generated county-month
-# through doudictl, waits until every daemon has consumed everything, and
-# prints what a civil-affairs office reads: what was accepted and refused,
-# what eligibility decided, the month's visit rate per township, the alerts
-# by kind and level, and where everything is. The daemons keep running
+# file, publishes a generated county-month as it would arrive, with the
+# offices on duty answering alerts in between (tools/duty_desk.py), then
+# deploy/sample-events.jsonl through doudictl, waits until every daemon has
+# consumed everything, and prints what a civil-affairs office reads: what was
+# accepted and refused, what eligibility decided, the month's visit rate per
+# township, the alerts by kind and level, how many were handled in time, and
+# where everything is. The daemons keep running
 # afterwards so they can be explored; the next run of this script stops them
 # (or: kill $(cat doudi-data/*.pid)).
 set -eu
@@ -74,13 +76,16 @@ done
 
 # A month of one county (tools/gen_county.py, seeded): people and households,
 # department comparison records, enrolments, applications, risk signals, the
-# community workers' roster, their visit reports, acknowledgements. Then the
-# hand-written sample, whose later events move the event clock past the end
-# of October, so the month closes: every visit still owed becomes overdue.
-echo "== generating and publishing a county-month (county 440106, October 2026)"
-PYTHONPATH="$here/build/proto/python" /usr/bin/python3 tools/gen_county.py \
-    --households 2000 --start 2026-10-01 --out doudi-data/county-month.jsonl
-"$bin/doudictl" publish --show-rejections 5 doudi-data/county-month.jsonl || true
+# community workers' roster, their visit reports. It is published twelve
+# hours of event time at a time, and between the steps the offices on duty
+# acknowledge or resolve a share of the alerts that reached them
+# (tools/duty_desk.py), as a month of work would. Then the hand-written
+# sample, whose later events move the event clock past the end of October,
+# so the month closes: every visit still owed becomes overdue.
+echo "== a county-month as it happens (county 440106, October 2026): twelve hours at a time, the offices on duty answering alerts in between"
+PYTHONPATH="$here/build/proto/python" /usr/bin/python3 tools/duty_desk.py \
+    --households 2000 --start 2026-10-01 --out doudi-data/county-month.jsonl \
+    --doudictl "$bin/doudictl"
 
 echo
 echo "== publishing deploy/sample-events.jsonl"
