@@ -6,11 +6,11 @@
 # offices on duty answering alerts in between (tools/duty_desk.py), then
 # deploy/sample-events.jsonl through doudictl, waits until every daemon has
 # consumed everything, and prints what a civil-affairs office reads: what was
-# accepted and refused, what eligibility decided, the month's visit rate per
-# township, the alerts by kind and level, how many were handled in time, and
-# where everything is. The daemons keep running
-# afterwards so they can be explored; the next run of this script stops them
-# (or: kill $(cat doudi-data/*.pid)).
+# accepted and refused, the county's caseload by program and what changed in
+# the month, the month's visit rate per township, the alerts by kind and
+# level, how many were handled in time, and where everything is. The
+# daemons keep running afterwards so they can be explored; the next run of
+# this script stops them (or: kill $(cat doudi-data/*.pid)).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/deploy/setup.sh"
@@ -104,7 +104,10 @@ wait_caught_up alerts scheduler
 echo "all caught up"
 
 echo
-echo "== what eligibility decided"
+echo "== what eligibility decided: the county's caseload by program (doudictl caseload 440106)"
+"$bin/doudictl" caseload 440106 || true
+echo
+echo "== the month's changes: decisions by program, and eligibility's alerts (discovery, review, ...)"
 "$bin/doudictl" stats -u http://127.0.0.1:9102/metrics --prefix doudi_eligibility_decisions_changed_total || true
 "$bin/doudictl" stats -u http://127.0.0.1:9102/metrics --prefix doudi_eligibility_alerts_total || true
 echo

@@ -9,6 +9,14 @@
 #include "error.h"
 #include "idnum.h"
 
+int64_t ctl_fen_add(int64_t a, int64_t b)
+{
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
+}
+
 const char *ctl_fen_yuan(int64_t fen, char buf[CTL_YUAN_MAX])
 {
     /* The magnitude as unsigned, so INT64_MIN has one too. */

@@ -27,6 +27,10 @@
  */
 const char *ctl_fen_yuan(int64_t fen, char buf[CTL_YUAN_MAX]);
 
+/* a + b fen, held at the int64 limits: amounts from the wire are not
+ * trusted to fit. */
+int64_t ctl_fen_add(int64_t a, int64_t b);
+
 /* A doudi program (event.proto's Program). */
 typedef struct ctl_program {
     int value;           /* the Program enum value, 1 to 8 */

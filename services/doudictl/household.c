@@ -88,15 +88,6 @@ static const Doudi__StoredPerson *find_person(const Doudi__QueryReply *r, const 
     return NULL;
 }
 
-/* a + b, held at the int64 limits: reported amounts are not trusted to fit. */
-static int64_t add_sat(int64_t a, int64_t b)
-{
-    int64_t sum;
-    if (__builtin_add_overflow(a, b, &sum))
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    return sum;
-}
-
 static void print_household(const Doudi__QueryReply *reply)
 {
     const Doudi__StoredHousehold *h = reply->household;
@@ -138,7 +129,7 @@ static void print_household(const Doudi__QueryReply *reply)
     int64_t total = 0;
     for (size_t i = 0; i < r->n_incomes; i++) {
         const Doudi__Income *in = r->incomes[i];
-        total = add_sat(total, in->monthly_fen);
+        total = ctl_fen_add(total, in->monthly_fen);
         ctl_regquery_field(stdout, i == 0 ? "Declared incomes" : "", "%-10s %13s yuan a month",
                            in->kind ? ctl_enum_words(&doudi__income_kind__descriptor,
                                                      "INCOME_KIND_", in->kind, w)
@@ -187,7 +178,7 @@ static void print_household(const Doudi__QueryReply *reply)
         ctl_regquery_field(stdout, "", "%-26s %13s yuan", "disability rehabilitation",
                            ctl_fen_yuan(rs->disability_rehabilitation_fen, yuan));
         ctl_regquery_field(stdout, "", "%-26s %13s yuan", "total over 12 months",
-                           ctl_fen_yuan(add_sat(add_sat(rs->medical_fen, rs->education_fen),
+                           ctl_fen_yuan(ctl_fen_add(ctl_fen_add(rs->medical_fen, rs->education_fen),
                                                 rs->disability_rehabilitation_fen),
                                         yuan));
     }

@@ -13,6 +13,7 @@
 #include "deadletter.h"
 #include "alerts.h"
 #include "explain.h"
+#include "caseload.h"
 #include "household.h"
 #include "logtail.h"
 #include "person.h"
@@ -56,6 +57,8 @@ static const char main_help[] =
     "    household ID          Show a household and each member's decisions.\n"
     "    explain ID PROGRAM    Say why a person is or is not eligible for a\n"
     "                          program: the rule, its trace and its numbers.\n"
+    "    caseload [REGION]     Persons each program counts in a region, and\n"
+    "                          the monthly amounts (doudi-eligibility).\n"
     "    alerts tail|list|ack|silence|rate  Follow a region's alerts live (gaps\n"
     "                          filled by replay), list them, acknowledge one\n"
     "                          through intake, silence a region, show handling\n"
@@ -92,7 +95,7 @@ static const char main_help[] =
     "    doudictl explain 440101193803120223 dibao\n"
     "    doudictl help deadletter replay\n";
 
-#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain, alerts, visits, plan, worker"
+#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain, caseload, alerts, visits, plan, worker"
 
 typedef int (*command_fn)(int argc, char **argv);
 
@@ -107,6 +110,7 @@ static const struct command {
     { "person", ctl_person_main },
     { "household", ctl_household_main },
     { "explain", ctl_explain_main },
+    { "caseload", ctl_caseload_main },
     { "alerts", ctl_alerts_main },
     { "visits", ctl_visits_main },
     { "plan", ctl_plan_main },

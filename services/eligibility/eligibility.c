@@ -69,6 +69,14 @@
       "Households in the registry (placeholders included).", NULL, NULL, 0)                \
     X(M_DECISIONS_HELD, "doudi_eligibility_registry_decisions", DD_METRIC_GAUGE,           \
       "Decisions held (one per person and program).", NULL, NULL, 0)                       \
+    X(M_CASELOAD_ELIGIBLE, "doudi_eligibility_caseload_eligible_persons", DD_METRIC_GAUGE, \
+      "Persons whose latest decision says eligible, by program (doudictl caseload).",      \
+      "program", NULL, 0)                                                                  \
+    X(M_CASELOAD_ENROLLED, "doudi_eligibility_caseload_enrolled_persons", DD_METRIC_GAUGE, \
+      "Persons enrolled, by program.", "program", NULL, 0)                                 \
+    X(M_CASELOAD_AMOUNT, "doudi_eligibility_caseload_monthly_amount_fen", DD_METRIC_GAUGE, \
+      "Monthly amounts decided for the eligible (a household's dibao once), by program.",  \
+      "program", NULL, 0)                                                                  \
     X(M_JOURNAL_ENTRIES, "doudi_eligibility_registry_journal_entries", DD_METRIC_GAUGE,      \
       "Registry writes in the households journal, not yet folded into the households tree.", \
       NULL, NULL, 0)                                                                       \
@@ -230,6 +238,54 @@ static void add_decisions(elig_daemon *d, MDB_txn *txn, dd_arena *arena,
     *list = grown;
 }
 
+typedef struct caseload_rows {
+    dd_arena *arena;
+    Doudi__CaseloadRow **rows;
+    size_t n, cap;
+} caseload_rows;
+
+static int add_caseload_row(void *arg, const elig_caseload_row *row)
+{
+    caseload_rows *c = arg;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        Doudi__CaseloadRow **grown = dd_arena_alloc(c->arena, cap * sizeof(void *));
+        if (c->n)
+            memcpy(grown, c->rows, c->n * sizeof(void *));
+        c->rows = grown;
+        c->cap = cap;
+    }
+    Doudi__CaseloadRow *r = dd_arena_alloc(c->arena, sizeof(*r));
+    doudi__caseload_row__init(r);
+    r->county_code = dd_arena_alloc(c->arena, sizeof(row->county));
+    memcpy(r->county_code, row->county, sizeof(row->county));
+    r->program = row->program;
+    r->eligible_persons = row->eligible;
+    r->enrolled_persons = row->enrolled;
+    r->monthly_amount_fen = row->amount_fen;
+    c->rows[c->n++] = r;
+    return 0;
+}
+
+/* The caseload rows of a region prefix into r, or why not. */
+static const char *answer_caseload(elig_daemon *d, MDB_txn *txn, dd_arena *arena,
+                                   const char *prefix, Doudi__QueryReply *r)
+{
+    size_t pl = strlen(prefix);
+    if (pl > 6 || strspn(prefix, "0123456789") != pl)
+        return "caseload_region is 0 to 6 digits (the caseload is kept by county)";
+    caseload_rows c = {arena, NULL, 0, 0};
+    int rc = elig_registry_caseload(d->registry, txn, prefix, add_caseload_row, &c);
+    if (rc) {
+        char *err = dd_arena_alloc(arena, 120);
+        snprintf(err, 120, "the caseload cannot be read: %s", dd_strerror(rc));
+        return err;
+    }
+    r->caseload = c.rows;
+    r->n_caseload = c.n;
+    return NULL;
+}
+
 /* Fills r from txn; r points into txn's pages, so pack before it ends. */
 static void answer_query(elig_daemon *d, MDB_txn *txn, dd_arena *arena,
                          const Doudi__QueryRequest *q, Doudi__QueryReply *r)
@@ -265,8 +321,12 @@ static void answer_query(elig_daemon *d, MDB_txn *txn, dd_arena *arena,
         /* An empty id would skip the lookup below and answer with nothing. */
         if (!household_id[0])
             err = "a household_id is 1 to 64 bytes, not empty";
+    } else if (q->query_case == DOUDI__QUERY_REQUEST__QUERY_CASELOAD_REGION) {
+        const char *why = answer_caseload(d, txn, arena, q->caseload_region, r);
+        r->error_text = why ? (char *)why : "";
+        return;
     } else {
-        err = "a query names a person_id or a household_id";
+        err = "a query names a person_id, a household_id or a caseload_region";
     }
     if (!err && household_id && household_id[0]) {
         Doudi__StoredHousehold *h;
@@ -327,6 +387,46 @@ static bool answer(void *arg, dd_arena *arena, const uint8_t *request, size_t le
 
 /* ---- maintenance ----------------------------------------------------------- */
 
+typedef struct caseload_sums {
+    uint64_t eligible[ELIG_PROGRAMS], enrolled[ELIG_PROGRAMS];
+    int64_t amount_fen[ELIG_PROGRAMS];
+} caseload_sums;
+
+static int add_to_sums(void *arg, const elig_caseload_row *row)
+{
+    caseload_sums *s = arg;
+    unsigned p = (unsigned)row->program;
+    if (p > 0 && p < ELIG_PROGRAMS) {
+        s->eligible[p] += row->eligible;
+        s->enrolled[p] += row->enrolled;
+        s->amount_fen[p] += row->amount_fen;
+    }
+    return 0;
+}
+
+/* The caseload of the whole registry, by program (a few hundred rows). */
+static void update_caseload_gauges(elig_daemon *d)
+{
+    caseload_sums s;
+    memset(&s, 0, sizeof(s));
+    MDB_txn *txn;
+    if (mdb_txn_begin(dd_store_env(dd_stage_store(d->stage)), NULL, MDB_RDONLY, &txn) != 0)
+        return;
+    int rc = elig_registry_caseload(d->registry, txn, "", add_to_sums, &s);
+    mdb_txn_abort(txn);
+    if (rc)
+        return;
+    char label[64];
+    for (int p = 1; p < ELIG_PROGRAMS; p++) {
+        if (p == DOUDI__PROGRAM__PROGRAM_TEMP)
+            continue; /* decided per emergency: no caseload */
+        dd_stage_enum_label(&doudi__program__descriptor, p, "PROGRAM_", label, sizeof(label));
+        dd_series_set(dd_metric_series(d->m[M_CASELOAD_ELIGIBLE], label), (double)s.eligible[p]);
+        dd_series_set(dd_metric_series(d->m[M_CASELOAD_ENROLLED], label), (double)s.enrolled[p]);
+        dd_series_set(dd_metric_series(d->m[M_CASELOAD_AMOUNT], label), (double)s.amount_fen[p]);
+    }
+}
+
 static void update_gauges(void *arg)
 {
     elig_daemon *d = arg;
@@ -336,6 +436,7 @@ static void update_gauges(void *arg)
         dd_series_set(d->s[M_HOUSEHOLDS], (double)households);
         dd_series_set(d->s[M_DECISIONS_HELD], (double)decisions);
     }
+    update_caseload_gauges(d);
     dd_series_set(d->s[M_JOURNAL_ENTRIES], (double)elig_registry_journal_entries(d->registry));
     dd_series_set(d->s[M_JOURNAL_BYTES], (double)elig_registry_journal_memory_bytes(d->registry));
     dd_series_set(d->s[M_JOURNAL_ROUND], (double)elig_registry_journal_round(d->registry));
@@ -498,6 +599,15 @@ int elig_daemon_new(struct ev_loop *loop, dd_config *config, elig_daemon **out)
     if ((rc = elig_registry_open(store, (uint64_t)dd_config_int(config, E_REGISTRY_JOURNAL_MAX),
                                  &d->registry)) != 0)
         goto fail;
+    if (dd_config_bool(config, E_CASELOAD_RECOUNT)) {
+        int64_t t0 = dd_monotonic_ns();
+        if ((rc = elig_registry_recount_caseload(d->registry)) != 0) {
+            dd_error("counting the caseload again failed: %s", dd_strerror(rc));
+            goto fail;
+        }
+        dd_info("caseload counted again from the registry in %.1f s",
+                (double)(dd_monotonic_ns() - t0) / 1e9);
+    }
     elig_registry_set_home_cache(d->registry, (size_t)dd_config_size(config, E_HOME_CACHE_SIZE));
     elig_registry_set_fold_pace(d->registry, (uint64_t)dd_config_int(config, E_REGISTRY_FOLD_PACE));
     d->idle_fold_entries = (uint64_t)dd_config_int(config, E_REGISTRY_IDLE_FOLD_ENTRIES);

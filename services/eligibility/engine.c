@@ -566,7 +566,8 @@ static Doudi__DecisionSummary *find_summary(const Doudi__MemberSummaries *m, Dou
 static bool summary_differs(const Doudi__DecisionSummary *s, const elig_decision *d, bool enrolled)
 {
     return !s || s->eligible != d->eligible || s->amount_fen != d->amount_fen ||
-           s->enrolled != enrolled || s->rule_digest != rule_digest(d);
+           s->enrolled != enrolled || s->rule_digest != rule_digest(d) ||
+           s->amount_per_household != d->amount_per_household;
 }
 
 /* Replaces (or adds, in program order) the summary of d's program. */
@@ -604,6 +605,7 @@ static Doudi__DecisionSummary *set_summary(elig_engine *e, Doudi__MemberSummarie
     }
     s->eligible = d->eligible;
     s->amount_fen = d->amount_fen;
+    s->amount_per_household = d->amount_per_household;
     s->enrolled = enrolled;
     s->rule_digest = rule_digest(d);
     return s;
@@ -1963,6 +1965,8 @@ int elig_engine_apply(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records,
         rc = apply_unscreened(e, records, n);
     if (rc == 0 && e->now_ms != started)
         rc = elig_registry_set_clock(e->registry, txn, e->now_ms);
+    if (rc == 0)
+        rc = elig_registry_flush(e->registry, txn);
     e->txn = NULL;
     return rc;
 }

@@ -1,6 +1,7 @@
 /* registry.c: the stored registry (see registry.h for the layout). */
 #include "registry.h"
 
+#include "caseload.h"
 #include "diag.h"
 #include "error.h"
 #include "homecache.h"
@@ -15,8 +16,13 @@
 
 struct elig_registry {
     dd_store *store;
-    MDB_dbi person_index, households, households_journal, decisions, due, meta;
+    MDB_dbi person_index, households, households_journal, decisions, due, meta, caseload_db;
     dd_journal *journal; /* writes to households go through it */
+    /* Program counts by county, changed with every household written
+     * (caseload.h), in the write transaction elig_registry_begin began. */
+    elig_caseload *caseload;
+    MDB_txn *write_txn;
+    dd_arena *scratch; /* a stored household decoded to tally it */
     elig_homecache *homes; /* person_index in memory (homecache.h) */
     dd_wire_writer packed; /* a record being written, encoded */
     /* The household person_index names for the person read or stored last
@@ -50,6 +56,8 @@ struct elig_registry {
 };
 
 #define HOUSEHOLDS_KEY "households"
+/* In "meta" once "caseload" counts every household stored. */
+#define CASELOAD_KEY "caseload"
 
 /*
  * The first layout kept persons in a tree of their own, keyed by identity
@@ -110,6 +118,109 @@ static int open_journal(elig_registry *r, uint64_t journal_max)
     return rc;
 }
 
+static ProtobufCMessage *decode_stored(const ProtobufCMessageDescriptor *d, const MDB_val *v,
+                                       dd_arena *arena);
+
+/* The tally of a stored household value (NULL: none stored). */
+static int tally_stored(elig_registry *r, const MDB_val *v, elig_tally *out)
+{
+    Doudi__StoredHousehold *h = NULL;
+    if (v) {
+        dd_arena_reset(r->scratch);
+        h = (Doudi__StoredHousehold *)decode_stored(&doudi__stored_household__descriptor, v,
+                                                    r->scratch);
+        if (!h)
+            return DD_ECORRUPT;
+    }
+    elig_caseload_tally(h, out);
+    return 0;
+}
+
+static int count_household(elig_registry *r, const MDB_val *v)
+{
+    elig_tally none, t;
+    int rc = tally_stored(r, v, &t);
+    if (rc == 0) {
+        elig_caseload_tally(NULL, &none);
+        memcpy(none.county, t.county, sizeof(none.county));
+        elig_caseload_change(r->caseload, &none, &t);
+    }
+    return rc;
+}
+
+static int count_journal_household(void *arg, const void *key, size_t klen, const MDB_val *value)
+{
+    if (!value->mv_data || memchr(key, 0x1f, klen))
+        return 0;
+    return count_household(arg, value);
+}
+
+/* Counts every household as txn holds it (the tree's, or the journal's
+ * where it has a newer one) into the emptied caseload. */
+static int count_caseload_fn(MDB_txn *txn, void *arg)
+{
+    elig_registry *r = arg;
+    int rc = dd_journal_begin(r->journal, txn);
+    if (rc == 0)
+        rc = elig_caseload_clear(r->caseload, txn);
+    MDB_cursor *cur;
+    if (rc || (rc = mdb_cursor_open(txn, r->households, &cur)) != 0)
+        return rc;
+    MDB_val k, v, newer;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (memchr(k.mv_data, 0x1f, k.mv_size))
+            continue;
+        rc = dd_journal_get(r->journal, txn, k.mv_data, k.mv_size, &newer);
+        if (rc == 0)
+            continue; /* counted from the journal below */
+        if (rc != DD_NOTFOUND || (rc = count_household(r, &v)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc = dd_journal_each(r->journal, txn, count_journal_household, r)) != 0 ||
+        (rc = elig_caseload_flush(r->caseload, txn)) != 0)
+        return rc;
+    uint8_t one = 1;
+    MDB_val mk = {strlen(CASELOAD_KEY), CASELOAD_KEY}, mv = {1, &one};
+    return mdb_put(txn, r->meta, &mk, &mv, 0);
+}
+
+/* Counts the caseload from the households when forced or never counted
+ * (a data directory written before it was kept). */
+static int count_caseload(elig_registry *r, bool force)
+{
+    if (!force) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(dd_store_env(r->store), NULL, MDB_RDONLY, &txn);
+        if (rc)
+            return rc;
+        MDB_val k = {strlen(CASELOAD_KEY), CASELOAD_KEY}, v;
+        rc = mdb_get(txn, r->meta, &k, &v);
+        mdb_txn_abort(txn);
+        if (rc != MDB_NOTFOUND)
+            return rc;
+    }
+    int rc = dd_store_write(r->store, count_caseload_fn, r);
+    if (rc)
+        elig_caseload_forget(r->caseload);
+    return rc;
+}
+
+int elig_registry_recount_caseload(elig_registry *r) { return count_caseload(r, true); }
+
+int elig_registry_flush(elig_registry *r, MDB_txn *txn)
+{
+    return elig_caseload_flush(r->caseload, txn);
+}
+
+int elig_registry_caseload(elig_registry *r, MDB_txn *txn, const char *prefix,
+                           int (*fn)(void *arg, const elig_caseload_row *row), void *arg)
+{
+    return elig_caseload_each(r->caseload, txn, prefix, fn, arg);
+}
+
 int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **out)
 {
     int rc = check_layout(store);
@@ -131,9 +242,16 @@ int elig_registry_open(dd_store *store, uint64_t journal_max, elig_registry **ou
     if (!rc)
         rc = dd_store_dbi(store, "meta", 0, &r->meta);
     if (!rc)
+        rc = dd_store_dbi(store, "caseload", 0, &r->caseload_db);
+    if (!rc)
         rc = dd_store_write(store, init_household_count, r);
     if (!rc)
         rc = open_journal(r, journal_max);
+    if (!rc) {
+        r->caseload = elig_caseload_new(r->caseload_db);
+        r->scratch = dd_arena_new(0);
+        rc = count_caseload(r, false);
+    }
     if (rc) {
         elig_registry_close(&r);
         return rc;
@@ -149,6 +267,8 @@ void elig_registry_close(elig_registry **r)
     dd_journal_close(&(*r)->journal);
     elig_homecache_destroy(&(*r)->homes);
     dd_arena_destroy(&(*r)->group_copies);
+    dd_arena_destroy(&(*r)->scratch);
+    elig_caseload_destroy(&(*r)->caseload);
     dd_wire_writer_free(&(*r)->packed);
     free(*r);
     *r = NULL;
@@ -176,6 +296,8 @@ void elig_registry_batch_aborted(elig_registry *r)
 {
     /* Homes put by the aborted transaction were never stored. */
     elig_homecache_clear(r->homes);
+    elig_caseload_forget(r->caseload);
+    r->write_txn = NULL;
 }
 
 size_t elig_registry_home_cache_bytes(const elig_registry *r)
@@ -188,6 +310,13 @@ int elig_registry_begin(elig_registry *r, MDB_txn *txn)
     r->home.txn = NULL;
     r->group.txn = NULL;
     dd_arena_reset(r->group_copies);
+    if (elig_caseload_pending(r->caseload)) {
+        /* A writer that did not flush: its counts were never stored. */
+        dd_error("caseload: changes of an earlier write transaction were not flushed; "
+                 "recount with [store] caseload_recount");
+        elig_caseload_forget(r->caseload);
+    }
+    r->write_txn = txn;
     return dd_journal_begin(r->journal, txn);
 }
 
@@ -474,7 +603,15 @@ int elig_registry_get_household(elig_registry *r, MDB_txn *txn, const char *hous
     if (rc)
         return rc;
     *out = (Doudi__StoredHousehold *)decode_stored(&doudi__stored_household__descriptor, &v, arena);
-    return *out ? 0 : DD_ECORRUPT;
+    if (!*out)
+        return DD_ECORRUPT;
+    if (txn == r->write_txn) {
+        /* Read to be changed, most likely: what it counts as stored. */
+        elig_tally t;
+        elig_caseload_tally(*out, &t);
+        elig_caseload_remember(r->caseload, household_id, &t);
+    }
+    return 0;
 }
 
 typedef struct each_person {
@@ -551,16 +688,30 @@ int elig_registry_put_household(elig_registry *r, MDB_txn *txn, const Doudi__Sto
 {
     const char *id = h->report ? h->report->household_id : "";
     size_t len = strlen(id);
+    elig_tally before, after;
+    bool known = elig_caseload_recall(r->caseload, id, &before);
     /* In the journal's index means stored already: no read needed. */
     int rc = dd_journal_holds(r->journal, txn, id, len);
-    if (rc == DD_NOTFOUND) {
-        MDB_val v;
+    MDB_val v;
+    if (rc == 0 && !known) {
+        rc = dd_journal_get(r->journal, txn, id, len, &v);
+        if (rc == 0)
+            rc = tally_stored(r, v.mv_data ? &v : NULL, &before);
+    } else if (rc == DD_NOTFOUND) {
         rc = get(txn, r->households, id, len, &v);
-        if (rc == DD_NOTFOUND)
+        if (rc == DD_NOTFOUND) {
             rc = count_new_household(r, txn);
+            if (!known)
+                elig_caseload_tally(NULL, &before);
+        } else if (rc == 0 && !known) {
+            rc = tally_stored(r, &v, &before);
+        }
     }
     if (rc)
         return rc;
+    elig_caseload_tally(h, &after);
+    elig_caseload_change(r->caseload, &before, &after);
+    elig_caseload_remember(r->caseload, id, &after);
     return households_put(r, txn, id, len, &h->base);
 }
 

@@ -28,6 +28,9 @@
  *                 that must be looked at again at an event time (a
  *                 placeholder waiting too long: 'P' person, 'H' household;
  *                 a quick aid to be decided: 'Q' person), soonest first
+ *   "caseload"    key: county (6 digits) + program byte -> persons eligible,
+ *                 persons enrolled, monthly amount (caseload.h), changed
+ *                 with every household written
  *   "meta"        "clock" -> int64 newest event time applied;
  *                 "households" -> uint64 households held (households are
  *                 never deleted; counted when first stored, since the tree
@@ -52,6 +55,7 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include "caseload.h"
 #include "store.h"
 #include "doudi/eligibility.pb-c.h"
 #include "doudi/registry.pb-c.h"
@@ -82,6 +86,20 @@ void elig_registry_batch_aborted(elig_registry *r);
 
 /* Call at the start of every write transaction, before anything else. */
 int elig_registry_begin(elig_registry *r, MDB_txn *txn);
+/* Call at the end of every write transaction that may have written
+ * households: stores what they changed in the caseload. */
+int elig_registry_flush(elig_registry *r, MDB_txn *txn);
+
+/*
+ * The caseload rows of counties starting with prefix (0 to 6 digits; -EINVAL
+ * for more), in county and program order (caseload.h, elig_caseload_each).
+ */
+int elig_registry_caseload(elig_registry *r, MDB_txn *txn, const char *prefix,
+                           int (*fn)(void *arg, const elig_caseload_row *row), void *arg);
+/* Counts the caseload again from every household stored, in a write
+ * transaction of its own (elig_registry_open does when it was never
+ * counted). */
+int elig_registry_recount_caseload(elig_registry *r);
 /* Call after each record: folds the journal when it is full (or always,
  * with force), so where folds fall depends on the records alone. */
 int elig_registry_fold_if_full(elig_registry *r, MDB_txn *txn, bool force);

@@ -276,6 +276,7 @@ static void start(elig_decision *d, Doudi__Program program, const elig_standard 
     d->program = program;
     d->eligible = false;
     d->amount_fen = 0;
+    d->amount_per_household = false;
     d->ntrace = 0;
     d->nparams = 0;
     d->param_bits = 0;
@@ -756,6 +757,7 @@ static void decide_dibao(const facts *f, elig_decision *d)
                 yuan(f->std).s, yuan(f->per_capita).s, (long long)f->members, yuan(gap).s,
                 yuan(pr->dibao_min_fen).s, yuan(floor_total).s);
         conclude(d, true, max64(gap, floor_total), "dibao.income_below_standard");
+        d->amount_per_household = true;
         return;
     }
 

@@ -124,6 +124,10 @@ typedef struct elig_decision {
     Doudi__Program program;
     bool eligible;
     int64_t amount_fen;
+    /* amount_fen is the household's, decided once for it and the same in
+     * each eligible member's decision (DIBAO's household rule): it is paid
+     * once per household, not once per member. */
+    bool amount_per_household;
     const char *rule;                    /* static string, never NULL ("" when undecided) */
     char trace[ELIG_TRACE_MAX][200];
     size_t ntrace;

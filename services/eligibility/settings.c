@@ -140,6 +140,12 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       "(a department's monthly batch) starts with an empty journal instead of stopping for a "
       "fold midway. 0: fold only when full. Replays then store the same registry, split "
       "differently between the journal and the households database."),
+    K(E_CASELOAD_RECOUNT, "store", "caseload_recount", DD_CONF_BOOL, "false", 0, 0, NULL, false,
+      "Count the caseload (persons eligible and enrolled, and the monthly amounts, by county "
+      "and program; doudictl caseload) again from every household at start-up, before the "
+      "first batch (a province's registry: a few seconds). It is kept as households change "
+      "and counted once by itself for a data directory that never had it; this is for an "
+      "operator who wants it counted afresh."),
     K(E_LOG_RETENTION, "log", "retention", DD_CONF_DURATION, "7d", 0, 3650 * DAY, NULL, true,
       "Output records are trimmed only when this old AND consumed by every known consumer."),
     K(E_LOG_CONSUMERS, "log", "consumers", DD_CONF_STRING, "scheduler", 0, 0, NULL, false,

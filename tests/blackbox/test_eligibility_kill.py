@@ -27,7 +27,7 @@ head) test_kill_minus_nine_during_consumption proves:
   - both output logs hold the same records: sequence, kind, payload bytes
     and stamp (eligibility stamps records with event time);
   - after a SIGTERM (exit 0), `mdb_dump` of every database (person_index,
-    households, decisions, due, meta, cursors, log, log_consumers) holds
+    households, decisions, due, meta, caseload, cursors, log, log_consumers) holds
     the same keys and values in both data directories (the households
     journal, folded every 700 registry writes, included);
   - C folded while caught up, its journal is empty at the end, its
@@ -80,7 +80,7 @@ KILL_SEED = os.environ.get("DOUDI_ELIG_KILL_SEED") or str(time.time_ns())
 # Every named database of eligibility's environment: the registry, its
 # clock and schedule, the cursor at intake and the output log itself.
 DATABASES = ("person_index", "households", "households_journal", "decisions", "due", "meta",
-             "cursors", "log", "log_consumers")
+             "caseload", "cursors", "log", "log_consumers")
 # The households journal folds every so many registry writes, so that both
 # daemons fold many times, at the same records, between other batch ends.
 JOURNAL_MAX = 700
