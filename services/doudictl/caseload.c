@@ -30,6 +30,8 @@ static const char caseload_help[] =
     "    program, as it stands after the last event eligibility applied:\n"
     "\n"
     "    - ELIGIBLE: persons whose latest decision says eligible;\n"
+    "    - HOUSEHOLDS: households with at least one of them (for DIBAO, the\n"
+    "      低保户);\n"
     "    - ENROLLED: persons enrolled in the program (the case system's word:\n"
     "      an eligible person not enrolled is a discovery alert's subject, an\n"
     "      enrolled person no longer eligible a review alert's);\n"
@@ -37,11 +39,12 @@ static const char caseload_help[] =
     "      yuan: a household's 低保 once per household (it is decided for the\n"
     "      household), every other amount per person;\n"
     "\n"
-    "    and a total row. A person counts once in each program that decides\n"
-    "    them, so the total row adds persons across programs. Eligibility keeps\n"
-    "    these sums by county as it changes households, so the answer is exact\n"
-    "    and immediate for a whole province. Temporary assistance (TEMP) is\n"
-    "    decided per emergency, a one-off, and has no caseload.\n"
+    "    and a total row. A person or household counts once in each program\n"
+    "    that decides them, so the total row adds them across programs.\n"
+    "    Eligibility keeps these sums by county as it changes households, so\n"
+    "    the answer is exact and immediate for a whole province. Temporary\n"
+    "    assistance (TEMP) is decided per emergency, a one-off, and has no\n"
+    "    caseload.\n"
     "\n"
     "OPTIONS\n"
     "    -e, --endpoint ENDPOINT\n"
@@ -72,7 +75,7 @@ static const char caseload_help[] =
     "        doudictl caseload 4401 --by-county\n";
 
 typedef struct sums {
-    uint64_t eligible, enrolled;
+    uint64_t eligible, households, enrolled;
     int64_t amount_fen;
 } sums;
 
@@ -81,8 +84,8 @@ static void print_row(const char *name, const char *chinese, const sums *s)
     char yuan[CTL_YUAN_MAX];
     printf("  %-12s", name);
     ctl_put_padded(stdout, chinese, 20);
-    printf("%10" PRIu64 "%10" PRIu64 "%18s\n", s->eligible, s->enrolled,
-           ctl_fen_yuan(s->amount_fen, yuan));
+    printf("%10" PRIu64 "%12" PRIu64 "%10" PRIu64 "%18s\n", s->eligible, s->households,
+           s->enrolled, ctl_fen_yuan(s->amount_fen, yuan));
 }
 
 /* One table of rows[0..n-1] (all of them summed by program). */
@@ -93,18 +96,20 @@ static void print_table(const char *title, Doudi__CaseloadRow *const *rows, size
     printf("%s\n", title);
     printf("  %-12s", "PROGRAM");
     ctl_put_padded(stdout, "NAME", 20);
-    printf("%10s%10s%18s\n", "ELIGIBLE", "ENROLLED", "MONTHLY (YUAN)");
-    sums total = {0, 0, 0};
+    printf("%10s%12s%10s%18s\n", "ELIGIBLE", "HOUSEHOLDS", "ENROLLED", "MONTHLY (YUAN)");
+    sums total = {0, 0, 0, 0};
     for (size_t i = 0; i < np; i++) {
-        sums s = {0, 0, 0};
+        sums s = {0, 0, 0, 0};
         for (size_t j = 0; j < n; j++)
             if ((int)rows[j]->program == programs[i].value) {
                 s.eligible += rows[j]->eligible_persons;
+                s.households += rows[j]->eligible_households;
                 s.enrolled += rows[j]->enrolled_persons;
                 s.amount_fen = ctl_fen_add(s.amount_fen, rows[j]->monthly_amount_fen);
             }
         print_row(programs[i].name, programs[i].chinese, &s);
         total.eligible += s.eligible;
+        total.households += s.households;
         total.enrolled += s.enrolled;
         total.amount_fen = ctl_fen_add(total.amount_fen, s.amount_fen);
     }
@@ -113,8 +118,8 @@ static void print_table(const char *title, Doudi__CaseloadRow *const *rows, size
         if (!ctl_program_find((int)rows[j]->program)) {
             char number[16];
             snprintf(number, sizeof(number), "%d", (int)rows[j]->program);
-            sums s = {rows[j]->eligible_persons, rows[j]->enrolled_persons,
-                      rows[j]->monthly_amount_fen};
+            sums s = {rows[j]->eligible_persons, rows[j]->eligible_households,
+                      rows[j]->enrolled_persons, rows[j]->monthly_amount_fen};
             print_row(number, "", &s);
             total.eligible += s.eligible;
             total.enrolled += s.enrolled;

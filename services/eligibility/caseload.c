@@ -15,7 +15,7 @@
 
 typedef struct pending_row {
     uint32_t key; /* county number * ELIG_PROGRAMS + program, plus 1; 0: empty */
-    int64_t eligible, enrolled, amount_fen;
+    int64_t eligible, households, enrolled, amount_fen;
 } pending_row;
 
 struct elig_caseload {
@@ -66,6 +66,7 @@ void elig_caseload_tally(const Doudi__StoredHousehold *h, elig_tally *out)
                 continue;
             if (s->eligible) {
                 out->eligible[p]++;
+                out->households[p] = 1;
                 /* A household's amount repeats in each member's summary. */
                 if (!s->amount_per_household)
                     out->amount_fen[p] += s->amount_fen;
@@ -109,7 +110,7 @@ static void grow(elig_caseload *c)
 
 static void add(elig_caseload *c, const elig_tally *t, unsigned p, int sign)
 {
-    if (!t->eligible[p] && !t->enrolled[p] && !t->amount_fen[p])
+    if (!t->eligible[p] && !t->households[p] && !t->enrolled[p] && !t->amount_fen[p])
         return;
     if (4 * (c->used + 1) > 3 * (c->mask + 1))
         grow(c);
@@ -120,6 +121,7 @@ static void add(elig_caseload *c, const elig_tally *t, unsigned p, int sign)
         c->used++;
     }
     r->eligible += sign * (int64_t)t->eligible[p];
+    r->households += sign * (int64_t)t->households[p];
     r->enrolled += sign * (int64_t)t->enrolled[p];
     r->amount_fen += sign * t->amount_fen[p];
 }
@@ -176,12 +178,12 @@ int elig_caseload_flush(elig_caseload *c, MDB_txn *txn)
     int rc = 0;
     for (size_t i = 0; i <= c->mask && rc == 0; i++) {
         pending_row *r = &c->rows[i];
-        if (!r->key || (!r->eligible && !r->enrolled && !r->amount_fen))
+        if (!r->key || (!r->eligible && !r->households && !r->enrolled && !r->amount_fen))
             continue;
         uint8_t key[ROW_KEY];
         row_key(key, (r->key - 1) / ELIG_PROGRAMS, (r->key - 1) % ELIG_PROGRAMS);
         MDB_val k = {ROW_KEY, key}, v;
-        int64_t counts[3] = {0, 0, 0};
+        int64_t counts[4] = {0, 0, 0, 0};
         rc = mdb_get(txn, c->dbi, &k, &v);
         if (rc == 0 && v.mv_size == sizeof(counts))
             memcpy(counts, v.mv_data, sizeof(counts));
@@ -192,9 +194,10 @@ int elig_caseload_flush(elig_caseload *c, MDB_txn *txn)
         if (rc)
             break;
         counts[0] += r->eligible;
-        counts[1] += r->enrolled;
-        counts[2] += r->amount_fen;
-        if (counts[0] || counts[1] || counts[2]) {
+        counts[1] += r->households;
+        counts[2] += r->enrolled;
+        counts[3] += r->amount_fen;
+        if (counts[0] || counts[1] || counts[2] || counts[3]) {
             v.mv_size = sizeof(counts);
             v.mv_data = counts;
             rc = mdb_put(txn, c->dbi, &k, &v, 0);
@@ -239,7 +242,7 @@ int elig_caseload_each(const elig_caseload *c, MDB_txn *txn, const char *prefix,
     MDB_cursor_op op = pl ? MDB_SET_RANGE : MDB_FIRST;
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         op = MDB_NEXT;
-        if (k.mv_size != ROW_KEY || v.mv_size != 3 * sizeof(int64_t)) {
+        if (k.mv_size != ROW_KEY || v.mv_size != 4 * sizeof(int64_t)) {
             rc = DD_ECORRUPT;
             break;
         }
@@ -249,11 +252,12 @@ int elig_caseload_each(const elig_caseload *c, MDB_txn *txn, const char *prefix,
         memcpy(row.county, k.mv_data, 6);
         row.county[6] = '\0';
         row.program = (Doudi__Program)((const uint8_t *)k.mv_data)[6];
-        int64_t counts[3];
+        int64_t counts[4];
         memcpy(counts, v.mv_data, sizeof(counts));
         row.eligible = (uint64_t)counts[0];
-        row.enrolled = (uint64_t)counts[1];
-        row.amount_fen = counts[2];
+        row.households = (uint64_t)counts[1];
+        row.enrolled = (uint64_t)counts[2];
+        row.amount_fen = counts[3];
         if ((rc = fn(arg, &row)) != 0)
             break;
     }

@@ -6,14 +6,15 @@
  * MemberSummaries); the caseload is the sum of those summaries over every
  * household, by county (the first six digits of the household's region,
  * "000000" for a household without one) and program: persons the summary
- * says eligible, persons enrolled, and the monthly amounts decided (a
+ * says eligible, households with at least one of them, persons enrolled,
+ * and the monthly amounts decided (a
  * household's 低保, decided once for the household and repeated in each
  * member's summary, counted once: DecisionSummary.amount_per_household).
  * An office reads it as "how many people does 低保 reach here, and for how
  * much a month"; it is exact, not sampled.
  *
  * Summing a province's registry on demand would read gigabytes, so the sums
- * are stored ("caseload": key county digits and a program byte, value three
+ * are stored ("caseload": key county digits and a program byte, value four
  * 64-bit counts) and changed with every household written: the registry
  * tallies the household as stored before the write and as written, and the
  * difference goes into the write transaction's pending changes, flushed
@@ -39,6 +40,7 @@
 typedef struct elig_tally {
     char county[7];                    /* six digits, NUL-terminated */
     uint32_t eligible[ELIG_PROGRAMS];  /* indexed by Doudi__Program */
+    uint32_t households[ELIG_PROGRAMS]; /* 1 when anybody is eligible */
     uint32_t enrolled[ELIG_PROGRAMS];
     int64_t amount_fen[ELIG_PROGRAMS];
 } elig_tally;
@@ -47,7 +49,7 @@ typedef struct elig_tally {
 typedef struct elig_caseload_row {
     char county[7];
     Doudi__Program program;
-    uint64_t eligible, enrolled;
+    uint64_t eligible, households, enrolled;
     int64_t amount_fen;
 } elig_caseload_row;
 

@@ -72,6 +72,8 @@
     X(M_CASELOAD_ELIGIBLE, "doudi_eligibility_caseload_eligible_persons", DD_METRIC_GAUGE, \
       "Persons whose latest decision says eligible, by program (doudictl caseload).",      \
       "program", NULL, 0)                                                                  \
+    X(M_CASELOAD_HOUSEHOLDS, "doudi_eligibility_caseload_eligible_households",             \
+      DD_METRIC_GAUGE, "Households with anybody eligible, by program.", "program", NULL, 0)  \
     X(M_CASELOAD_ENROLLED, "doudi_eligibility_caseload_enrolled_persons", DD_METRIC_GAUGE, \
       "Persons enrolled, by program.", "program", NULL, 0)                                 \
     X(M_CASELOAD_AMOUNT, "doudi_eligibility_caseload_monthly_amount_fen", DD_METRIC_GAUGE, \
@@ -261,6 +263,7 @@ static int add_caseload_row(void *arg, const elig_caseload_row *row)
     memcpy(r->county_code, row->county, sizeof(row->county));
     r->program = row->program;
     r->eligible_persons = row->eligible;
+    r->eligible_households = row->households;
     r->enrolled_persons = row->enrolled;
     r->monthly_amount_fen = row->amount_fen;
     c->rows[c->n++] = r;
@@ -388,7 +391,7 @@ static bool answer(void *arg, dd_arena *arena, const uint8_t *request, size_t le
 /* ---- maintenance ----------------------------------------------------------- */
 
 typedef struct caseload_sums {
-    uint64_t eligible[ELIG_PROGRAMS], enrolled[ELIG_PROGRAMS];
+    uint64_t eligible[ELIG_PROGRAMS], households[ELIG_PROGRAMS], enrolled[ELIG_PROGRAMS];
     int64_t amount_fen[ELIG_PROGRAMS];
 } caseload_sums;
 
@@ -398,6 +401,7 @@ static int add_to_sums(void *arg, const elig_caseload_row *row)
     unsigned p = (unsigned)row->program;
     if (p > 0 && p < ELIG_PROGRAMS) {
         s->eligible[p] += row->eligible;
+        s->households[p] += row->households;
         s->enrolled[p] += row->enrolled;
         s->amount_fen[p] += row->amount_fen;
     }
@@ -422,6 +426,8 @@ static void update_caseload_gauges(elig_daemon *d)
             continue; /* decided per emergency: no caseload */
         dd_stage_enum_label(&doudi__program__descriptor, p, "PROGRAM_", label, sizeof(label));
         dd_series_set(dd_metric_series(d->m[M_CASELOAD_ELIGIBLE], label), (double)s.eligible[p]);
+        dd_series_set(dd_metric_series(d->m[M_CASELOAD_HOUSEHOLDS], label),
+                      (double)s.households[p]);
         dd_series_set(dd_metric_series(d->m[M_CASELOAD_ENROLLED], label), (double)s.enrolled[p]);
         dd_series_set(dd_metric_series(d->m[M_CASELOAD_AMOUNT], label), (double)s.amount_fen[p]);
     }

@@ -29,8 +29,9 @@
  *                 placeholder waiting too long: 'P' person, 'H' household;
  *                 a quick aid to be decided: 'Q' person), soonest first
  *   "caseload"    key: county (6 digits) + program byte -> persons eligible,
- *                 persons enrolled, monthly amount (caseload.h), changed
- *                 with every household written
+ *                 households with anybody eligible, persons enrolled,
+ *                 monthly amount (caseload.h), changed with every household
+ *                 written
  *   "meta"        "clock" -> int64 newest event time applied;
  *                 "households" -> uint64 households held (households are
  *                 never deleted; counted when first stored, since the tree

@@ -6,6 +6,8 @@ test_caseload_is_the_sum_of_the_households proves, after a generated
 county-month (households moving, splitting and merging among its events):
   - the caseload of every county (QueryRequest.caseload_region "") equals
     the sum of the decision summaries of every household the registry holds
+    (persons eligible, households with anybody eligible, persons enrolled,
+    amounts)
     (each household asked for by id: every household id any event names),
     a household's 低保 amount counted once for the household;
   - a county's prefix gives exactly its rows; a region of more than six
@@ -54,7 +56,8 @@ def caseload(elig, prefix):
     rep = elig.query(caseload_region=prefix)
     h.check(not rep.error_text, f"caseload of '{prefix}' refused: {rep.error_text}")
     return {(r.county_code, r.program): (r.eligible_persons, r.enrolled_persons,
-                                         r.monthly_amount_fen) for r in rep.caseload}
+                                         r.monthly_amount_fen, r.eligible_households)
+            for r in rep.caseload}
 
 
 def test_caseload_is_the_sum_of_the_households(env):
@@ -69,7 +72,7 @@ def test_caseload_is_the_sum_of_the_households(env):
     elig.wait_caught_up(120)
 
     ids = household_ids(event_pb2.Envelope.FromString(b) for b in county.encoded())
-    sums = collections.defaultdict(lambda: [0, 0, 0])
+    sums = collections.defaultdict(lambda: [0, 0, 0, 0])
     households_paid_once = collections.Counter()
     held = 0
     for hid in sorted(ids):
@@ -80,6 +83,7 @@ def test_caseload_is_the_sum_of_the_households(env):
         held += 1
         c = county_of(rep.household.region_code)
         once = set()  # programs whose household amount this household counted
+        eligible_here = set()  # programs anybody of this household is eligible for
         for m in rep.household.members:
             for d in m.decisions:
                 s = sums[(c, d.program)]
@@ -90,6 +94,10 @@ def test_caseload_is_the_sum_of_the_households(env):
                 if d.eligible and d.amount_per_household:
                     once.add(d.program)
                     households_paid_once[d.program] += 1
+                if d.eligible:
+                    eligible_here.add(d.program)
+        for p in eligible_here:
+            sums[(c, p)][3] += 1
     want = {k: tuple(v) for k, v in sums.items() if any(v)}
     got = caseload(elig, "")
     h.check(held > HOUSEHOLDS, f"the registry holds the households ({held})")
@@ -111,20 +119,22 @@ def test_caseload_is_the_sum_of_the_households(env):
     h.check_eq(r.returncode, 0, f"doudictl caseload's exit status ({r.stderr})")
     total = [line.split() for line in r.stdout.splitlines() if line.strip().startswith("TOTAL")]
     mine = [v for k, v in want.items() if k[0] == "440106"]
-    h.check_eq([int(x) for x in total[0][1:3]] if total else None,
-               [sum(v[0] for v in mine), sum(v[1] for v in mine)],
-               "doudictl caseload's total of eligible and enrolled persons")
+    h.check_eq([int(x) for x in total[0][1:4]] if total else None,
+               [sum(v[0] for v in mine), sum(v[3] for v in mine), sum(v[1] for v in mine)],
+               "doudictl caseload's total of eligible persons, their households and enrolled "
+               "persons")
 
     from doudi import event_pb2 as ev
-    by_program = collections.defaultdict(lambda: [0, 0, 0])
+    by_program = collections.defaultdict(lambda: [0, 0, 0, 0])
     for (c, p), v in want.items():
-        for i in range(3):
+        for i in range(4):
             by_program[ev.Program.Name(p)[len("PROGRAM_"):].lower()][i] += v[i]
 
     def gauges():
         m = elig.metrics()
         return {p: [m.get(f"doudi_eligibility_caseload_{name}", None, program=p)
-                    for name in ("eligible_persons", "enrolled_persons", "monthly_amount_fen")]
+                    for name in ("eligible_persons", "enrolled_persons", "monthly_amount_fen",
+                                 "eligible_households")]
                 for p in by_program}
     h.wait_for(lambda: gauges() == {p: [float(x) for x in v] for p, v in by_program.items()},
                10, "the caseload gauges to show the registry's sums")

@@ -118,11 +118,13 @@ static void tally_counts_each_member_and_a_household_amount_once(void **state)
     elig_caseload_tally(&b.h, &t);
     assert_string_equal(t.county, "440106");
     assert_int_equal(t.eligible[DOUDI__PROGRAM__PROGRAM_DIBAO], 3);
+    assert_int_equal(t.households[DOUDI__PROGRAM__PROGRAM_DIBAO], 1);
     assert_int_equal(t.enrolled[DOUDI__PROGRAM__PROGRAM_DIBAO], 1);
     assert_int_equal(t.amount_fen[DOUDI__PROGRAM__PROGRAM_DIBAO], 90000);
     assert_int_equal(t.eligible[DOUDI__PROGRAM__PROGRAM_AGE], 1);
     assert_int_equal(t.amount_fen[DOUDI__PROGRAM__PROGRAM_AGE], 10000);
     assert_int_equal(t.eligible[DOUDI__PROGRAM__PROGRAM_TEKUN], 0);
+    assert_int_equal(t.households[DOUDI__PROGRAM__PROGRAM_TEKUN], 0);
     assert_int_equal(t.enrolled[DOUDI__PROGRAM__PROGRAM_TEKUN], 1);
 
     /* Two persons eligible alone (per person) add up. */
@@ -133,6 +135,7 @@ static void tally_counts_each_member_and_a_household_amount_once(void **state)
     elig_caseload_tally(&b.h, &t);
     assert_string_equal(t.county, "000000");
     assert_int_equal(t.amount_fen[DOUDI__PROGRAM__PROGRAM_DIBAO], 2 * 136800);
+    assert_int_equal(t.households[DOUDI__PROGRAM__PROGRAM_DIBAO], 1);
 
     elig_caseload_tally(NULL, &t);
     assert_string_equal(t.county, "000000");
@@ -185,6 +188,7 @@ static elig_tally tally_of(const char *county, int program, uint32_t eligible, i
     memset(&t, 0, sizeof(t));
     memcpy(t.county, county, 7);
     t.eligible[program] = eligible;
+    t.households[program] = eligible ? 1 : 0;
     t.amount_fen[program] = amount;
     return t;
 }
@@ -217,6 +221,7 @@ static void changes_move_counts_and_cancel_out(void **state)
     assert_int_equal(r.n, 1);
     assert_int_equal(r.r[0].program, DOUDI__PROGRAM__PROGRAM_DIBAO);
     assert_int_equal(r.r[0].eligible, 3);
+    assert_int_equal(r.r[0].households, 2);
     assert_int_equal(r.r[0].amount_fen, 70000);
 
     /* An aborted write leaves the stored sums as they were. */
