@@ -136,23 +136,52 @@ static int tally_stored(elig_registry *r, const MDB_val *v, elig_tally *out)
     return 0;
 }
 
-static int count_household(elig_registry *r, const MDB_val *v)
+/*
+ * Calls fn for every entry of "households" as txn holds it: the tree's
+ * entries of the kind asked for (persons: keys with 0x1F; else households)
+ * that the journal has nothing newer for, then every newest entry of the
+ * journal, of both kinds (value->mv_data NULL for a deletion), which fn
+ * sorts out itself. fn returns 0 to go on.
+ */
+static int walk_registry(elig_registry *r, MDB_txn *txn, bool persons,
+                         int (*fn)(void *arg, const void *key, size_t klen, const MDB_val *value),
+                         void *arg)
 {
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, r->households, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v, newer;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if ((memchr(k.mv_data, 0x1f, k.mv_size) != NULL) != persons)
+            continue;
+        /* The journal's entry (a newer value, or a person moved away)
+         * wins; it is visited below. */
+        rc = dd_journal_get(r->journal, txn, k.mv_data, k.mv_size, &newer);
+        if (rc == 0)
+            continue;
+        if (rc != DD_NOTFOUND || (rc = fn(arg, k.mv_data, k.mv_size, &v)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    return dd_journal_each(r->journal, txn, fn, arg);
+}
+
+/* Adds a household record to the caseload; person records are skipped. */
+static int count_household(void *arg, const void *key, size_t klen, const MDB_val *value)
+{
+    elig_registry *r = arg;
+    if (!value->mv_data || memchr(key, 0x1f, klen))
+        return 0;
     elig_tally none, t;
-    int rc = tally_stored(r, v, &t);
+    int rc = tally_stored(r, value, &t);
     if (rc == 0) {
         elig_caseload_tally(NULL, &none);
-        memcpy(none.county, t.county, sizeof(none.county));
         elig_caseload_change(r->caseload, &none, &t);
     }
     return rc;
-}
-
-static int count_journal_household(void *arg, const void *key, size_t klen, const MDB_val *value)
-{
-    if (!value->mv_data || memchr(key, 0x1f, klen))
-        return 0;
-    return count_household(arg, value);
 }
 
 /* Counts every household as txn holds it (the tree's, or the journal's
@@ -163,24 +192,9 @@ static int count_caseload_fn(MDB_txn *txn, void *arg)
     int rc = dd_journal_begin(r->journal, txn);
     if (rc == 0)
         rc = elig_caseload_clear(r->caseload, txn);
-    MDB_cursor *cur;
-    if (rc || (rc = mdb_cursor_open(txn, r->households, &cur)) != 0)
-        return rc;
-    MDB_val k, v, newer;
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        if (memchr(k.mv_data, 0x1f, k.mv_size))
-            continue;
-        rc = dd_journal_get(r->journal, txn, k.mv_data, k.mv_size, &newer);
-        if (rc == 0)
-            continue; /* counted from the journal below */
-        if (rc != DD_NOTFOUND || (rc = count_household(r, &v)) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND)
-        return rc;
-    if ((rc = dd_journal_each(r->journal, txn, count_journal_household, r)) != 0 ||
-        (rc = elig_caseload_flush(r->caseload, txn)) != 0)
+    if (rc == 0)
+        rc = walk_registry(r, txn, false, count_household, r);
+    if (rc || (rc = elig_caseload_flush(r->caseload, txn)) != 0)
         return rc;
     uint8_t one = 1;
     MDB_val mk = {strlen(CASELOAD_KEY), CASELOAD_KEY}, mv = {1, &one};
@@ -646,26 +660,7 @@ int elig_registry_each_person(elig_registry *r, MDB_txn *txn, dd_arena *arena,
 {
     each_person w = {r->homes, fn, arg, arena, 0};
     dd_arena_reset(arena);
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, r->households, &cur);
-    if (rc)
-        return rc;
-    MDB_val k, v, newer;
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        if (!memchr(k.mv_data, 0x1f, k.mv_size))
-            continue;
-        /* The journal's entry (a newer value, or the person moved away)
-         * wins; it is visited below. */
-        rc = dd_journal_get(r->journal, txn, k.mv_data, k.mv_size, &newer);
-        if (rc == 0)
-            continue;
-        if (rc != DD_NOTFOUND || (rc = visit_person(&w, k.mv_data, k.mv_size, &v)) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND)
-        return rc;
-    return dd_journal_each(r->journal, txn, visit_person, &w);
+    return walk_registry(r, txn, true, visit_person, &w);
 }
 
 /* One more household in meta's count (households are never deleted). */

@@ -124,11 +124,10 @@ def test_caseload_is_the_sum_of_the_households(env):
                "doudictl caseload's total of eligible persons, their households and enrolled "
                "persons")
 
-    from doudi import event_pb2 as ev
     by_program = collections.defaultdict(lambda: [0, 0, 0, 0])
     for (c, p), v in want.items():
         for i in range(4):
-            by_program[ev.Program.Name(p)[len("PROGRAM_"):].lower()][i] += v[i]
+            by_program[event_pb2.Program.Name(p)[len("PROGRAM_"):].lower()][i] += v[i]
 
     def gauges():
         m = elig.metrics()
