@@ -53,6 +53,9 @@ struct dd_consumer {
     ev_timer timeout;
     dd_consumer_options opt;
     char *name, *upstream, *endpoint;
+    bool curve;
+    dd_zauth_keys curve_keys;
+    char curve_server[DD_ZAUTH_Z85_LEN + 1];
     uint32_t *kinds;
     MDB_dbi cursors;
     uint64_t cursor;
@@ -105,6 +108,13 @@ int dd_consumer_new(dd_store *store, struct ev_loop *loop, void *zctx,
     c->name = dd_strdup(options->name);
     c->upstream = dd_strdup(options->upstream);
     c->endpoint = dd_strdup(options->endpoint);
+    if (options->curve_keys && options->curve_server_public) {
+        c->curve = true;
+        c->curve_keys = *options->curve_keys;
+        snprintf(c->curve_server, sizeof(c->curve_server), "%s", options->curve_server_public);
+    }
+    c->opt.curve_keys = NULL; /* the copies above are the ones used */
+    c->opt.curve_server_public = NULL;
     if (options->nkinds) {
         c->kinds = dd_malloc(options->nkinds * sizeof(uint32_t));
         memcpy(c->kinds, options->kinds, options->nkinds * sizeof(uint32_t));
@@ -305,7 +315,11 @@ static int open_socket(dd_consumer *c)
     c->socket = dd_zsock_new(c->zctx, ZMQ_DEALER, c->opt.max_message_bytes, 0);
     if (!c->socket)
         return -EINVAL;
-    int rc = dd_zsock_connect(c->socket, c->endpoint);
+    int rc = c->curve ? dd_zauth_secure_client(c->socket, &c->curve_keys, c->curve_server) : 0;
+    if (rc)
+        dd_error("consumer of %s: cannot set CURVE keys: %s", c->upstream, zmq_strerror(-rc));
+    else
+        rc = dd_zsock_connect(c->socket, c->endpoint);
     if (rc) {
         zmq_close(c->socket);
         c->socket = NULL;

@@ -37,6 +37,7 @@
 #include "doudi/log.pb-c.h"
 #include "metrics.h"
 #include "store.h"
+#include "zauth.h"
 
 typedef struct dd_consumer dd_consumer;
 
@@ -59,6 +60,10 @@ typedef struct dd_consumer_options {
     const uint32_t *kinds;     /* wanted kinds; NULL: all */
     size_t nkinds;
     int64_t max_message_bytes; /* ZMQ_MAXMSGSIZE; 0: 64 MiB */
+    /* CURVE (zauth.h): this daemon's key pair and the upstream's public
+     * key; NULL: plain ZeroMQ. Copied. */
+    const dd_zauth_keys *curve_keys;
+    const char *curve_server_public;
 } dd_consumer_options;
 
 typedef enum {

@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "error.h"
 #include "evzmq.h"
+#include "zauth.h"
 #include "wire.h"
 
 #include "doudi/log.pb-c.h"
@@ -76,6 +77,7 @@ typedef struct parked_fetch {
 
 struct dd_log {
     dd_store *store;
+    struct dd_zauth *auth; /* NULL: plain ZeroMQ */
     MDB_dbi records, consumers_db;
     uint64_t head;  /* committed */
     uint64_t next;  /* next sequence to hand out in the open transaction */
@@ -730,7 +732,10 @@ static void router_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
             dd_warn("log fetch socket: %s", dd_strerror(rc));
             break;
         }
-        handle_fetch(log, &msg);
+        /* The routing id a ROUTER prepends has no User-Id: ask the peer's frame. */
+        if (!log->auth ||
+            dd_zauth_admit(log->auth, &msg.frames[msg.nheld - 1], DD_ZAUTH_READ) != NULL)
+            handle_fetch(log, &msg);
         dd_zmsg_close(&msg);
     }
 }
@@ -740,7 +745,11 @@ int dd_log_serve(dd_log *log, struct ev_loop *loop, void *zctx, const char *endp
     log->router = dd_zsock_new(zctx, ZMQ_ROUTER, log->opt.max_message_bytes, 0);
     if (!log->router)
         return -EINVAL;
-    int rc = dd_zsock_bind(log->router, endpoint);
+    int rc = log->auth ? dd_zauth_secure_server(log->auth, log->router, DD_ZAUTH_READ) : 0;
+    if (rc)
+        dd_error("cannot make %s a CURVE server: %s", endpoint, zmq_strerror(-rc));
+    else
+        rc = dd_zsock_bind(log->router, endpoint);
     if (rc) {
         zmq_close(log->router);
         log->router = NULL;
@@ -753,6 +762,11 @@ int dd_log_serve(dd_log *log, struct ev_loop *loop, void *zctx, const char *endp
     dd_evzmq_init(&log->watcher, log->router, EV_READ, router_cb, log);
     dd_evzmq_start(loop, &log->watcher);
     return 0;
+}
+
+void dd_log_set_auth(dd_log *log, struct dd_zauth *auth)
+{
+    log->auth = auth;
 }
 
 void dd_log_close(dd_log **logp)

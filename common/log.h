@@ -106,6 +106,15 @@ int dd_log_get(dd_log *log, MDB_txn *txn, uint64_t seq, dd_log_header *header,
 int dd_log_serve(dd_log *log, struct ev_loop *loop, void *zctx, const char *endpoint);
 
 /*
+ * Serves the log over CURVE (zauth.h) from the next dd_log_serve on: the
+ * endpoint lets in readers and operators only, and a fetch from a key that
+ * a reload removed or demoted is dropped unanswered (counted by auth).
+ * auth must outlive the log's serving.
+ */
+struct dd_zauth;
+void dd_log_set_auth(dd_log *log, struct dd_zauth *auth);
+
+/*
  * Answers every parked fetch at once (with what it has, possibly nothing);
  * used when the daemon stops so consumers do not wait for a dead peer.
  */

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "evzmq.h"
 #include "store_metrics.h"
+#include "zauth.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct dd_stage {
     const char **consumer_names;
     size_t nconsumer_names;
     void *zctx;
+    dd_zauth *auth;
     dd_consumer *consumer;
     void *query_sock;
     dd_evzmq query_w;
@@ -99,6 +101,16 @@ int dd_stage_open_store(dd_stage *st)
     if ((rc = dd_log_open(st->store, &lo, st->metrics, &st->log)) != 0)
         return rc;
     st->zctx = zmq_ctx_new();
+    /* The handler is bound before any socket of the context: zauth.h. */
+    const char *key_file = k->auth_key_file != DD_STAGE_NO_KEY
+                               ? dd_config_string(c, k->auth_key_file) : "";
+    if (key_file[0]) {
+        if ((rc = dd_zauth_new(st->loop, st->zctx, key_file,
+                               dd_config_string(c, k->auth_clients_file), st->metrics,
+                               &st->auth)) != 0)
+            return rc;
+        dd_log_set_auth(st->log, st->auth);
+    }
     return 0;
 }
 
@@ -115,7 +127,10 @@ static void query_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
             break;
         /* [identity, request] from a DEALER, [identity, "", request] from a REQ. */
         bool delimiter = msg.nframes == 3 && dd_zmsg_size(&msg, 1) == 0;
-        if ((msg.nframes == 2 || delimiter) && dd_zmsg_size(&msg, 0) <= 256) {
+        /* With CURVE, a sender a reload removed or demoted gets silence. */
+        bool admitted =
+            !st->auth || dd_zauth_admit(st->auth, &msg.frames[msg.nheld - 1], DD_ZAUTH_READ);
+        if (admitted && (msg.nframes == 2 || delimiter) && dd_zmsg_size(&msg, 0) <= 256) {
             size_t last = msg.nframes - 1;
             uint8_t *buf = NULL;
             size_t len = 0;
@@ -146,9 +161,13 @@ static int serve_queries(dd_stage *st)
     }
     st->query_arena = dd_arena_new(1 << 20);
     st->query_sock = dd_zsock_new(st->zctx, ZMQ_ROUTER, 1 << 20, 0);
-    int rc = 0;
-    if (!st->query_sock || (rc = dd_zsock_bind(st->query_sock, endpoint)) != 0)
-        return rc ? rc : -EINVAL;
+    if (!st->query_sock)
+        return -EINVAL;
+    int rc = st->auth ? dd_zauth_secure_server(st->auth, st->query_sock, DD_ZAUTH_READ) : 0;
+    if (rc)
+        dd_error("cannot make %s a CURVE server: %s", endpoint, zmq_strerror(-rc));
+    if (rc || (rc = dd_zsock_bind(st->query_sock, endpoint)) != 0)
+        return rc;
     dd_evzmq_init(&st->query_w, st->query_sock, EV_READ, query_cb, st);
     dd_evzmq_start(st->loop, &st->query_w);
     return 0;
@@ -215,6 +234,26 @@ int dd_stage_start(dd_stage *st)
         .kinds = st->spec->kinds,
         .nkinds = st->spec->nkinds,
     };
+    dd_zauth_keys own, upstream;
+    const char *upstream_key = k->auth_upstream_key_file != DD_STAGE_NO_KEY
+                                   ? dd_config_string(c, k->auth_upstream_key_file) : "";
+    if (upstream_key[0]) {
+        const char *key_file = dd_config_string(c, k->auth_key_file);
+        if (!key_file[0]) {
+            dd_error("[auth] upstream_key_file is set but key_file is not: fetching over CURVE "
+                     "needs this daemon's own key pair");
+            return DD_ECONFIG;
+        }
+        char *error = NULL;
+        if ((rc = dd_zauth_read_keys(key_file, true, &own, &error)) != 0 ||
+            (rc = dd_zauth_read_keys(upstream_key, false, &upstream, &error)) != 0) {
+            dd_error("%s", error ? error : dd_strerror(rc));
+            free(error);
+            return rc;
+        }
+        co.curve_keys = &own;
+        co.curve_server_public = upstream.public_z85;
+    }
     if ((rc = dd_consumer_new(st->store, st->loop, st->zctx, &co, st->spec->apply, st->arg,
                               st->metrics, &st->consumer)) != 0)
         return rc;
@@ -245,6 +284,14 @@ void dd_stage_reload(dd_stage *st, dd_config *config)
                     "running value is kept",
                     spec->settings[key].section, spec->settings[key].name);
     apply_log_level(st, config);
+    if (st->auth) {
+        const char *clients = dd_config_string(config, spec->keys.auth_clients_file);
+        if (clients[0])
+            dd_zauth_reload(st->auth, clients);
+        else
+            dd_error("SIGHUP: [auth] clients_file is empty while key_file is set; the clients "
+                     "read before are kept");
+    }
     dd_log_set_retention(st->log, dd_config_duration_ms(config, spec->keys.log_retention));
     st->trim_ns = dd_config_duration_ms(config, spec->keys.log_trim_interval) * 1000000;
     dd_config_destroy(&st->config);
@@ -274,6 +321,7 @@ void dd_stage_destroy(dd_stage **sp)
     if (st->spec->close_sockets)
         st->spec->close_sockets(st->arg);
     dd_log_close(&st->log);
+    dd_zauth_destroy(&st->auth);
     /* zmq_ctx_term waits for every socket of the context to be closed. */
     if (st->zctx)
         zmq_ctx_term(st->zctx);
@@ -332,4 +380,9 @@ const char *dd_stage_enum_label(const ProtobufCEnumDescriptor *descriptor, int v
         buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
     buf[i] = '\0';
     return buf;
+}
+
+dd_zauth *dd_stage_auth(dd_stage *st)
+{
+    return st->auth;
 }

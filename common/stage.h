@@ -12,7 +12,15 @@
  * the daemon's event clock (every trim_interval), clears stale LMDB reader
  * slots (every reader_check_interval) and refreshes the gauges. On SIGHUP it
  * applies the keys every stage reloads (log level, log retention, trim
- * interval) and warns about changed keys that need a restart.
+ * interval, the CURVE clients file) and warns about changed keys that need a
+ * restart.
+ *
+ * CURVE: with [auth] key_file set, the log and query endpoints are CURVE
+ * servers that let in the readers and operators of [auth] clients_file
+ * (dd_stage_auth gives the daemon the same handler for its own sockets);
+ * with [auth] upstream_key_file set, the upstream's log is fetched over
+ * CURVE with this daemon's key pair, which the upstream's clients file must
+ * list as a reader.
  *
  * The daemon keeps what is its own: its databases and engine, its apply
  * function and store participant, its extra sockets and timers, its metric
@@ -68,6 +76,26 @@ typedef struct dd_stage dd_stage;
 /* A key a daemon does not have (only where dd_stage_keys says so). */
 #define DD_STAGE_NO_KEY ((size_t)-1)
 
+/*
+ * The [auth] keys of a stage, for the daemon's settings table: the indexes
+ * of its key_file, clients_file and upstream_key_file entries.
+ */
+#define DD_STAGE_AUTH_SETTINGS(key_file, clients_file, upstream_key_file)                       \
+    [key_file] = {"auth", "key_file", DD_CONF_STRING, "", 0, 0, NULL, false,                    \
+                  "This daemon's CURVE key pair (doudictl keygen). Empty: its log and query "    \
+                  "endpoints speak plain ZeroMQ (loopback, or a network only trusted parties "  \
+                  "reach). Set: they take only CURVE clients listed in clients_file as readers " \
+                  "(-) or operators (*)."},                                                      \
+    [clients_file] = {"auth", "clients_file", DD_CONF_STRING, "", 0, 0, NULL, true,             \
+                      "The clients let in when key_file is set: a line per client, NAME "       \
+                      "PUBLIC-KEY GRANT (- for a reader, * for an operator; a list of sources " \
+                      "grants nothing here). Read again on SIGHUP."},                           \
+    [upstream_key_file] = {"auth", "upstream_key_file", DD_CONF_STRING, "", 0, 0, NULL, false,  \
+                           "The upstream daemon's CURVE public key (the .pub beside its "       \
+                           "key_file). Set: its log is fetched over CURVE with this daemon's "  \
+                           "key_file, whose public key the upstream's clients_file must list "  \
+                           "as a reader (-)."}
+
 /* Where the common settings are in the daemon's key table (config.h). */
 typedef struct dd_stage_keys {
     size_t data_dir, map_size, max_map_size, reader_check_interval;
@@ -78,6 +106,9 @@ typedef struct dd_stage_keys {
     size_t consumer_name, upstream_endpoint, fetch_records, fetch_wait;
     size_t upstream_name;  /* or DD_STAGE_NO_KEY: dd_stage_spec.upstream */
     size_t query_endpoint; /* or DD_STAGE_NO_KEY: no query ROUTER */
+    /* CURVE (zauth.h): this daemon's key pair, the clients its log and
+     * query endpoints let in, the upstream's public key. */
+    size_t auth_key_file, auth_clients_file, auth_upstream_key_file;
 } dd_stage_keys;
 
 /*
@@ -151,9 +182,10 @@ int dd_stage_start(dd_stage *stage);
 
 /*
  * SIGHUP: warns about every changed key that is not reloadable, applies the
- * log level, log retention and trim interval, and takes ownership of config
- * in place of the running one. Logs nothing else: the daemon says what it
- * reloaded.
+ * log level, log retention and trim interval, reads the CURVE clients file
+ * again (a file that does not read keeps the old list: zauth.h), and takes
+ * ownership of config in place of the running one. Logs nothing else: the
+ * daemon says what it reloaded.
  */
 void dd_stage_reload(dd_stage *stage, dd_config *config);
 
@@ -175,6 +207,9 @@ dd_store *dd_stage_store(dd_stage *stage);
 dd_log *dd_stage_log(dd_stage *stage);
 void *dd_stage_zctx(dd_stage *stage);
 dd_consumer *dd_stage_consumer(dd_stage *stage);
+/* The CURVE handler (after dd_stage_open_store), or NULL when [auth]
+ * key_file is empty. */
+struct dd_zauth *dd_stage_auth(dd_stage *stage);
 
 /*
  * A metric label from a protobuf enum value: its name without prefix, in

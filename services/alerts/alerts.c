@@ -19,6 +19,7 @@
 #include "alerts_settings.h"
 #include "store.h"
 #include "stage.h"
+#include "zauth.h"
 #include "alerts_stream.h"
 
 #include "doudi/event.pb-c.h"
@@ -194,6 +195,15 @@ static void request_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
         alerts_buf reply = {0};
         alerts_req_type type = ALERTS_REQ_BAD;
         int refused = 1;
+        dd_zauth *auth = dd_stage_auth(d->stage);
+        const dd_zauth_client *client =
+            auth ? dd_zauth_admit(auth, &msg.frames[msg.nheld - 1], DD_ZAUTH_READ) : NULL;
+        if (auth && !client) {
+            /* A key a reload removed or demoted: silence, counted by auth. */
+            dd_zmsg_close(&msg);
+            continue;
+        }
+        d->service.caller_operates = !auth || dd_zauth_client_may(client, DD_ZAUTH_OPERATE);
         if ((msg.nframes == 2 || delimiter) && dd_zmsg_size(&msg, msg.nframes - 1) <= 65536) {
             size_t last = msg.nframes - 1;
             uint64_t served = d->service.replay_entries_served;
@@ -392,6 +402,9 @@ static const dd_stage_spec alerts_stage = {
             .fetch_wait = A_FETCH_WAIT,
             .upstream_name = A_UPSTREAM_NAME,
             .query_endpoint = DD_STAGE_NO_KEY,
+            .auth_key_file = A_AUTH_KEY_FILE,
+            .auth_clients_file = A_AUTH_CLIENTS_FILE,
+            .auth_upstream_key_file = A_AUTH_UPSTREAM_KEY_FILE,
         },
     .kinds = upstream_kinds,
     .nkinds = sizeof(upstream_kinds) / sizeof(upstream_kinds[0]),
@@ -443,6 +456,7 @@ int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **o
         .heartbeat_s = (double)dd_config_duration_ms(config, A_HEARTBEAT) / 1000.0,
         .head = stream_head,
         .head_arg = log,
+        .auth = dd_stage_auth(d->stage),
     };
     if ((rc = alerts_live_new(loop, zctx, &lvo, d->s[M_DELIVERIES], d->m[M_SUBSCRIPTIONS],
                               &d->live)) != 0)
@@ -459,7 +473,9 @@ int alerts_daemon_new(struct ev_loop *loop, dd_config *config, alerts_daemon **o
         .replay_max_bytes = 8u << 20,
     };
     d->request_sock = dd_zsock_new(zctx, ZMQ_ROUTER, 1 << 20, 0);
+    dd_zauth *auth = dd_stage_auth(d->stage);
     if (!d->request_sock ||
+        (auth && (rc = dd_zauth_secure_server(auth, d->request_sock, DD_ZAUTH_READ)) != 0) ||
         (rc = dd_zsock_bind(d->request_sock, dd_config_string(config, A_REQUEST_ENDPOINT))) != 0) {
         rc = rc ? rc : -EINVAL;
         goto fail;

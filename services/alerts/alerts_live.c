@@ -4,6 +4,7 @@
 #include "alloc.h"
 #include "diag.h"
 #include "evzmq.h"
+#include "zauth.h"
 #include "alerts_ladder.h"
 #include "alerts_wire.h"
 
@@ -90,6 +91,8 @@ int alerts_live_new(struct ev_loop *loop, void *zctx, const alerts_live_options 
     int rc = live->sock ? 0 : -EINVAL;
     if (rc == 0 && zmq_setsockopt(live->sock, ZMQ_XPUB_VERBOSER, &one, sizeof(one)) != 0)
         rc = -errno;
+    if (rc == 0 && o->auth)
+        rc = dd_zauth_secure_server(o->auth, live->sock, DD_ZAUTH_READ);
     if (rc == 0)
         rc = dd_zsock_bind(live->sock, o->endpoint);
     if (rc) {

@@ -30,6 +30,10 @@ typedef struct alerts_live_options {
     double heartbeat_s;
     uint64_t (*head)(void *arg); /* the stream's committed head, for heartbeats */
     void *head_arg;
+    /* CURVE (zauth.h): readers and operators only; NULL: plain ZeroMQ. A
+     * subscriber whose key a reload removes keeps its connection until it
+     * reconnects: a PUB socket cannot tell which peer a message goes to. */
+    struct dd_zauth *auth;
 } alerts_live_options;
 
 /*

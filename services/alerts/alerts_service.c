@@ -164,6 +164,9 @@ static int add_silence(MDB_txn *txn, void *arg)
 
 static const char *silence(alerts_service *s, const Doudi__SilenceRequest *q, Doudi__SilenceReply *r)
 {
+    if (!s->caller_operates)
+        return "only an operator (grant * in doudi-alerts' [auth] clients_file) may silence "
+               "alerts";
     Doudi__Silence *sl = q->silence;
     if (!sl)
         return "a silence request carries a silence";

@@ -29,6 +29,9 @@ typedef struct alerts_service {
     uint32_t replay_max_entries;
     size_t replay_max_bytes;
     uint64_t replay_entries_served; /* entries sent in replay replies, ever */
+    /* Whether the request being handled comes from an operator: with CURVE
+     * only operators (grant *) may silence; without it, anyone. */
+    bool caller_operates;
 } alerts_service;
 
 /* Which request it was, for the metrics' label. */

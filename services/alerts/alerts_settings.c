@@ -1,5 +1,6 @@
 /* alerts_settings.c: doudi-alerts' configuration keys (see alerts_settings.h). */
 #include "alerts_settings.h"
+#include "stage.h"
 
 #include <string.h>
 
@@ -101,6 +102,8 @@ const dd_conf_key alerts_settings[ALERTS_SETTING_COUNT] = {
       "How often trimming runs."),
     K(A_LOG_FETCH_MAX_RECORDS, "log", "fetch_max_records", DD_CONF_INT, "10000", 1, 1000000,
       NULL, false, "Most records in one fetch reply on log_endpoint."),
+    DD_STAGE_AUTH_SETTINGS(A_AUTH_KEY_FILE, A_AUTH_CLIENTS_FILE,
+                           A_AUTH_UPSTREAM_KEY_FILE),
 };
 
 void alerts_settings_engine_options(const dd_config *c, alerts_engine_options *o)

@@ -247,7 +247,7 @@ static void *live_socket(void *ctx, const opts *o)
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, o->region, strlen(o->region));
     if (o->region[0])
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, ".", 1);
-    if (zmq_connect(sub, o->live) != 0) {
+    if (ctl_curve_secure(sub) != 0 || zmq_connect(sub, o->live) != 0) {
         zmq_close(sub);
         return NULL;
     }

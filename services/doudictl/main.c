@@ -15,6 +15,7 @@
 #include "explain.h"
 #include "caseload.h"
 #include "household.h"
+#include "keygen.h"
 #include "logtail.h"
 #include "person.h"
 #include "publish.h"
@@ -68,6 +69,7 @@ static const char main_help[] =
     "    visits due REGION     The visits due in a region today, or overdue.\n"
     "    plan ID               A person's care-visit plan.\n"
     "    worker ID             A community worker's visits for today, in order.\n"
+    "    keygen FILE           Make a CURVE key pair for a daemon or a client.\n"
     "\n"
     "    `doudictl COMMAND --help` (or `doudictl help COMMAND`) prints the\n"
     "    manual of a command, with its options and their defaults.\n"
@@ -75,6 +77,13 @@ static const char main_help[] =
     "OPTIONS\n"
     "    -h, --help\n"
     "        Print this manual and exit.\n"
+    "\n"
+    "ENVIRONMENT\n"
+    "    DOUDI_CURVE_KEY, DOUDI_CURVE_SERVER_KEY\n"
+    "        When both are set, every request goes out over CURVE: the first\n"
+    "        names this client's key pair, the second the daemon's public key\n"
+    "        (files of doudictl keygen). A daemon that refuses the key is named\n"
+    "        on standard error (see doudictl keygen --help).\n"
     "\n"
     "EXIT STATUS\n"
     "    Every command uses the same four values:\n"
@@ -95,7 +104,7 @@ static const char main_help[] =
     "    doudictl explain 440101193803120223 dibao\n"
     "    doudictl help deadletter replay\n";
 
-#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain, caseload, alerts, visits, plan, worker"
+#define COMMAND_LIST "publish, deadletter, log, stats, person, household, explain, caseload, alerts, visits, plan, worker, keygen"
 
 typedef int (*command_fn)(int argc, char **argv);
 
@@ -115,6 +124,7 @@ static const struct command {
     { "visits", ctl_visits_main },
     { "plan", ctl_plan_main },
     { "worker", ctl_worker_main },
+    { "keygen", ctl_keygen_main },
 };
 
 static const struct command *find_command(const char *name)

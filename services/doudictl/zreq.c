@@ -11,13 +11,127 @@
 #include "ctl.h"
 #include "error.h"
 #include "evzmq.h"
+#include "zauth.h"
 
 struct ctl_zreq {
     void *ctx;
     void *sock;
     char *endpoint;
     int64_t max_message_bytes;
+    bool curve;                  /* DOUDI_CURVE_KEY and DOUDI_CURVE_SERVER_KEY are set */
+    dd_zauth_keys client, server;
+    void *monitor;               /* the socket's handshake failures */
+    unsigned sockets;            /* sockets opened, for the monitor endpoints */
+    bool refusal_reported;
 };
+
+int ctl_curve_keys_from_env(bool *curve, dd_zauth_keys *client, dd_zauth_keys *server_keys)
+{
+    *curve = false;
+    const char *own = getenv("DOUDI_CURVE_KEY"), *server = getenv("DOUDI_CURVE_SERVER_KEY");
+    bool has_own = own && own[0], has_server = server && server[0];
+    if (!has_own && !has_server)
+        return 0;
+    if (has_own != has_server) {
+        ctl_warn("CURVE needs both DOUDI_CURVE_KEY (this client's key pair) and "
+                 "DOUDI_CURVE_SERVER_KEY (the daemon's public key); only %s is set",
+                 has_own ? "DOUDI_CURVE_KEY" : "DOUDI_CURVE_SERVER_KEY");
+        return -EINVAL;
+    }
+    char *error = NULL;
+    int rc = dd_zauth_read_keys(own, true, client, &error);
+    if (rc == 0)
+        rc = dd_zauth_read_keys(server, false, server_keys, &error);
+    if (rc) {
+        ctl_warn("%s", error ? error : dd_strerror(rc));
+        free(error);
+        return -EINVAL;
+    }
+    *curve = true;
+    return 0;
+}
+
+int ctl_curve_secure(void *socket)
+{
+    bool curve;
+    dd_zauth_keys client, server;
+    int rc = ctl_curve_keys_from_env(&curve, &client, &server);
+    if (rc == 0 && curve)
+        rc = dd_zauth_secure_client(socket, &client, server.public_z85);
+    return rc;
+}
+
+/*
+ * Says once why a daemon does not answer when the reason is that it refused
+ * the handshake: with CURVE the only other sign is silence.
+ */
+static void report_refusals(ctl_zreq *z)
+{
+    if (!z->monitor || z->refusal_reported)
+        return;
+    for (;;) {
+        zmq_msg_t event;
+        zmq_msg_init(&event);
+        if (zmq_msg_recv(&event, z->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&event);
+            return;
+        }
+        uint16_t what = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&event) == 6) {
+            memcpy(&what, zmq_msg_data(&event), sizeof(what));
+            memcpy(&value, (const uint8_t *)zmq_msg_data(&event) + 2, sizeof(value));
+        }
+        bool more = zmq_msg_more(&event);
+        zmq_msg_close(&event);
+        while (more) { /* the endpoint frame */
+            zmq_msg_init(&event);
+            if (zmq_msg_recv(&event, z->monitor, ZMQ_DONTWAIT) < 0)
+                more = false;
+            else
+                more = zmq_msg_more(&event);
+            zmq_msg_close(&event);
+        }
+        if (what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            ctl_warn("%s refused this client's CURVE key (status %u): its public key %s is not "
+                     "in the daemon's clients file, or its grant there does not cover this "
+                     "endpoint", z->endpoint, (unsigned)value, z->client.public_z85);
+            z->refusal_reported = true;
+            return;
+        }
+        if (what == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || what == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            ctl_warn("%s: the CURVE handshake failed (is DOUDI_CURVE_SERVER_KEY that daemon's "
+                     "public key, and does it speak CURVE?)", z->endpoint);
+            z->refusal_reported = true;
+            return;
+        }
+    }
+}
+
+static int secure_socket(ctl_zreq *z)
+{
+    int rc = dd_zauth_secure_client(z->sock, &z->client, z->server.public_z85);
+    if (rc)
+        return rc;
+    if (z->monitor) {
+        zmq_close(z->monitor);
+        z->monitor = NULL;
+    }
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "inproc://doudictl-monitor-%u", z->sockets);
+    if (zmq_socket_monitor(z->sock, endpoint,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+        return 0; /* authenticated all the same; only the explanation is lost */
+    z->monitor = zmq_socket(z->ctx, ZMQ_PAIR);
+    int linger = 0;
+    if (z->monitor && (zmq_setsockopt(z->monitor, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+                       zmq_connect(z->monitor, endpoint) != 0)) {
+        zmq_close(z->monitor);
+        z->monitor = NULL;
+    }
+    return 0;
+}
 
 static int open_socket(ctl_zreq *z)
 {
@@ -25,7 +139,14 @@ static int open_socket(ctl_zreq *z)
     z->sock = dd_zsock_new(z->ctx, ZMQ_DEALER, z->max_message_bytes, 0);
     if (!z->sock)
         return -zmq_errno();
+    z->sockets++;
     int one = 1, never = -1;
+    int rc = z->curve ? secure_socket(z) : 0;
+    if (rc) {
+        zmq_close(z->sock);
+        z->sock = NULL;
+        return rc;
+    }
     if (zmq_setsockopt(z->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
         zmq_setsockopt(z->sock, ZMQ_RECONNECT_IVL, &never, sizeof(never)) != 0 ||
         zmq_connect(z->sock, z->endpoint) != 0) {
@@ -48,7 +169,9 @@ int ctl_zreq_new(const char *endpoint, int64_t max_message_bytes, ctl_zreq **out
         ctl_zreq_destroy(&z);
         return -err;
     }
-    int rc = open_socket(z);
+    int rc = ctl_curve_keys_from_env(&z->curve, &z->client, &z->server);
+    if (rc == 0)
+        rc = open_socket(z);
     if (rc != 0) {
         ctl_zreq_destroy(&z);
         return rc;
@@ -64,6 +187,8 @@ void ctl_zreq_destroy(ctl_zreq **zp)
     ctl_zreq *z = *zp;
     if (z->sock)
         zmq_close(z->sock);
+    if (z->monitor)
+        zmq_close(z->monitor);
     if (z->ctx)
         zmq_ctx_term(z->ctx);
     free(z->endpoint);
@@ -73,6 +198,7 @@ void ctl_zreq_destroy(ctl_zreq **zp)
 
 int ctl_zreq_reconnect(ctl_zreq *z)
 {
+    report_refusals(z);
     if (z->sock) {
         zmq_close(z->sock);
         z->sock = NULL;
@@ -183,6 +309,7 @@ int ctl_zreq_call(ctl_zreq *z, const void *request, size_t len, const ctl_zreq_p
         ever_sent |= sent;
         if (rc != DD_AGAIN)
             return rc;
+        report_refusals(z);
         const char *what = sent ? "no answer" : "could not connect";
         int gave_up = ever_sent ? DD_AGAIN : -ENOTCONN;
         if (!policy->resend) {

@@ -25,6 +25,12 @@
  * (oldest first) restores the order. The price is that a broken connection
  * is noticed only by the timeout.
  *
+ * CURVE: when the environment names DOUDI_CURVE_KEY (this client's key
+ * pair) and DOUDI_CURVE_SERVER_KEY (the daemon's public key), every socket
+ * is a CURVE client, and a daemon that refuses the key at the handshake is
+ * named on stderr when the wait for its answer ends, instead of leaving
+ * only silence.
+ *
  * Two ways to use it: ctl_zreq_call() for one request at a time, and the
  * socket with ctl_zreq_send() / ctl_zreq_recv() for a caller that keeps a
  * window of requests in flight and polls the socket itself.
@@ -35,6 +41,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "zauth.h"
 
 typedef struct ctl_zreq ctl_zreq;
 
@@ -105,5 +113,17 @@ int ctl_zreq_call(ctl_zreq *z, const void *request, size_t len, const ctl_zreq_p
  * taken for ours. Successive calls return successive ids.
  */
 uint64_t ctl_zreq_next_id(void);
+
+/*
+ * Reads the CURVE keys the environment names (above). Returns 0 with
+ * *curve false when neither variable is set, 0 with the keys read, or
+ * -EINVAL after saying on stderr what is wrong (one variable without the
+ * other, a file that does not read).
+ */
+int ctl_curve_keys_from_env(bool *curve, dd_zauth_keys *client, dd_zauth_keys *server);
+
+/* Makes socket a CURVE client with the environment's keys, if it names
+ * any; call before connecting. Returns 0 or -errno. */
+int ctl_curve_secure(void *socket);
 
 #endif

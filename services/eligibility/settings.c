@@ -1,5 +1,6 @@
 /* settings.c: doudi-eligibility's configuration keys (see settings.h). */
 #include "settings.h"
+#include "stage.h"
 
 #define K(id, sec, name, type, def, lo, hi, choices, reload, help) \
     [id] = {sec, name, type, def, lo, hi, choices, reload, help}
@@ -158,4 +159,6 @@ const dd_conf_key elig_settings[ELIG_SETTING_COUNT] = {
       NULL, false, "Most payload bytes in one fetch reply."),
     K(E_LOG_FETCH_MAX_WAIT, "log", "fetch_max_wait", DD_CONF_DURATION, "30s", 0, 3600000, NULL,
       false, "Longest a fetch may wait for new records (long poll)."),
+    DD_STAGE_AUTH_SETTINGS(E_AUTH_KEY_FILE, E_AUTH_CLIENTS_FILE,
+                           E_AUTH_UPSTREAM_KEY_FILE),
 };

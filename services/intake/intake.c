@@ -20,6 +20,7 @@
 #include "store_metrics.h"
 #include "validate.h"
 #include "wireencode.h"
+#include "zauth.h"
 
 #include "doudi/admin.pb-c.h"
 #include "doudi/publish.pb-c.h"
@@ -74,6 +75,7 @@ typedef struct pending_request {
     uint8_t routing_id[ROUTING_ID_MAX];
     size_t routing_id_len;
     bool delimiter;
+    const dd_zauth_client *client;  /* who sent it, with CURVE on; else NULL */
     Doudi__PublishRequest *request; /* arena */
     Doudi__EventStatus *statuses;   /* arena, one per event */
 } pending_request;
@@ -104,13 +106,14 @@ typedef struct decoded_event {
 /* Counts of one batch, published to metrics only after its commit. */
 typedef struct batch_counts {
     uint64_t accepted, duplicate;
-    uint64_t rejected[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN + 1];
+    uint64_t rejected[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_CLIENT_UNKNOWN + 1];
 } batch_counts;
 
 struct intake {
     struct ev_loop *loop;
     dd_config *config;
     void *zctx;
+    dd_zauth *auth; /* NULL: CURVE off */
     dd_store *store;
     dd_log *log;
     intake_dedup *dedup;
@@ -136,7 +139,7 @@ struct intake {
     dd_metrics_http *http;
     dd_metric *m[INTAKE_METRIC_COUNT];
     dd_series *s[INTAKE_METRIC_COUNT]; /* unlabelled series */
-    dd_series *rejected_by_reason[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_SHUTTING_DOWN + 1];
+    dd_series *rejected_by_reason[DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_CLIENT_UNKNOWN + 1];
     dd_store_metrics *store_metrics;
     /* Keys that need a restart, read once at start-up. */
     int64_t max_events_per_request;
@@ -229,20 +232,37 @@ static void decode_event(intake *in, const uint8_t *bytes, size_t len, decoded_e
                                  strlen(d->env->event_id));
 }
 
+/* Refuses an event whose source the authenticated client may not use. */
+static bool source_allowed(const dd_zauth_client *client, Doudi__Envelope *env,
+                           intake_verdict *verdict)
+{
+    if (!client || dd_zauth_client_may_publish_as(client, env->source))
+        return true;
+    verdict->reason = DOUDI__REJECT_REASON__REJECT_REASON_SOURCE_NOT_ALLOWED;
+    snprintf(verdict->text, sizeof(verdict->text),
+             "source '%.64s' is not among those the clients file allows client '%s' "
+             "([auth] clients_file)", utf8_or_empty(env->source), client->name);
+    return false;
+}
+
 /*
- * Judges one decoded event inside txn and fills *st: duplicate?, validate,
- * append. *refused tells the caller to keep the bytes as a dead letter (a
- * publish) or to keep the dead letter it replayed. Returns 0 or an LMDB
- * error (which aborts the whole batch).
+ * Judges one decoded event inside txn and fills *st: may its sender use its
+ * source?, duplicate?, validate, append. client: the sender with CURVE on
+ * (NULL: no check, as for an operator's replay). *refused tells the caller
+ * to keep the bytes as a dead letter (a publish) or to keep the dead letter
+ * it replayed. Returns 0 or an LMDB error (which aborts the whole batch).
  */
 static int judge_event(intake *in, MDB_txn *txn, const uint8_t *bytes, size_t len,
-                       decoded_event *d, int64_t now_ms, Doudi__EventStatus *st, bool *refused)
+                       decoded_event *d, const dd_zauth_client *client, int64_t now_ms,
+                       Doudi__EventStatus *st, bool *refused)
 {
     Doudi__Envelope *env = d->env;
     intake_verdict *verdict = &d->verdict;
     *refused = false;
     doudi__event_status__init(st);
-    if (!env) {
+    /* The source check comes before the dedup lookup: a duplicate answer
+     * would tell a client which ids another source has used. */
+    if (!env || !source_allowed(client, env, verdict)) {
         set_rejected(in, st, verdict);
         *refused = true;
         return 0;
@@ -364,7 +384,7 @@ static int publish_batch_fn(MDB_txn *txn, void *arg)
             Doudi__EventStatus *st = &p->statuses[i];
             bool refused;
             int rc = judge_event(in, txn, ev->data, ev->len, &in->decoded[j % DECODED_RING],
-                                 now_ms, st, &refused);
+                                 p->client, now_ms, st, &refused);
             if (rc)
                 return rc;
             if (!refused)
@@ -512,6 +532,14 @@ static void take_publish_message(intake *in, dd_zmsg *msg)
                        "intake is shutting down; send the request again in a moment");
         return;
     }
+    const dd_zauth_client *client = NULL;
+    if (in->auth && (client = dd_zauth_admit(in->auth, &msg->frames[last], DD_ZAUTH_PUBLISH)) == NULL) {
+        refuse_request(in, rid, rid_len, delimiter, req->request_id,
+                       DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_CLIENT_UNKNOWN,
+                       "the key this connection authenticated with is no longer granted "
+                       "publishing in intake's clients file; connect again with a key it lists");
+        return;
+    }
     if (in->nbatch == in->batch_cap) {
         in->batch_cap = in->batch_cap ? in->batch_cap * 2 : 16;
         in->batch = dd_realloc(in->batch, in->batch_cap * sizeof(*in->batch));
@@ -520,6 +548,7 @@ static void take_publish_message(intake *in, dd_zmsg *msg)
     memcpy(p->routing_id, rid, rid_len);
     p->routing_id_len = rid_len;
     p->delimiter = delimiter;
+    p->client = client;
     p->request = req;
     p->statuses = dd_arena_alloc(in->arena, (req->n_events + 1) * sizeof(Doudi__EventStatus));
 }
@@ -580,7 +609,7 @@ static int replay_fn(MDB_txn *txn, void *arg)
         bool refused;
         decoded_event decoded;
         decode_event(in, d->raw_event.data, d->raw_event.len, &decoded);
-        rc = judge_event(in, txn, d->raw_event.data, d->raw_event.len, &decoded, now_ms, st,
+        rc = judge_event(in, txn, d->raw_event.data, d->raw_event.len, &decoded, NULL, now_ms, st,
                          &refused);
         if (rc)
             return rc;
@@ -672,7 +701,12 @@ static void admin_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
             Doudi__AdminRequest *req = doudi__admin_request__unpack(&a, dd_zmsg_size(&msg, last),
                                                                     dd_zmsg_data(&msg, last));
             Doudi__AdminReply reply = DOUDI__ADMIN_REPLY__INIT;
-            if (req) {
+            if (req && in->auth && !dd_zauth_admit(in->auth, &msg.frames[last], DD_ZAUTH_OPERATE)) {
+                reply.request_id = req->request_id;
+                inc(in, M_ADMIN, "not_operator");
+                reply.error_text = "the key this connection authenticated with is no longer an "
+                                   "operator's (grant *) in intake's clients file";
+            } else if (req) {
                 reply.request_id = req->request_id;
                 admin_command(in, req, &reply);
             } else {
@@ -778,10 +812,16 @@ static int apply_settings(intake *in, dd_config *config, dd_divisions *divisions
     return 0;
 }
 
-static void *bind_router(intake *in, const char *endpoint, int64_t max_bytes)
+static void *bind_router(intake *in, const char *endpoint, int64_t max_bytes, dd_zauth_role role)
 {
     int hwm = (int)dd_config_int(in->config, S_SOCKET_HWM);
     void *s = dd_zsock_new(in->zctx, ZMQ_ROUTER, max_bytes, hwm);
+    int rc;
+    if (s && in->auth && (rc = dd_zauth_secure_server(in->auth, s, role)) != 0) {
+        dd_error("cannot make %s a CURVE server: %s", endpoint, zmq_strerror(-rc));
+        zmq_close(s);
+        return NULL;
+    }
     if (s && dd_zsock_bind(s, endpoint) != 0) {
         zmq_close(s);
         s = NULL;
@@ -815,6 +855,9 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
     for (int r = DOUDI__REJECT_REASON__REJECT_REASON_UNDECODABLE;
          r <= DOUDI__REJECT_REASON__REJECT_REASON_EVENT_TOO_LARGE; r++)
         in->rejected_by_reason[r] = dd_metric_series(in->m[M_REJECTED], intake_reason_label(r));
+    in->rejected_by_reason[DOUDI__REJECT_REASON__REJECT_REASON_SOURCE_NOT_ALLOWED] =
+        dd_metric_series(in->m[M_REJECTED],
+                         intake_reason_label(DOUDI__REJECT_REASON__REJECT_REASON_SOURCE_NOT_ALLOWED));
 
     if ((rc = load_divisions(config, &in->divisions)) != 0)
         goto fail;
@@ -852,13 +895,21 @@ int intake_new(struct ev_loop *loop, dd_config *config, intake **out)
         goto fail;
 
     in->zctx = zmq_ctx_new();
+    const char *key_file = dd_config_string(config, S_AUTH_KEY_FILE);
+    if (key_file[0] &&
+        (rc = dd_zauth_new(loop, in->zctx, key_file, dd_config_string(config, S_AUTH_CLIENTS_FILE),
+                           in->metrics, &in->auth)) != 0)
+        goto fail;
     in->publish_sock = bind_router(in, dd_config_string(config, S_PUBLISH_ENDPOINT),
-                                   (int64_t)dd_config_size(config, S_MAX_REQUEST_BYTES));
-    in->admin_sock = bind_router(in, dd_config_string(config, S_ADMIN_ENDPOINT), 1 << 20);
+                                   (int64_t)dd_config_size(config, S_MAX_REQUEST_BYTES),
+                                   DD_ZAUTH_PUBLISH);
+    in->admin_sock = bind_router(in, dd_config_string(config, S_ADMIN_ENDPOINT), 1 << 20,
+                                 DD_ZAUTH_OPERATE);
     if (!in->publish_sock || !in->admin_sock) {
         rc = -EADDRINUSE;
         goto fail;
     }
+    dd_log_set_auth(in->log, in->auth);
     if ((rc = dd_log_serve(in->log, loop, in->zctx, dd_config_string(config, S_LOG_ENDPOINT))) != 0)
         goto fail;
     dd_evzmq_init(&in->publish_w, in->publish_sock, EV_READ, publish_cb, in);
@@ -917,6 +968,19 @@ int intake_reload(intake *in, dd_config *config)
                 "running value is kept",
                 intake_settings[key].section, intake_settings[key].name);
     }
+    const char *clients_file = dd_config_string(config, S_AUTH_CLIENTS_FILE);
+    if (in->auth && !clients_file[0]) {
+        dd_error("SIGHUP: [auth] clients_file is empty while key_file is set; the clients read "
+                 "before are kept");
+        rc = DD_ECONFIG;
+    } else if (in->auth) {
+        rc = dd_zauth_reload(in->auth, clients_file);
+    }
+    if (rc) {
+        dd_divisions_destroy(&divisions);
+        inc(in, M_RELOADS, "failed");
+        return rc;
+    }
     apply_settings(in, config, divisions);
     dd_divisions_destroy(&in->divisions);
     in->divisions = divisions;
@@ -949,6 +1013,7 @@ void intake_destroy(intake **inp)
         zmq_close(in->admin_sock);
     }
     dd_log_close(&in->log);
+    dd_zauth_destroy(&in->auth);
     if (in->zctx)
         zmq_ctx_term(in->zctx);
     intake_deadletter_close(&in->deadletters);

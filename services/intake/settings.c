@@ -77,4 +77,12 @@ const dd_conf_key intake_settings[INTAKE_SETTING_COUNT] = {
     K(S_SOCKET_HWM, "intake", "socket_hwm", DD_CONF_INT, "10000", 0, 10000000, NULL, false,
       "ZeroMQ high-water mark (messages) of intake's sockets; a reply that would exceed it "
       "is counted and dropped, and the portal resends."),
+    K(S_AUTH_KEY_FILE, "auth", "key_file", DD_CONF_STRING, "", 0, 0, NULL, false,
+      "intake's CURVE key pair (doudictl keygen). Empty: the publish and admin endpoints "
+      "speak plain ZeroMQ, for loopback or a network only trusted parties reach. Set: both "
+      "take only CURVE clients whose public key is in clients_file."),
+    K(S_AUTH_CLIENTS_FILE, "auth", "clients_file", DD_CONF_STRING, "", 0, 0, NULL, true,
+      "The clients let in when key_file is set: a line per client, NAME PUBLIC-KEY SOURCES "
+      "(the event sources it may publish as, comma-separated, or * for any; a * client is "
+      "an operator, the only kind the admin endpoint answers). Read again on SIGHUP."),
 };

@@ -37,6 +37,8 @@ enum intake_setting {
     S_FETCH_MAX_BYTES,
     S_FETCH_MAX_WAIT,
     S_SOCKET_HWM,
+    S_AUTH_KEY_FILE,
+    S_AUTH_CLIENTS_FILE,
     INTAKE_SETTING_COUNT
 };
 

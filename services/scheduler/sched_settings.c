@@ -1,5 +1,6 @@
 /* sched_settings.c: doudi-scheduler's configuration keys (see sched_settings.h). */
 #include "sched_settings.h"
+#include "stage.h"
 
 #define K(id, sec, name, type, def, lo, hi, choices, reload, help) \
     [id] = {sec, name, type, def, lo, hi, choices, reload, help}
@@ -91,4 +92,6 @@ const dd_conf_key sched_settings[SCHED_SETTING_COUNT] = {
       NULL, false, "Most payload bytes in one fetch reply."),
     K(S_LOG_FETCH_MAX_WAIT, "log", "fetch_max_wait", DD_CONF_DURATION, "30s", 0, 3600000, NULL,
       false, "Longest a fetch may wait for new records (long poll)."),
+    DD_STAGE_AUTH_SETTINGS(S_AUTH_KEY_FILE, S_AUTH_CLIENTS_FILE,
+                           S_AUTH_UPSTREAM_KEY_FILE),
 };

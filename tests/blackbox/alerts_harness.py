@@ -117,7 +117,7 @@ class Alerts(h.Daemon):
         the AlertsReply."""
         req = alerts_pb2.AlertsRequest(request_id=_ids[0], **fields)
         _ids[0] += 1
-        s = h.dealer(self.request_endpoint)
+        s = h.dealer(self.request_endpoint, **(self.client_sockopts or {}))
         try:
             s.send(req.SerializeToString())
             deadline = time.monotonic() + timeout * h.time_scale()

@@ -295,6 +295,25 @@ def dealer(endpoint, **opts):
     return s
 
 
+def read_key_file(path):
+    """{"public-key": bytes, "secret-key": bytes} of a `doudictl keygen` file."""
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, value = (w.strip() for w in line.split(" = ", 1))
+                keys[name] = value.encode()
+    return keys
+
+
+def curve_client_opts(client_key_file, server_public_file):
+    """dealer() options of a CURVE client with these `doudictl keygen` files."""
+    own = read_key_file(client_key_file)
+    return dict(CURVE_SERVERKEY=read_key_file(server_public_file)["public-key"],
+                CURVE_PUBLICKEY=own["public-key"], CURVE_SECRETKEY=own["secret-key"])
+
+
 def recv_frames(sock, timeout):
     """One multipart message, or None when nothing comes within timeout s."""
     if sock.poll(int(timeout * 1000), zmq.POLLIN):
@@ -398,6 +417,7 @@ class Daemon:
         self.config_path = os.path.join(self.dir, f"{self.LABEL}.ini")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self.overrides = overrides or {}
+        self.client_sockopts = None  # the harness's own requests (log_head), e.g. CURVE keys
         self.proc = None
         self.starts = 0
         self._new_ports()
@@ -521,7 +541,7 @@ class Daemon:
         return scrape_metrics(self.metrics_port)
 
     def log_head(self):
-        reader = LogReader(self.log_endpoint)
+        reader = LogReader(self.log_endpoint, sockopts=self.client_sockopts)
         try:
             return reader.head()
         finally:
@@ -755,10 +775,10 @@ def gen_county():
 class LogReader:
     """Pulls a daemon's log with FetchRequests (log.proto)."""
 
-    def __init__(self, endpoint, consumer=""):
+    def __init__(self, endpoint, consumer="", sockopts=None):
         self.endpoint = endpoint
         self.consumer = consumer
-        self.sock = dealer(endpoint)
+        self.sock = dealer(endpoint, **(sockopts or {}))
         self.next_id = 1
 
     def close(self):
@@ -818,12 +838,12 @@ class LogReader:
 _admin_ids = [1]
 
 
-def admin(endpoint, timeout=10.0, **command):
+def admin(endpoint, timeout=10.0, sockopts=None, **command):
     """Sends one AdminRequest (e.g. dead_letter_list=...) and returns the
     AdminReply."""
     req = admin_pb2.AdminRequest(request_id=_admin_ids[0], **command)
     _admin_ids[0] += 1
-    s = dealer(endpoint)
+    s = dealer(endpoint, **(sockopts or {}))
     try:
         s.send(req.SerializeToString())
         frames = recv_frames(s, timeout * time_scale())
@@ -886,8 +906,10 @@ class Portal:
     every other unanswered one) on a fresh DEALER, the old one closed with
     linger 0. publish() returns once every event has an answer."""
 
-    def __init__(self, endpoint, batch=500, window=4, timeout=2.0, first_request_id=1):
+    def __init__(self, endpoint, batch=500, window=4, timeout=2.0, first_request_id=1,
+                 sockopts=None):
         self.endpoint = endpoint
+        self.sockopts = sockopts or {}  # e.g. curve_client_opts(...)
         self.batch = batch
         self.window = window
         self.timeout = timeout
@@ -900,7 +922,7 @@ class Portal:
         if self.sock is not None:
             self.sock.close(0)
             self.stats["reconnects"] += 1
-        self.sock = dealer(self.endpoint)
+        self.sock = dealer(self.endpoint, **self.sockopts)
 
     def close(self):
         if self.sock is not None:
