@@ -3,7 +3,7 @@
  * doudi socket gets.
  *
  * ZMQ_FD is edge-triggered and reading ZMQ_EVENTS has side effects
- * (pitfalls.md 4): a plain ev_io on ZMQ_FD misses messages that arrived
+ * (known pitfall 4 in the README): a plain ev_io on ZMQ_FD misses messages that arrived
  * while the callback was running. The watcher therefore asks ZMQ_EVENTS
  * itself, every loop iteration:
  *
@@ -49,7 +49,7 @@ void dd_evzmq_set_events(dd_evzmq *w, int events);
 
 /*
  * Creates a socket with doudi's standard options: ZMQ_LINGER 0 (durability
- * never rests on linger; pitfalls.md 5), ZMQ_MAXMSGSIZE max_message_bytes
+ * never rests on linger; known pitfall 5 in the README), ZMQ_MAXMSGSIZE max_message_bytes
  * (-1 is refused: every socket has a cap), ZMQ_ROUTER_MANDATORY for ROUTER
  * sockets (an unroutable reply is an error we count, not a silent drop), and
  * high-water marks of hwm messages (0: libzmq default). Returns NULL with a

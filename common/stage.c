@@ -36,6 +36,7 @@ struct dd_stage {
     dd_evzmq query_w;
     dd_arena *query_arena;
     dd_metric *queries;
+    dd_metric *unsent; /* query replies that could not be sent, by reason */
     ev_timer maintenance;
     int64_t last_trim_ns, last_reader_check_ns;
     int64_t trim_ns, reader_check_ns;
@@ -143,7 +144,12 @@ static void query_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
                 data[1] = buf;
                 sizes[1] = len;
             }
-            dd_zsend_frames(st->query_sock, data, sizes, delimiter ? 3 : 2);
+            int rc = dd_zsend_frames(st->query_sock, data, sizes, delimiter ? 3 : 2);
+            if (rc)
+                dd_series_inc(dd_metric_series(st->unsent, rc == DD_AGAIN ? "again"
+                                                           : rc == -EHOSTUNREACH ? "unreachable"
+                                                                                 : "other"),
+                              1);
         }
         dd_zmsg_close(&msg);
         dd_arena_reset(st->query_arena);
@@ -159,6 +165,17 @@ static int serve_queries(dd_stage *st)
                  st->spec->query_metric ? st->spec->query_metric : "(none)");
         return DD_ECONFIG;
     }
+    static const dd_metric_def unsent_def[] = {
+        {"doudi_query_replies_unsent_total", DD_METRIC_COUNTER,
+         "Query replies that could not be sent, by reason (again: the asker's queue is at its "
+         "high-water mark; unreachable: the asker is gone); the asker asks again.",
+         "reason", NULL, 0},
+    };
+    int mrc = dd_metrics_register(st->metrics, unsent_def, 1, &st->unsent);
+    if (mrc)
+        return mrc;
+    dd_metric_series(st->unsent, "again");
+    dd_metric_series(st->unsent, "unreachable");
     st->query_arena = dd_arena_new(1 << 20);
     st->query_sock = dd_zsock_new(st->zctx, ZMQ_ROUTER, 1 << 20, 0);
     if (!st->query_sock)

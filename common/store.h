@@ -4,7 +4,7 @@
  * Each daemon owns exactly one environment (one directory). Every write goes
  * through dd_store_write(), which runs the caller's function inside a fully
  * synced write transaction and takes care of the LMDB failure that loses
- * data in other systems (pitfalls.md 7-9):
+ * data in other systems (known pitfalls 7-9 in the README):
  *
  *   - MDB_MAP_FULL, from a put *or* from mdb_txn_commit: the transaction is
  *     aborted, every participant is told to undo its in-memory changes, the

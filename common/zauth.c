@@ -55,7 +55,7 @@ static char *next_line(line_reader *r)
     while ((n = getline(&r->buf, &r->cap, r->f)) >= 0) {
         r->lineno++;
         char *s = r->buf;
-        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        while (n > 0 && strchr("\n\r \t", s[n - 1]))
             s[--n] = '\0';
         while (*s == ' ' || *s == '\t')
             s++;
@@ -217,7 +217,8 @@ struct dd_zauth_clients {
 
 static int by_key(const void *a, const void *b)
 {
-    return strcmp(((const dd_zauth_client *)a)->public_z85, ((const dd_zauth_client *)b)->public_z85);
+    const dd_zauth_client *x = a, *y = b;
+    return strcmp(x->public_z85, y->public_z85);
 }
 
 static int by_string(const void *a, const void *b)
@@ -482,8 +483,8 @@ static void zap_answer(dd_zauth *a, zmq_msg_t *f, size_t n)
     char key[DD_ZAUTH_Z85_LEN + 1];
     zmq_z85_encode(key, zmq_msg_data(&f[6]), 32);
     char address[64];
-    snprintf(address, sizeof(address), "%.*s", (int)(zmq_msg_size(&f[3]) < 63 ? zmq_msg_size(&f[3]) : 63),
-             (const char *)zmq_msg_data(&f[3]));
+    size_t address_len = zmq_msg_size(&f[3]) < 63 ? zmq_msg_size(&f[3]) : 63;
+    snprintf(address, sizeof(address), "%.*s", (int)address_len, (const char *)zmq_msg_data(&f[3]));
     const dd_zauth_client *c = dd_zauth_clients_find(a->clients, key);
     if (!c) {
         dd_series_inc(a->unknown_key, 1);
@@ -665,8 +666,8 @@ int dd_zauth_reload(dd_zauth *a, const char *clients_file)
     char *error = NULL;
     int rc = dd_zauth_clients_read(path, &fresh, &error);
     if (rc) {
-        dd_error("clients file not read again: %s; the %zu clients read before are kept", error ? error : dd_strerror(rc),
-                 dd_zauth_clients_count(a->clients));
+        dd_error("clients file not read again: %s; the %zu clients read before are kept",
+                 error ? error : dd_strerror(rc), dd_zauth_clients_count(a->clients));
         free(error);
         dd_series_inc(dd_metric_series(a->m_reloads, "failed"), 1);
         return rc;

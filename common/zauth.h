@@ -4,7 +4,7 @@
  *
  * CURVE alone encrypts but lets any key in; it authenticates only when a ZAP
  * handler answers for the socket's domain, and libzmq lets a connection
- * through when no handler is bound (pitfalls.md 6). The option that would
+ * through when no handler is bound (known pitfall 6 in the README). The option that would
  * refuse it instead, ZMQ_ZAP_ENFORCE_DOMAIN, is draft API that Debian's
  * libzmq 4.3.4 is built without (it is set where the headers have it). So
  * dd_zauth binds the context's handler itself (inproc://zeromq.zap.01, a
@@ -91,7 +91,8 @@ int dd_zauth_write_new_keys(const char *path, const char *public_path, char **er
 
 /* Sets the client side of CURVE on a socket before it connects: the
  * client's pair and the server's public key. Returns 0 or -errno. */
-int dd_zauth_secure_client(void *socket, const dd_zauth_keys *client, const char *server_public_z85);
+int dd_zauth_secure_client(void *socket, const dd_zauth_keys *client,
+                           const char *server_public_z85);
 
 /* What an endpoint serves, and so which clients it lets in. */
 typedef enum dd_zauth_role {

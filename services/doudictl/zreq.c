@@ -99,7 +99,8 @@ static void report_refusals(ctl_zreq *z)
             z->refusal_reported = true;
             return;
         }
-        if (what == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || what == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        if (what == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+            what == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
             ctl_warn("%s: the CURVE handshake failed (is DOUDI_CURVE_SERVER_KEY that daemon's "
                      "public key, and does it speak CURVE?)", z->endpoint);
             z->refusal_reported = true;

@@ -533,7 +533,8 @@ static void take_publish_message(intake *in, dd_zmsg *msg)
         return;
     }
     const dd_zauth_client *client = NULL;
-    if (in->auth && (client = dd_zauth_admit(in->auth, &msg->frames[last], DD_ZAUTH_PUBLISH)) == NULL) {
+    if (in->auth &&
+        (client = dd_zauth_admit(in->auth, &msg->frames[last], DD_ZAUTH_PUBLISH)) == NULL) {
         refuse_request(in, rid, rid_len, delimiter, req->request_id,
                        DOUDI__REJECT_REASON__REJECT_REASON_REQUEST_CLIENT_UNKNOWN,
                        "the key this connection authenticated with is no longer granted "
@@ -701,7 +702,8 @@ static void admin_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
             Doudi__AdminRequest *req = doudi__admin_request__unpack(&a, dd_zmsg_size(&msg, last),
                                                                     dd_zmsg_data(&msg, last));
             Doudi__AdminReply reply = DOUDI__ADMIN_REPLY__INIT;
-            if (req && in->auth && !dd_zauth_admit(in->auth, &msg.frames[last], DD_ZAUTH_OPERATE)) {
+            if (req && in->auth &&
+                !dd_zauth_admit(in->auth, &msg.frames[last], DD_ZAUTH_OPERATE)) {
                 reply.request_id = req->request_id;
                 inc(in, M_ADMIN, "not_operator");
                 reply.error_text = "the key this connection authenticated with is no longer an "

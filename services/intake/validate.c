@@ -3,7 +3,7 @@
  *
  * protobuf-c checks only the wire format: any int32 passes as an enum, every
  * proto3 field is optional, lists have no cap and strings are neither UTF-8
- * checked nor NUL-free (pitfalls.md 11). What reaches doudi's log is
+ * checked nor NUL-free (known pitfall 11 in the README). What reaches doudi's log is
  * replayed by every daemon for years, so everything event.proto promises is
  * enforced here, once, at the door: consumers may then trust a stored event
  * without re-checking it.

@@ -10,7 +10,7 @@
  * Only the first problem found is reported.
  *
  * protobuf-c does not check enum values, required fields or list lengths
- * (pitfalls.md 11), so this module does, for every field of every body.
+ * (known pitfall 11 in the README), so this module does, for every field of every body.
  *
  * The rules (reason in brackets):
  *   every message   ids are 1-64 bytes of printable ASCII (0x20-0x7e)

@@ -405,6 +405,40 @@ static void test_server_lets_listed_keys_in(void **state)
     ev_loop_destroy(s.loop);
 }
 
+/* Without its own handler a CURVE server would let every key in (zauth.h):
+ * when the handler's endpoint cannot be bound, the daemon does not start. */
+static void test_no_handler_no_start(void **state)
+{
+    fixture *f = *state;
+    char key[128], pub[128];
+    snprintf(key, sizeof(key), "%s/server", f->dir);
+    snprintf(pub, sizeof(pub), "%s/server.pub", f->dir);
+    char *error = NULL;
+    assert_int_equal(dd_zauth_write_new_keys(key, pub, &error), 0);
+    char clients[128];
+    snprintf(clients, sizeof(clients), "%s", file_with(f, "clients", "# nobody\n"));
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    void *zctx = zmq_ctx_new();
+    dd_metrics *metrics = dd_metrics_new();
+    void *squatter = zmq_socket(zctx, ZMQ_REP);
+    int zero = 0;
+    zmq_setsockopt(squatter, ZMQ_LINGER, &zero, sizeof(zero));
+    assert_int_equal(zmq_bind(squatter, "inproc://zeromq.zap.01"), 0);
+    dd_zauth *auth = NULL;
+    assert_int_not_equal(dd_zauth_new(loop, zctx, key, clients, metrics, &auth), 0);
+    assert_null(auth);
+    assert_int_equal(zmq_unbind(squatter, "inproc://zeromq.zap.01"), 0);
+    zmq_close(squatter);
+    /* and with the endpoint free it starts */
+    dd_metrics *fresh = dd_metrics_new(); /* the failed start registered its families */
+    assert_int_equal(dd_zauth_new(loop, zctx, key, clients, fresh, &auth), 0);
+    dd_zauth_destroy(&auth);
+    zmq_ctx_term(zctx);
+    dd_metrics_destroy(&fresh);
+    dd_metrics_destroy(&metrics);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +446,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_lets_listed_keys_in, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_handler_no_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
