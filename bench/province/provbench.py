@@ -302,12 +302,67 @@ def parse_settings(items):
     return out
 
 
-def configure(d, work, gen_dir, settings, expected_ids):
+# ---------------------------------------------------------------------------
+# --curve: every endpoint over CURVE
+# ---------------------------------------------------------------------------
+
+# Whose log each daemon reads, and so whom it lists as a reader.
+UPSTREAM = {"eligibility": "intake", "scheduler": "eligibility", "alerts": "scheduler"}
+
+
+def read_key_file(path):
+    """{"public-key": bytes, "secret-key": bytes} of a `doudictl keygen` file."""
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, value = (w.strip() for w in line.split(" = ", 1))
+                keys[name] = value.encode()
+    return keys
+
+
+def make_curve_keys(bin_dir, work):
+    """Key pairs (doudictl keygen) for the four daemons, the portals and
+    provbench itself, and each daemon's [auth] section: its pair, a clients
+    file listing provbench as an operator, the daemon after it as a reader
+    and, at intake, the portals, and its upstream's public key. The portals
+    are operators (*): the generator's deliberately invalid events must be
+    refused for their own reasons, not for their source."""
+    kdir = os.path.join(work, "curve")
+    os.makedirs(kdir, exist_ok=True)
+    keys = {}
+    for name in DAEMONS + ("portal", "provbench"):
+        path = os.path.join(kdir, f"{name}.key")
+        r = subprocess.run([os.path.join(bin_dir, "doudictl"), "keygen", path],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail(f"doudictl keygen {path}: {r.stderr.strip()}")
+        keys[name] = (path, r.stdout.strip())
+    sections = {}
+    for n in DAEMONS:
+        lines = [f"provbench {keys['provbench'][1]} *"]
+        if n == "intake":
+            lines.append(f"portal {keys['portal'][1]} *")
+        lines += [f"{r} {keys[r][1]} -" for r, up in UPSTREAM.items() if up == n]
+        clients = os.path.join(kdir, f"{n}-clients")
+        with open(clients, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        sections[n] = {"key_file": keys[n][0], "clients_file": clients}
+        if n in UPSTREAM:
+            sections[n]["upstream_key_file"] = keys[UPSTREAM[n]][0] + ".pub"
+    return keys, sections
+
+
+def configure(d, work, gen_dir, settings, expected_ids, curve=None):
     """Writes every daemon's configuration: provbench's keys, then settings.
     expected_ids: the events the run will accept (preload and month), all
-    within intake's dedup retention, as an operator sizes a province's."""
+    within intake's dedup retention, as an operator sizes a province's.
+    curve: each daemon's [auth] section (make_curve_keys), or None."""
     for n in DAEMONS:
-        d[n].settings = settings.get(n, {})
+        d[n].settings = dict(settings.get(n, {}))
+        if curve:
+            d[n].settings["auth"] = {**curve[n], **d[n].settings.get("auth", {})}
     i, e, s, a = d["intake"], d["eligibility"], d["scheduler"], d["alerts"]
     keep = "3650d"
     i.write_config({
@@ -548,12 +603,18 @@ def percentile(sorted_values, p):
 # Reading a log: how many records of some kinds it holds
 # ---------------------------------------------------------------------------
 
-def count_log_kinds(endpoint, kinds, head):
+def count_log_kinds(endpoint, kinds, head, curve=None):
+    """curve: (own key pair file, the daemon's .pub) with --curve."""
     import zmq
     from doudi import log_pb2
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
+    if curve:
+        own, server = read_key_file(curve[0]), read_key_file(curve[1])
+        sock.setsockopt(zmq.CURVE_SERVERKEY, server["public-key"])
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, own["public-key"])
+        sock.setsockopt(zmq.CURVE_SECRETKEY, own["secret-key"])
     sock.connect(endpoint)
     after, total, rid = 0, 0, 0
     try:
@@ -837,6 +898,10 @@ def main():
                          "compares two runs); perf's month.perf is in the work directory (--keep keeps it)")
     ap.add_argument("--profile-hz", type=int, default=999,
                     help="perf's sampling rate with --profile (default 999)")
+    ap.add_argument("--curve", action="store_true",
+                    help="every endpoint over CURVE: keys made with doudictl keygen in the work "
+                         "directory, each daemon's [auth] set, the portals and provbench's own "
+                         "reads as clients; measures what encryption and authentication cost")
     ap.add_argument("--set", action="append", default=[], metavar="DAEMON.SECTION.KEY=VALUE",
                     help="a configuration key for one daemon on top of provbench's (repeatable), "
                          "e.g. eligibility.eligibility.fetch_max_records=100000; the result "
@@ -864,7 +929,7 @@ def main():
     result = {"commit": git_commit(), "machine": machine(), "scale": args.scale, "seed": args.seed,
               "daemons": list(RUNNING),
               "portals": args.portals, "batch": args.batch, "window": args.window, "work": work,
-              "settings": args.set}
+              "settings": args.set, "curve": args.curve}
     try:
         fs = subprocess.run(["stat", "-f", "-c", "%T", work], stdout=subprocess.PIPE).stdout.decode().strip()
         result["filesystem"] = fs
@@ -986,8 +1051,18 @@ def run_from(args, work, baselines, result, snap, gen_dir):
         + (f", generated in {gen_s:.1f} s" if gen_s is not None else f", from {gen_dir}"))
 
     d = {n: Daemon(n, work, args.bin) for n in DAEMONS}
+    curve_keys, curve_sections = (make_curve_keys(args.bin, work) if args.curve
+                                  else (None, None))
+    if curve_keys:
+        # provpub reads these, as doudictl does.
+        os.environ["DOUDI_CURVE_KEY"] = curve_keys["portal"][0]
+        os.environ["DOUDI_CURVE_SERVER_KEY"] = curve_keys["intake"][0] + ".pub"
     configure(d, work, gen_dir, parse_settings(args.set),
-              ex["preload"]["valid"] + ex["month"]["valid"])
+              ex["preload"]["valid"] + ex["month"]["valid"], curve_sections)
+    if curve_keys:
+        # provbench reads the scheduler's log to check alerts' count
+        d["scheduler"].curve_read = (curve_keys["provbench"][0],
+                                     curve_keys["scheduler"][0] + ".pub")
     if snap:
         say(f"== restoring the preload snapshot of {args.preload_snapshot}")
         for n in RUNNING:
@@ -997,7 +1072,8 @@ def run_from(args, work, baselines, result, snap, gen_dir):
         os.sync()
     for n in RUNNING:
         d[n].start(60)
-    say(f"== started {', '.join(RUNNING)} in {work} (fsync on, data on {result['filesystem']})")
+    say(f"== started {', '.join(RUNNING)} in {work} (fsync on, data on {result['filesystem']}"
+        + (", CURVE on every endpoint)" if args.curve else ")"))
     sampler = Sampler(d, args.sample_s)
 
     pub = [os.path.join(args.bin, "provpub"), "--dir", gen_dir, "-e", d["intake"].endpoint("publish"),
@@ -1139,7 +1215,8 @@ def check_scheduler_and_alerts(c, d, m, s_end, by_kind):
     if "alerts" not in RUNNING:
         return
     sched_for_alerts = count_log_kinds(d["scheduler"].endpoint("log"), [102, 18, 201],
-                                       int(s_end["head_scheduler"]))
+                                       int(s_end["head_scheduler"]),
+                                       getattr(d["scheduler"], "curve_read", None))
     c.eq("alerts: records applied = alerts, acknowledgements and plan changes in the scheduler's log",
          metric(ma, "doudi_alerts_upstream_records_total"), sched_for_alerts)
     c.eq("alerts: cursor at the scheduler's head", s_end["cursor_alerts"], s_end["head_scheduler"])

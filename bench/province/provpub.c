@@ -28,6 +28,7 @@
 #include "alloc.h"
 #include "prov_file.h"
 #include "wire.h"
+#include "zauth.h"
 
 #include "doudi/publish.pb-c.h"
 
@@ -74,6 +75,11 @@ static const char help[] =
     "                       the publishing leaves out the reading of the files.\n"
     "    -h, --help         This text.\n"
     "\n"
+    "ENVIRONMENT\n"
+    "    DOUDI_CURVE_KEY, DOUDI_CURVE_SERVER_KEY: when both are set, every portal\n"
+    "    publishes over CURVE with the first file's key pair to the intake whose\n"
+    "    public key the second holds (files of doudictl keygen), as doudictl does.\n"
+    "\n"
     "EXIT STATUS\n"
     "    0 when every event was answered (rejections are in the summary: the\n"
     "    generator makes some on purpose); 1 when a reply was malformed, a request\n"
@@ -95,6 +101,10 @@ typedef struct slot {
     size_t packed_len, packed_cap;
     int64_t first_sent_ns, sent_ns;
 } slot;
+
+/* With DOUDI_CURVE_KEY and DOUDI_CURVE_SERVER_KEY set: the keys every portal uses. */
+static bool curve;
+static dd_zauth_keys curve_own, curve_server;
 
 typedef struct portal {
     unsigned index;
@@ -136,6 +146,11 @@ static void *fresh_socket(portal *p)
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (curve && dd_zauth_secure_client(s, &curve_own, curve_server.public_z85) != 0) {
+        snprintf(p->error, sizeof(p->error), "cannot set CURVE keys: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
     if (zmq_connect(s, p->endpoint) != 0) {
         snprintf(p->error, sizeof(p->error), "cannot connect to %s: %s", p->endpoint, zmq_strerror(errno));
         zmq_close(s);
@@ -489,6 +504,17 @@ int main(int argc, char **argv)
     if (strcmp(phase, "preload") != 0 && strcmp(phase, "month") != 0)
         usage_error("--phase %s: preload or month", phase);
 
+    const char *own_key = getenv("DOUDI_CURVE_KEY"), *server_key = getenv("DOUDI_CURVE_SERVER_KEY");
+    if (own_key && own_key[0] && server_key && server_key[0]) {
+        char *why = NULL;
+        if (dd_zauth_read_keys(own_key, true, &curve_own, &why) != 0 ||
+            dd_zauth_read_keys(server_key, false, &curve_server, &why) != 0) {
+            fprintf(stderr, "provpub: %s\n", why ? why : "cannot read the CURVE keys");
+            free(why);
+            return 2;
+        }
+        curve = true;
+    }
     portal *ps = dd_calloc(MAX_PORTALS, sizeof(portal));
     long n = 0;
     uint64_t events = 0;

@@ -1281,6 +1281,7 @@ class TestEnv:
         self.dir = tempfile.mkdtemp(prefix=f"doudi-bb-{name}-")
         self.intakes = []
         self.eligibilities = []
+        self.unclean_stops = []  # daemons that did not exit 0 on the final SIGTERM
 
     @property
     def daemons(self):
@@ -1305,9 +1306,20 @@ class TestEnv:
         return os.path.join(self.dir, *parts)
 
     def close(self):
-        # Downstream first, so no consumer logs its upstream vanishing.
+        # Downstream first, so no consumer logs its upstream vanishing. A
+        # clean stop, not SIGKILL: LeakSanitizer reports only at a normal
+        # exit, and a daemon that cannot stop cleanly is a finding too (it is
+        # then killed, and its stderr says so).
         for d in reversed(self.daemons):
-            if d.proc is not None:
+            if d.alive():
+                try:
+                    rc = d.stop(signal.SIGTERM, timeout=15.0)
+                except TimeoutError as e:
+                    self.unclean_stops.append(f"{d.dir}: {e}")
+                    continue
+                if rc != 0:
+                    self.unclean_stops.append(f"{d.dir}: exit status {rc} after SIGTERM")
+            elif d.proc is not None:
                 kill_hard(d.proc)
 
     def sanitizer_reports(self):
@@ -1365,6 +1377,9 @@ def run_tests(namespace, argv=None):
             reports = env.sanitizer_reports()
             if reports:
                 raise CheckFailed("sanitizer reports in a daemon's stderr:\n" + "\n".join(reports))
+            if env.unclean_stops:
+                raise CheckFailed("daemons that did not stop cleanly at the end:\n"
+                                  + "\n".join(env.unclean_stops))
             ok = True
         except BaseException as e:  # noqa: BLE001 -- report and go on
             traceback.print_exc()
