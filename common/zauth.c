@@ -471,8 +471,11 @@ static void zap_answer(dd_zauth *a, zmq_msg_t *f, size_t n)
     if (n < 6 || !frame_is(&f[0], "1.0")) {
         dd_series_inc(a->failed, 1);
         dd_warn("ZAP: a malformed request (%zu frames) refused", n);
-        if (n >= 2)
-            zap_reply(a->zap, &f[1], "500", "malformed ZAP request", "");
+        /* A REP socket must answer before it can receive again. */
+        zmq_msg_t no_id;
+        zmq_msg_init(&no_id);
+        zap_reply(a->zap, n >= 2 ? &f[1] : &no_id, "500", "malformed ZAP request", "");
+        zmq_msg_close(&no_id);
         return;
     }
     if (!frame_is(&f[5], "CURVE") || n != 7 || zmq_msg_size(&f[6]) != 32) {

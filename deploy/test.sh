@@ -16,9 +16,11 @@ echo "== building (ASan + UBSan) in build-asan/"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+# Two tests at a time, one a core: every test takes its own free ports and
+# temporary directory, and waits on conditions with deadlines, not on time.
 status=0
 echo "== tests, optimised build"
-(cd "$here/build" && ctest --output-on-failure --timeout 600) || status=1
+(cd "$here/build" && ctest --output-on-failure --timeout 600 -j2) || status=1
 echo "== tests, sanitizer build"
-(cd "$here/build-asan" && ctest --output-on-failure --timeout 900) || status=1
+(cd "$here/build-asan" && ctest --output-on-failure --timeout 900 -j2) || status=1
 exit $status
