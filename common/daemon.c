@@ -3,6 +3,7 @@
  * daemon (see daemon.h).
  */
 #include "daemon.h"
+#include "zauth.h"
 
 #include "alloc.h"
 #include "diag.h"
@@ -87,6 +88,13 @@ int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv)
         return 1;
     }
     if (test_only) {
+        /* The files the configuration names must read too, as at start-up. */
+        if ((rc = dd_zauth_check_config(config, spec->settings, spec->nsettings, &err)) != 0) {
+            fprintf(stderr, "%s: %s\n", spec->program, err ? err : dd_strerror(rc));
+            free(err);
+            dd_config_destroy(&config);
+            return 1;
+        }
         dd_config_print(config, stdout);
         fprintf(stderr, "%s: configuration %s is valid\n", spec->program,
                 config_path ? config_path : "(embedded defaults)");

@@ -2,6 +2,7 @@
 #include "zauth.h"
 
 #include "alloc.h"
+#include "config.h"
 #include "diag.h"
 #include "error.h"
 #include "evzmq.h"
@@ -381,6 +382,39 @@ static int role_of_domain(zmq_msg_t *domain)
             return r;
     }
     return -1;
+}
+
+int dd_zauth_check_config(const dd_config *config, const dd_conf_key *keys, size_t n,
+                          char **error)
+{
+    const char *key_file = "", *clients_file = "", *upstream_key_file = "";
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(keys[i].section, "auth") != 0 || keys[i].type != DD_CONF_STRING)
+            continue;
+        if (strcmp(keys[i].name, "key_file") == 0)
+            key_file = dd_config_string(config, i);
+        else if (strcmp(keys[i].name, "clients_file") == 0)
+            clients_file = dd_config_string(config, i);
+        else if (strcmp(keys[i].name, "upstream_key_file") == 0)
+            upstream_key_file = dd_config_string(config, i);
+    }
+    if (key_file[0] && !clients_file[0])
+        return say(error, DD_ECONFIG, "[auth] key_file is set but clients_file is not");
+    if (upstream_key_file[0] && !key_file[0])
+        return say(error, DD_ECONFIG, "[auth] upstream_key_file is set but key_file is not");
+    dd_zauth_keys k;
+    int rc = 0;
+    if (key_file[0] && (rc = dd_zauth_read_keys(key_file, true, &k, error)) != 0)
+        return rc;
+    if (upstream_key_file[0] && (rc = dd_zauth_read_keys(upstream_key_file, false, &k, error)) != 0)
+        return rc;
+    if (key_file[0]) {
+        dd_zauth_clients *cs = NULL;
+        if ((rc = dd_zauth_clients_read(clients_file, &cs, error)) != 0)
+            return rc;
+        dd_zauth_clients_free(&cs);
+    }
+    return 0;
 }
 
 /* ---- the handler -------------------------------------------------------- */

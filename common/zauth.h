@@ -128,6 +128,18 @@ bool dd_zauth_client_may(const dd_zauth_client *client, dd_zauth_role role);
 /* "publish", "read", "operate". */
 const char *dd_zauth_role_name(dd_zauth_role role);
 
+/*
+ * For `-t`: reads the files the [auth] section of config names (key_file
+ * as a key pair, upstream_key_file as a public key, clients_file), as
+ * start-up would, and checks that clients_file is set with key_file and
+ * key_file with upstream_key_file. keys[0..n-1] is the daemon's table.
+ * Returns 0, or DD_ECONFIG / -errno with *error set (malloc'ed).
+ */
+struct dd_config;
+struct dd_conf_key;
+int dd_zauth_check_config(const struct dd_config *config, const struct dd_conf_key *keys,
+                          size_t n, char **error);
+
 typedef struct dd_zauth dd_zauth;
 
 /*

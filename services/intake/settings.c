@@ -78,11 +78,12 @@ const dd_conf_key intake_settings[INTAKE_SETTING_COUNT] = {
       "ZeroMQ high-water mark (messages) of intake's sockets; a reply that would exceed it "
       "is counted and dropped, and the portal resends."),
     K(S_AUTH_KEY_FILE, "auth", "key_file", DD_CONF_STRING, "", 0, 0, NULL, false,
-      "intake's CURVE key pair (doudictl keygen). Empty: the publish and admin endpoints "
-      "speak plain ZeroMQ, for loopback or a network only trusted parties reach. Set: both "
-      "take only CURVE clients whose public key is in clients_file."),
+      "intake's CURVE key pair (doudictl keygen). Empty: every endpoint speaks plain "
+      "ZeroMQ, for loopback or a network only trusted parties reach. Set: every endpoint "
+      "takes only CURVE clients listed in clients_file under a grant that covers it."),
     K(S_AUTH_CLIENTS_FILE, "auth", "clients_file", DD_CONF_STRING, "", 0, 0, NULL, true,
-      "The clients let in when key_file is set: a line per client, NAME PUBLIC-KEY SOURCES "
-      "(the event sources it may publish as, comma-separated, or * for any; a * client is "
-      "an operator, the only kind the admin endpoint answers). Read again on SIGHUP."),
+      "The clients let in when key_file is set: a line per client, NAME PUBLIC-KEY GRANT; "
+      "GRANT is a publisher's sources (comma-separated; the publish endpoint), - for a "
+      "reader (the log endpoint) or * for an operator (any endpoint, and the only grant "
+      "the admin endpoint takes). Read again on SIGHUP."),
 };

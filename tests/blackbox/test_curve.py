@@ -19,7 +19,7 @@ stalls it without losing anything, and listing it again lets it catch up.
 doudictl speaks CURVE when DOUDI_CURVE_KEY and DOUDI_CURVE_SERVER_KEY name
 the files, and says which daemon refused its key. A key file or a clients
 file that does not read stops a daemon at start-up with the file and line
-named.
+named, and `-t` checks the files as start-up would.
 """
 
 import os
@@ -404,6 +404,19 @@ def test_bad_key_files_stop_start_up(env):
     bad = write_clients(env, line(k, "ops", "*") + line(k, "ops", "x"), "clients-bad")
     start_fails(env, {"auth": {"key_file": k["server"], "clients_file": bad}},
                 "clients-bad:2: client 'ops' is listed twice")
+
+    # `-t` reads the files as start-up would.
+    def check_config(text):
+        path = env.path("check.ini")
+        with open(path, "w") as f:
+            f.write(text)
+        return subprocess.run([h.binary("doudi-intake"), "-t", "-c", path], capture_output=True,
+                              text=True, timeout=30)
+    out = check_config(f"[auth]\nkey_file = {k['server']}\nclients_file = {bad}\n")
+    h.check(out.returncode == 1 and "clients-bad:2: client 'ops' is listed twice" in out.stderr,
+            f"-t with a broken clients file: {out.returncode} {out.stderr}")
+    out = check_config(f"[auth]\nkey_file = {k['server']}\nclients_file = {clients}\n")
+    h.check(out.returncode == 0 and "is valid" in out.stderr, f"-t with good files: {out.stderr}")
     intake = env.intake()
     elig = env.eligibility(intake, {"auth": {"upstream_key_file": k["server"] + ".pub"}},
                            start=False)
