@@ -38,6 +38,10 @@
     X(C_STALLS, "doudi_consumer_stalls_total", DD_METRIC_COUNTER,                      \
       "Times consumption stopped on an error that needs an operator, by upstream.",   \
       "upstream", NULL, 0)                                                             \
+    X(C_APPLY_FAILURES, "doudi_consumer_apply_failures_total", DD_METRIC_COUNTER,      \
+      "Batches whose apply or commit failed, by upstream; each is fetched and applied "\
+      "again from the committed cursor after a pause that doubles up to 60 s.",       \
+      "upstream", NULL, 0)                                                             \
     X(C_APPLY, "doudi_consumer_apply_seconds", DD_METRIC_HISTOGRAM,                    \
       "Time to apply and commit one fetched batch, by upstream.", "upstream",          \
       dd_buckets_seconds, DD_BUCKETS_SECONDS_N)
@@ -51,6 +55,8 @@ struct dd_consumer {
     void *socket;
     dd_evzmq watcher;
     ev_timer timeout;
+    ev_timer retry;             /* after a failed batch */
+    unsigned failures_in_a_row; /* failed batches since the last one applied */
     dd_consumer_options opt;
     char *name, *upstream, *endpoint;
     bool curve;
@@ -173,6 +179,50 @@ static void stall(dd_consumer *c, const char *why)
     ev_timer_stop(c->loop, &c->timeout);
 }
 
+static bool open_socket_again(dd_consumer *c);
+
+/*
+ * A batch that failed to apply or commit (a full disk, an I/O error, a
+ * bug the next attempt may not meet) left nothing behind: the transaction
+ * was aborted and the cursor stands. It is tried again, from the committed
+ * cursor, after a pause that doubles from apply_retry_ms up to 60 s, so a
+ * daemon whose disk filled up carries on by itself once there is room,
+ * and one that keeps failing says so in its log and its metrics without
+ * spinning.
+ */
+static void apply_failed(dd_consumer *c, int rc)
+{
+    int64_t first_ms = c->opt.apply_retry_ms > 0 ? c->opt.apply_retry_ms : 1000;
+    unsigned doublings = c->failures_in_a_row < 16 ? c->failures_in_a_row : 16;
+    int64_t pause_ms = first_ms << doublings;
+    if (pause_ms > 60000)
+        pause_ms = 60000;
+    c->failures_in_a_row++;
+    dd_error("consumer of %s: applying the batch after %llu failed: %s; trying again in "
+             "%.1f s (%u failed in a row)", c->upstream, (unsigned long long)c->cursor,
+             dd_strerror(rc), (double)pause_ms / 1000.0, c->failures_in_a_row);
+    inc(c, C_APPLY_FAILURES, 1);
+    c->state = DD_CONSUMER_STALLED;
+    ev_timer_stop(c->loop, &c->timeout);
+    ev_timer_set(&c->retry, (double)pause_ms / 1000.0, 0);
+    ev_timer_start(c->loop, &c->retry);
+}
+
+static void retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    dd_consumer *c = t->data;
+    if (c->state != DD_CONSUMER_STALLED)
+        return;
+    /* A fresh socket drops the reply to the fetch pipelined behind the
+     * failed batch, which may still be queued. */
+    if (!open_socket_again(c))
+        return;
+    c->state = DD_CONSUMER_IDLE;
+    send_fetch_after(c, c->cursor);
+}
+
 typedef struct apply_job {
     dd_consumer *c;
     Doudi__FetchReply *reply;
@@ -230,11 +280,10 @@ static void handle_reply(dd_consumer *c, Doudi__FetchReply *reply)
         apply_job job = {c, reply, new_cursor, 0};
         int rc = dd_store_write(c->store, apply_fn, &job);
         if (rc) {
-            char why[160];
-            snprintf(why, sizeof(why), "applying the batch failed: %s", dd_strerror(rc));
-            stall(c, why);
+            apply_failed(c, rc);
             return;
         }
+        c->failures_in_a_row = 0;
         c->cursor = new_cursor;
         if (c->s[C_CURSOR])
             dd_series_set(c->s[C_CURSOR], (double)c->cursor);
@@ -339,6 +388,16 @@ static void close_socket(dd_consumer *c)
     c->socket = NULL;
 }
 
+/* Closes the socket and opens a new one; false (stalled) when it cannot. */
+static bool open_socket_again(dd_consumer *c)
+{
+    close_socket(c);
+    if (open_socket(c) == 0)
+        return true;
+    stall(c, "cannot reconnect to the upstream");
+    return false;
+}
+
 static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)loop;
@@ -350,11 +409,8 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
             c->upstream, c->endpoint);
     inc(c, C_RESENDS, 1);
     /* A fresh socket drops whatever the old connection still queued. */
-    close_socket(c);
-    if (open_socket(c) != 0) {
-        stall(c, "cannot reconnect to the upstream");
+    if (!open_socket_again(c))
         return;
-    }
     c->state = DD_CONSUMER_IDLE;
     send_fetch_after(c, c->cursor);
 }
@@ -403,6 +459,8 @@ int dd_consumer_start(dd_consumer *c)
 {
     ev_init(&c->timeout, timeout_cb);
     c->timeout.data = c;
+    ev_init(&c->retry, retry_cb);
+    c->retry.data = c;
     int rc = open_socket(c);
     if (rc)
         return rc;
@@ -416,6 +474,7 @@ void dd_consumer_stop(dd_consumer *c)
 {
     if (c->socket)
         ev_timer_stop(c->loop, &c->timeout);
+    ev_timer_stop(c->loop, &c->retry); /* inactive unless a failed batch waits */
     close_socket(c);
     if (c->state == DD_CONSUMER_WAITING)
         c->state = DD_CONSUMER_IDLE;
@@ -426,8 +485,7 @@ void dd_consumer_destroy(dd_consumer **cp)
     if (!cp || !*cp)
         return;
     dd_consumer *c = *cp;
-    if (c->socket)
-        dd_consumer_stop(c);
+    dd_consumer_stop(c);
     free(c->name);
     free(c->upstream);
     free(c->endpoint);

@@ -17,12 +17,16 @@
  *     ^                 |  timeout: resend, new request id     APPLYING (write txn)
  *     |                 |  stale reply: ignored                | commit
  *     +-----------------+<--- WAITING (its wait from now) -----+
- *                       |  TRIMMED / AHEAD_OF_LOG / apply error:
- *                       v
- *                    STALLED (logged, counted; never skips records)
+ *                       |  TRIMMED / AHEAD_OF_LOG:     | apply or commit failed:
+ *                       v                               v
+ *                    STALLED (logged, counted;       STALLED until a pause
+ *                    never skips records)            (1 s doubling to 60 s),
+ *                                                    then the same batch is
+ *                                                    fetched and applied again
  *
  * The apply function may run more than once for the same batch (the store
- * grows its map and retries): it must write only through txn, or undo its
+ * grows its map and retries; a failed batch is tried again): it must write
+ * only through txn, or undo its
  * in-memory effects from a store participant's abort hook.
  */
 #ifndef DD_CONSUMER_H
@@ -44,8 +48,8 @@ typedef struct dd_consumer dd_consumer;
 /*
  * Applies records[0..n-1] (n may be 0 when only filtered records were
  * passed) in txn. Return 0 to commit with the new cursor; an error aborts
- * the batch and stalls the consumer (the error is logged; a restart retries
- * the same batch).
+ * the batch and stalls the consumer until, after a pause, the same batch is
+ * fetched and applied again (the error is logged and counted).
  */
 typedef int (*dd_consumer_apply_fn)(void *arg, MDB_txn *txn,
                                     Doudi__LogRecord *const *records, size_t n);
@@ -60,6 +64,9 @@ typedef struct dd_consumer_options {
     const uint32_t *kinds;     /* wanted kinds; NULL: all */
     size_t nkinds;
     int64_t max_message_bytes; /* ZMQ_MAXMSGSIZE; 0: 64 MiB */
+    /* After a batch fails to apply or commit, the first pause before it is
+     * tried again; each failure in a row doubles it, up to 60 s. 0: 1 s. */
+    int64_t apply_retry_ms;
     /* CURVE (zauth.h): this daemon's key pair and the upstream's public
      * key; NULL: plain ZeroMQ. Copied. */
     const dd_zauth_keys *curve_keys;

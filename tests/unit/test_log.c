@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -440,6 +441,7 @@ typedef struct applier {
     MDB_dbi applied;
     uint64_t calls;
     int fail_once_at_call; /* return MDB_MAP_FULL once, to exercise the retry */
+    int io_errors;         /* then fail this many calls with -EIO (a disk error) */
 } applier;
 
 static int apply_records(void *arg, MDB_txn *txn, Doudi__LogRecord *const *records, size_t n)
@@ -448,6 +450,10 @@ static int apply_records(void *arg, MDB_txn *txn, Doudi__LogRecord *const *recor
     a->calls++;
     if (a->fail_once_at_call && (int)a->calls == a->fail_once_at_call)
         return MDB_MAP_FULL;
+    if (a->io_errors > 0 && a->calls > 1) {
+        a->io_errors--;
+        return -EIO;
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t seq = records[i]->sequence;
         MDB_val k = dd_store_u64_key(&seq);
@@ -509,6 +515,46 @@ static void test_consumer_exactly_once(void **state)
     rm_tree(dir);
 }
 
+/* A batch that fails (here -EIO, three times in a row) is fetched and
+ * applied again after a pause, without a restart, and applied once. */
+static void test_consumer_retries_a_failed_batch(void **state)
+{
+    fixture *f = *state;
+    append(f, 3000, 1000);
+    char dir[80];
+    snprintf(dir, sizeof(dir), "%s-retry", f->dir);
+    rm_tree(dir);
+    dd_store *cstore;
+    assert_int_equal(dd_store_open(dir, NULL, &cstore), 0);
+    applier a = {.io_errors = 3};
+    assert_int_equal(dd_store_dbi(cstore, "applied", MDB_INTEGERKEY, &a.applied), 0);
+    dd_consumer_options co = {.name = "slow", .upstream = "test", .endpoint = f->endpoint,
+                              .max_records = 1000, .wait_ms = 200, .apply_retry_ms = 20};
+    dd_consumer *c;
+    assert_int_equal(dd_consumer_new(cstore, f->loop, f->zctx, &co, apply_records, &a, f->metrics,
+                                     &c), 0);
+    assert_int_equal(dd_consumer_start(c), 0);
+    int64_t end = dd_monotonic_ns() + 10000000000LL;
+    while (dd_consumer_cursor(c) < 3000 && dd_monotonic_ns() < end)
+        ev_run(f->loop, EVRUN_ONCE);
+    assert_int_equal(dd_consumer_cursor(c), 3000);
+    assert_int_equal(a.io_errors, 0);
+    dd_metric *failures = dd_metrics_find(f->metrics, "doudi_consumer_apply_failures_total");
+    assert_non_null(failures);
+    assert_true(dd_series_value(dd_metric_series(failures, "test")) == 3);
+    dd_metric *stalls = dd_metrics_find(f->metrics, "doudi_consumer_stalls_total");
+    assert_true(!stalls || dd_series_value(dd_metric_series(stalls, "test")) == 0);
+    dd_consumer_destroy(&c);
+    MDB_txn *txn;
+    MDB_stat st;
+    assert_int_equal(mdb_txn_begin(dd_store_env(cstore), NULL, MDB_RDONLY, &txn), 0);
+    mdb_stat(txn, a.applied, &st);
+    assert_int_equal(st.ms_entries, 3000); /* NOOVERWRITE: none twice */
+    mdb_txn_abort(txn);
+    dd_store_close(&cstore);
+    rm_tree(dir);
+}
+
 int main(void)
 {
     dd_diag_init("test_log", DD_WARN);
@@ -522,6 +568,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_reads_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_retries_a_failed_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
