@@ -82,6 +82,7 @@ from monthprof import MonthProfile, ProfileError
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 DAEMONS = ("intake", "eligibility", "scheduler", "alerts")
+TOOLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools")
 UPSTREAM = {"eligibility": "intake", "scheduler": "eligibility", "alerts": "scheduler"}
 # The daemons this run starts: the chain up to --until.
 RUNNING = DAEMONS
@@ -308,18 +309,6 @@ def parse_settings(items):
 
 # Whose log each daemon reads, and so whom it lists as a reader.
 UPSTREAM = {"eligibility": "intake", "scheduler": "eligibility", "alerts": "scheduler"}
-
-
-def read_key_file(path):
-    """{"public-key": bytes, "secret-key": bytes} of a `doudictl keygen` file."""
-    keys = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                name, value = (w.strip() for w in line.split(" = ", 1))
-                keys[name] = value.encode()
-    return keys
 
 
 def make_curve_keys(bin_dir, work):
@@ -611,10 +600,10 @@ def count_log_kinds(endpoint, kinds, head, curve=None):
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     if curve:
-        own, server = read_key_file(curve[0]), read_key_file(curve[1])
-        sock.setsockopt(zmq.CURVE_SERVERKEY, server["public-key"])
-        sock.setsockopt(zmq.CURVE_PUBLICKEY, own["public-key"])
-        sock.setsockopt(zmq.CURVE_SECRETKEY, own["secret-key"])
+        sys.path.insert(0, TOOLS_DIR)
+        from doudi_keys import curve_client_opts
+        for name, value in curve_client_opts(*curve).items():
+            sock.setsockopt(getattr(zmq, name), value)
     sock.connect(endpoint)
     after, total, rid = 0, 0, 0
     try:

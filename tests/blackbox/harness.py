@@ -295,25 +295,6 @@ def dealer(endpoint, **opts):
     return s
 
 
-def read_key_file(path):
-    """{"public-key": bytes, "secret-key": bytes} of a `doudictl keygen` file."""
-    keys = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                name, value = (w.strip() for w in line.split(" = ", 1))
-                keys[name] = value.encode()
-    return keys
-
-
-def curve_client_opts(client_key_file, server_public_file):
-    """dealer() options of a CURVE client with these `doudictl keygen` files."""
-    own = read_key_file(client_key_file)
-    return dict(CURVE_SERVERKEY=read_key_file(server_public_file)["public-key"],
-                CURVE_PUBLICKEY=own["public-key"], CURVE_SECRETKEY=own["secret-key"])
-
-
 def recv_frames(sock, timeout):
     """One multipart message, or None when nothing comes within timeout s."""
     if sock.poll(int(timeout * 1000), zmq.POLLIN):
@@ -757,6 +738,9 @@ def aim_at_commit(pid, moment, timeout):
 # ---------------------------------------------------------------------------
 
 TOOLS_DIR = os.path.normpath(os.path.join(os.path.dirname(HARNESS), "..", "..", "tools"))
+if TOOLS_DIR not in sys.path:
+    sys.path.insert(0, TOOLS_DIR)
+from doudi_keys import curve_client_opts, read_key_file  # noqa: E402,F401 (the tests' API)
 
 
 def gen_county():
