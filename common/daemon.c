@@ -95,6 +95,10 @@ int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv)
             dd_config_destroy(&config);
             return 1;
         }
+        if (spec->check && spec->check(config) != 0) {
+            dd_config_destroy(&config);
+            return 1;
+        }
         dd_config_print(config, stdout);
         fprintf(stderr, "%s: configuration %s is valid\n", spec->program,
                 config_path ? config_path : "(embedded defaults)");

@@ -33,6 +33,9 @@ typedef struct dd_daemon_spec {
     /* Begins a clean stop: the loop must end soon after. */
     void (*stop)(void *daemon);
     void (*destroy)(void **daemon);
+    /* Optional, for -t: reads the files the config names (a division or
+     * standards table) as start-up would; 0, or an error already logged. */
+    int (*check)(const dd_config *config);
 } dd_daemon_spec;
 
 /* Runs the daemon; returns the process exit status. */
@@ -48,10 +51,11 @@ int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv);
  *   void destroy_fn(T **daemon);
  *
  * It defines the four dd_daemon_spec adapters and main(), which calls
- * dd_daemon_main with program, help and the key table settings[nsettings].
+ * dd_daemon_main with program, help, the key table settings[nsettings] and
+ * check_fn (dd_daemon_spec.check, or NULL).
  */
 #define DD_DAEMON_MAIN(program_, help_, settings_, nsettings_, T, new_fn, reload_fn, stop_fn, \
-                       destroy_fn)                                                            \
+                       destroy_fn, check_fn)                                                  \
     static int dd__daemon_start(struct ev_loop *loop, dd_config *config, void **daemon)      \
     {                                                                                         \
         T *made = NULL;                                                                       \
@@ -84,6 +88,7 @@ int dd_daemon_main(const dd_daemon_spec *spec, int argc, char **argv);
             .reload = dd__daemon_reload,                                                      \
             .stop = dd__daemon_stop,                                                          \
             .destroy = dd__daemon_destroy,                                                    \
+            .check = check_fn,                                                                \
         };                                                                                    \
         return dd_daemon_main(&spec, argc, argv);                                             \
     }

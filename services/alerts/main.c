@@ -78,4 +78,4 @@ static const char help[] =
 
 DD_DAEMON_MAIN("doudi-alerts", help, alerts_settings, ALERTS_SETTING_COUNT, alerts_daemon,
                alerts_daemon_new, alerts_daemon_reload,
-               alerts_daemon_stop, alerts_daemon_destroy)
+               alerts_daemon_stop, alerts_daemon_destroy, NULL)

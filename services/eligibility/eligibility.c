@@ -472,7 +472,7 @@ static int64_t event_clock_ms(void *arg)
 
 /* ---- set-up ----------------------------------------------------------------- */
 
-static int load_standards(dd_config *config, elig_standards **out)
+static int load_standards(const dd_config *config, elig_standards **out)
 {
     const char *path = dd_config_string(config, E_STANDARDS_FILE);
     if (!path[0]) {
@@ -485,6 +485,14 @@ static int load_standards(dd_config *config, elig_standards **out)
         dd_error("standards table: %s", err ? err : dd_strerror(rc));
         free(err);
     }
+    return rc;
+}
+
+int elig_daemon_check_config(const dd_config *config)
+{
+    elig_standards *standards = NULL;
+    int rc = load_standards(config, &standards);
+    elig_standards_destroy(&standards);
     return rc;
 }
 

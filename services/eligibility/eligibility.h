@@ -26,5 +26,7 @@ int elig_daemon_reload(elig_daemon *daemon, dd_config *config);
 /* Stops consuming (the batch in progress is committed or aborted already),
  * releases long polls and breaks the loop. */
 void elig_daemon_stop(elig_daemon *daemon);
+/* For -t: reads the standards table the config names; 0 or an error (logged). */
+int elig_daemon_check_config(const dd_config *config);
 
 #endif

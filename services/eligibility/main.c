@@ -51,4 +51,4 @@ static const char help[] =
 
 DD_DAEMON_MAIN("doudi-eligibility", help, elig_settings, ELIG_SETTING_COUNT, elig_daemon,
                elig_daemon_new, elig_daemon_reload,
-               elig_daemon_stop, elig_daemon_destroy)
+               elig_daemon_stop, elig_daemon_destroy, elig_daemon_check_config)

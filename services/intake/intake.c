@@ -772,7 +772,7 @@ static void maintenance_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- set-up and tear-down ----------------------------------------------- */
 
-static int load_divisions(dd_config *config, dd_divisions **out)
+static int load_divisions(const dd_config *config, dd_divisions **out)
 {
     const char *path = dd_config_string(config, S_DIVISIONS_FILE);
     if (!path[0]) {
@@ -785,6 +785,14 @@ static int load_divisions(dd_config *config, dd_divisions **out)
         dd_error("division table: %s", err ? err : dd_strerror(rc));
         free(err);
     }
+    return rc;
+}
+
+int intake_check_config(const dd_config *config)
+{
+    dd_divisions *divisions = NULL;
+    int rc = load_divisions(config, &divisions);
+    dd_divisions_destroy(&divisions);
     return rc;
 }
 

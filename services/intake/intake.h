@@ -49,6 +49,9 @@ void intake_destroy(intake **in);
  */
 int intake_reload(intake *in, dd_config *config);
 
+/* For -t: reads the division table the config names; 0 or an error (logged). */
+int intake_check_config(const dd_config *config);
+
 /* Stops taking requests: answers what is queued, releases long polls, and
  * breaks the loop. */
 void intake_stop(intake *in);

@@ -89,6 +89,7 @@ int main(int argc, char **argv)
         .reload = reload,
         .stop = stop,
         .destroy = destroy,
+        .check = intake_check_config,
     };
     return dd_daemon_main(&spec, argc, argv);
 }

@@ -70,4 +70,4 @@ static const char help[] =
 
 DD_DAEMON_MAIN("doudi-scheduler", help, sched_settings, SCHED_SETTING_COUNT, sched_daemon,
                sched_daemon_new, sched_daemon_reload,
-               sched_daemon_stop, sched_daemon_destroy)
+               sched_daemon_stop, sched_daemon_destroy, NULL)

@@ -8,7 +8,9 @@ finishes against the restarted intake and every event is in the log once.
 Dedup is per (source, event id), also inside one request and across the
 requests of one group commit; a refused event does not take its id.
 `doudi-intake -t` exits 0 on a good configuration and 1 on a bad one with a
-message naming file:line; a usage error exits 2 and a port in use 3.
+message naming file:line, also when the division table it names does not
+read (doudi-eligibility's standards table likewise); a usage error exits 2
+and a port in use 3.
 SIGHUP reloads the division table: an event refused as region_unknown is
 accepted once its code is added to divisions_file, a broken file is refused
 with the old table kept, and `deadletter replay` through the admin endpoint
@@ -131,6 +133,22 @@ def test_config_check(env):
     p = subprocess.run([exe, "-t", "-c", env.path("missing.ini")], capture_output=True,
                        text=True, timeout=30)
     h.check_eq(p.returncode, 1, "-t on a missing file")
+    # -t reads the division table the file names, as start-up would.
+    divisions = env.path("divisions.txt")
+    with open(divisions, "w") as f:
+        f.write("440101001001\n4401010010\n")
+    table = env.path("table.ini")
+    with open(table, "w") as f:
+        f.write(f"[intake]\ndivisions_file = {divisions}\n")
+    p = subprocess.run([exe, "-t", "-c", table], capture_output=True, text=True, timeout=30)
+    h.check(p.returncode == 1 and f"{divisions}:2:" in p.stderr,
+            f"-t with a broken division table: {p.returncode} {p.stderr!r}")
+    with open(env.path("standards.ini"), "w") as f:
+        f.write(f"[eligibility]\nstandards_file = {env.path('no-such.csv')}\n")
+    elig = subprocess.run([h.binary("doudi-eligibility"), "-t", "-c", env.path("standards.ini")],
+                          capture_output=True, text=True, timeout=30)
+    h.check(elig.returncode == 1 and "no-such.csv" in elig.stderr,
+            f"doudi-eligibility -t with a missing standards table: {elig.stderr!r}")
     p = subprocess.run([exe, "--no-such-option"], capture_output=True, text=True, timeout=30)
     h.check_eq(p.returncode, 2, "usage error")
     p = subprocess.run([exe, "-c", good, "extra"], capture_output=True, text=True, timeout=30)
