@@ -7,7 +7,9 @@
 #include "error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <zmq.h>
 
 static int pending_events(dd_evzmq *w)
@@ -183,6 +185,48 @@ int dd_zsend_frames(void *socket, const void *const *data, const size_t *sizes, 
              * failure here never leaves a half-sent message behind. */
             return err == EAGAIN ? DD_AGAIN : -err;
         }
+    }
+    return 0;
+}
+
+void *dd_zsock_monitor(void *zctx, void *socket, int events, const char *endpoint)
+{
+    if (zmq_socket_monitor(socket, endpoint, events) != 0)
+        return NULL;
+    void *pair = zmq_socket(zctx, ZMQ_PAIR);
+    int linger = 0;
+    if (pair && (zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+                 zmq_connect(pair, endpoint) != 0)) {
+        int err = errno;
+        zmq_close(pair);
+        errno = err;
+        return NULL;
+    }
+    return pair;
+}
+
+int dd_zsock_monitor_event(void *pair, uint16_t *event, uint32_t *value)
+{
+    /* [6 bytes: event u16, value u32][the endpoint] */
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, pair, ZMQ_DONTWAIT) < 0) {
+        int err = zmq_errno();
+        zmq_msg_close(&m);
+        return err == EAGAIN ? DD_AGAIN : -err;
+    }
+    *event = 0;
+    *value = 0;
+    if (zmq_msg_size(&m) == 6) {
+        memcpy(event, zmq_msg_data(&m), sizeof(*event));
+        memcpy(value, (const uint8_t *)zmq_msg_data(&m) + 2, sizeof(*value));
+    }
+    bool more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+    while (more) {
+        zmq_msg_init(&m);
+        more = zmq_msg_recv(&m, pair, 0) >= 0 && zmq_msg_more(&m);
+        zmq_msg_close(&m);
     }
     return 0;
 }

@@ -98,4 +98,18 @@ static inline size_t dd_zmsg_size(dd_zmsg *m, size_t i)
  */
 int dd_zsend_frames(void *socket, const void *const *data, const size_t *sizes, size_t n);
 
+/*
+ * Watches socket's events (ZMQ_EVENT_* bits) through a PAIR connected to
+ * the inproc endpoint given (unique in zctx). Returns the PAIR (linger 0;
+ * the caller closes it) or NULL with errno set.
+ */
+void *dd_zsock_monitor(void *zctx, void *socket, int events, const char *endpoint);
+
+/*
+ * Receives one monitor event from such a PAIR without waiting: its event
+ * bit and value (for a failed authentication, the ZAP status code).
+ * Returns 0, DD_AGAIN when none is waiting, or -errno.
+ */
+int dd_zsock_monitor_event(void *pair, uint16_t *event, uint32_t *value);
+
 #endif

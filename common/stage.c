@@ -301,14 +301,8 @@ void dd_stage_reload(dd_stage *st, dd_config *config)
                     "running value is kept",
                     spec->settings[key].section, spec->settings[key].name);
     apply_log_level(st, config);
-    if (st->auth) {
-        const char *clients = dd_config_string(config, spec->keys.auth_clients_file);
-        if (clients[0])
-            dd_zauth_reload(st->auth, clients);
-        else
-            dd_error("SIGHUP: [auth] clients_file is empty while key_file is set; the clients "
-                     "read before are kept");
-    }
+    if (st->auth)
+        dd_zauth_reload(st->auth, dd_config_string(config, spec->keys.auth_clients_file));
     dd_log_set_retention(st->log, dd_config_duration_ms(config, spec->keys.log_retention));
     st->trim_ns = dd_config_duration_ms(config, spec->keys.log_trim_interval) * 1000000;
     dd_config_destroy(&st->config);

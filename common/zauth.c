@@ -200,6 +200,26 @@ int dd_zauth_write_new_keys(const char *path, const char *public_path, char **er
     return rc;
 }
 
+int dd_zauth_keys_from_env(bool *curve, dd_zauth_keys *client, dd_zauth_keys *server,
+                           char **error)
+{
+    *curve = false;
+    const char *own = getenv("DOUDI_CURVE_KEY"), *theirs = getenv("DOUDI_CURVE_SERVER_KEY");
+    bool has_own = own && own[0], has_theirs = theirs && theirs[0];
+    if (!has_own && !has_theirs)
+        return 0;
+    if (has_own != has_theirs)
+        return say(error, DD_ECONFIG, "CURVE needs both DOUDI_CURVE_KEY (this client's key "
+                   "pair) and DOUDI_CURVE_SERVER_KEY (the daemon's public key); only %s is set",
+                   has_own ? "DOUDI_CURVE_KEY" : "DOUDI_CURVE_SERVER_KEY");
+    int rc = dd_zauth_read_keys(own, true, client, error);
+    if (rc == 0)
+        rc = dd_zauth_read_keys(theirs, false, server, error);
+    if (rc == 0)
+        *curve = true;
+    return rc;
+}
+
 int dd_zauth_secure_client(void *socket, const dd_zauth_keys *client, const char *server_public_z85)
 {
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY, server_public_z85, DD_ZAUTH_Z85_LEN) != 0 ||
@@ -564,30 +584,22 @@ static void zap_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
     }
 }
 
-/* A handshake event of a secured socket: [6 bytes: event u16, value u32][endpoint]. */
+/* A handshake event of a secured socket. */
 static void monitor_cb(struct ev_loop *loop, dd_evzmq *w, int revents)
 {
     (void)loop;
     (void)revents;
     monitor *m = w->data;
-    for (int i = 0; i < 256; i++) {
-        zmq_msg_t frames[ZAP_MAX_FRAMES];
-        size_t n;
-        if (zap_recv(m->pair, frames, &n) != 0)
-            break;
-        if (n >= 1 && zmq_msg_size(&frames[0]) == 6) {
-            uint16_t event;
-            memcpy(&event, zmq_msg_data(&frames[0]), sizeof(event));
-            /* An authentication failure was counted by the handler that
-             * decided it; what reaches here are the clients that never got
-             * that far. */
-            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-                dd_series_inc(m->auth->protocol_error, 1);
-            else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-                dd_series_inc(m->auth->failed, 1);
-        }
-        for (size_t k = 0; k < n; k++)
-            zmq_msg_close(&frames[k]);
+    uint16_t event;
+    uint32_t value;
+    for (int i = 0; i < 256 && dd_zsock_monitor_event(m->pair, &event, &value) == 0; i++) {
+        /* An authentication failure was counted by the handler that
+         * decided it; what reaches here are the clients that never got
+         * that far. */
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            dd_series_inc(m->auth->protocol_error, 1);
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            dd_series_inc(m->auth->failed, 1);
     }
 }
 
@@ -675,20 +687,12 @@ int dd_zauth_secure_server(dd_zauth *a, void *socket, dd_zauth_role role)
     char endpoint[64];
     snprintf(endpoint, sizeof(endpoint), "inproc://doudi-zauth-monitor-%p-%zu", (void *)a,
              a->nmonitors);
-    if (zmq_socket_monitor(socket, endpoint,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+    m->pair = dd_zsock_monitor(a->zctx, socket,
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                               endpoint);
+    if (!m->pair)
         return -zmq_errno();
-    m->pair = zmq_socket(a->zctx, ZMQ_PAIR);
-    int linger = 0;
-    if (!m->pair || zmq_setsockopt(m->pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-        zmq_connect(m->pair, endpoint) != 0) {
-        int rc = -zmq_errno();
-        if (m->pair)
-            zmq_close(m->pair);
-        m->pair = NULL;
-        return rc;
-    }
     m->auth = a;
     dd_evzmq_init(&m->w, m->pair, EV_READ, monitor_cb, m);
     dd_evzmq_start(a->loop, &m->w);
@@ -698,7 +702,13 @@ int dd_zauth_secure_server(dd_zauth *a, void *socket, dd_zauth_role role)
 
 int dd_zauth_reload(dd_zauth *a, const char *clients_file)
 {
-    const char *path = clients_file && clients_file[0] ? clients_file : a->clients_path;
+    if (clients_file && !clients_file[0]) {
+        dd_error("[auth] clients_file is empty while key_file is set; the %zu clients read "
+                 "before are kept", dd_zauth_clients_count(a->clients));
+        dd_series_inc(dd_metric_series(a->m_reloads, "failed"), 1);
+        return DD_ECONFIG;
+    }
+    const char *path = clients_file ? clients_file : a->clients_path;
     dd_zauth_clients *fresh = NULL;
     char *error = NULL;
     int rc = dd_zauth_clients_read(path, &fresh, &error);

@@ -89,6 +89,16 @@ int dd_zauth_read_keys(const char *path, bool need_secret, dd_zauth_keys *out, c
  */
 int dd_zauth_write_new_keys(const char *path, const char *public_path, char **error);
 
+/*
+ * The keys a client's environment names: DOUDI_CURVE_KEY (its key pair)
+ * and DOUDI_CURVE_SERVER_KEY (the daemon's public key), as doudictl and
+ * provpub read them. Returns 0 with *curve false when neither is set, 0
+ * with the keys read, or DD_ECONFIG / -errno with *error set (one variable
+ * without the other, a file that does not read).
+ */
+int dd_zauth_keys_from_env(bool *curve, dd_zauth_keys *client, dd_zauth_keys *server,
+                           char **error);
+
 /* Sets the client side of CURVE on a socket before it connects: the
  * client's pair and the server's public key. Returns 0 or -errno. */
 int dd_zauth_secure_client(void *socket, const dd_zauth_keys *client,
@@ -160,10 +170,11 @@ int dd_zauth_new(struct ev_loop *loop, void *zctx, const char *key_file, const c
 int dd_zauth_secure_server(dd_zauth *auth, void *socket, dd_zauth_role role);
 
 /*
- * Reads the clients file again (clients_file; NULL: the same path). The new
- * list takes effect at once, for new connections and for the next message
- * of every open one; a file that does not read is refused with its reason
- * logged and the old list kept. Returns 0 or the error.
+ * Reads the clients file again (clients_file; NULL: the same path; "" is
+ * refused, as with key_file set nobody could connect). The new list takes
+ * effect at once, for new connections and for the next message of every
+ * open one; a file that does not read is refused with its reason logged and
+ * the old list kept. Returns 0 or the error.
  */
 int dd_zauth_reload(dd_zauth *auth, const char *clients_file);
 

@@ -504,16 +504,11 @@ int main(int argc, char **argv)
     if (strcmp(phase, "preload") != 0 && strcmp(phase, "month") != 0)
         usage_error("--phase %s: preload or month", phase);
 
-    const char *own_key = getenv("DOUDI_CURVE_KEY"), *server_key = getenv("DOUDI_CURVE_SERVER_KEY");
-    if (own_key && own_key[0] && server_key && server_key[0]) {
-        char *why = NULL;
-        if (dd_zauth_read_keys(own_key, true, &curve_own, &why) != 0 ||
-            dd_zauth_read_keys(server_key, false, &curve_server, &why) != 0) {
-            fprintf(stderr, "provpub: %s\n", why ? why : "cannot read the CURVE keys");
-            free(why);
-            return 2;
-        }
-        curve = true;
+    char *key_error = NULL;
+    if (dd_zauth_keys_from_env(&curve, &curve_own, &curve_server, &key_error) != 0) {
+        fprintf(stderr, "provpub: %s\n", key_error ? key_error : "cannot read the CURVE keys");
+        free(key_error);
+        return 2;
     }
     portal *ps = dd_calloc(MAX_PORTALS, sizeof(portal));
     long n = 0;

@@ -25,29 +25,15 @@ struct ctl_zreq {
     bool refusal_reported;
 };
 
-int ctl_curve_keys_from_env(bool *curve, dd_zauth_keys *client, dd_zauth_keys *server_keys)
+int ctl_curve_keys_from_env(bool *curve, dd_zauth_keys *client, dd_zauth_keys *server)
 {
-    *curve = false;
-    const char *own = getenv("DOUDI_CURVE_KEY"), *server = getenv("DOUDI_CURVE_SERVER_KEY");
-    bool has_own = own && own[0], has_server = server && server[0];
-    if (!has_own && !has_server)
-        return 0;
-    if (has_own != has_server) {
-        ctl_warn("CURVE needs both DOUDI_CURVE_KEY (this client's key pair) and "
-                 "DOUDI_CURVE_SERVER_KEY (the daemon's public key); only %s is set",
-                 has_own ? "DOUDI_CURVE_KEY" : "DOUDI_CURVE_SERVER_KEY");
-        return -EINVAL;
-    }
     char *error = NULL;
-    int rc = dd_zauth_read_keys(own, true, client, &error);
-    if (rc == 0)
-        rc = dd_zauth_read_keys(server, false, server_keys, &error);
+    int rc = dd_zauth_keys_from_env(curve, client, server, &error);
     if (rc) {
         ctl_warn("%s", error ? error : dd_strerror(rc));
         free(error);
         return -EINVAL;
     }
-    *curve = true;
     return 0;
 }
 
@@ -69,29 +55,9 @@ static void report_refusals(ctl_zreq *z)
 {
     if (!z->monitor || z->refusal_reported)
         return;
-    for (;;) {
-        zmq_msg_t event;
-        zmq_msg_init(&event);
-        if (zmq_msg_recv(&event, z->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&event);
-            return;
-        }
-        uint16_t what = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&event) == 6) {
-            memcpy(&what, zmq_msg_data(&event), sizeof(what));
-            memcpy(&value, (const uint8_t *)zmq_msg_data(&event) + 2, sizeof(value));
-        }
-        bool more = zmq_msg_more(&event);
-        zmq_msg_close(&event);
-        while (more) { /* the endpoint frame */
-            zmq_msg_init(&event);
-            if (zmq_msg_recv(&event, z->monitor, ZMQ_DONTWAIT) < 0)
-                more = false;
-            else
-                more = zmq_msg_more(&event);
-            zmq_msg_close(&event);
-        }
+    uint16_t what;
+    uint32_t value;
+    while (dd_zsock_monitor_event(z->monitor, &what, &value) == 0) {
         if (what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             ctl_warn("%s refused this client's CURVE key (status %u): its public key %s is not "
                      "in the daemon's clients file, or its grant there does not cover this "
@@ -120,17 +86,12 @@ static int secure_socket(ctl_zreq *z)
     }
     char endpoint[64];
     snprintf(endpoint, sizeof(endpoint), "inproc://doudictl-monitor-%u", z->sockets);
-    if (zmq_socket_monitor(z->sock, endpoint,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
-        return 0; /* authenticated all the same; only the explanation is lost */
-    z->monitor = zmq_socket(z->ctx, ZMQ_PAIR);
-    int linger = 0;
-    if (z->monitor && (zmq_setsockopt(z->monitor, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-                       zmq_connect(z->monitor, endpoint) != 0)) {
-        zmq_close(z->monitor);
-        z->monitor = NULL;
-    }
+    /* NULL: authenticated all the same; only the explanation is lost. */
+    z->monitor = dd_zsock_monitor(z->ctx, z->sock,
+                                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                                  endpoint);
     return 0;
 }
 

@@ -978,14 +978,8 @@ int intake_reload(intake *in, dd_config *config)
                 "running value is kept",
                 intake_settings[key].section, intake_settings[key].name);
     }
-    const char *clients_file = dd_config_string(config, S_AUTH_CLIENTS_FILE);
-    if (in->auth && !clients_file[0]) {
-        dd_error("SIGHUP: [auth] clients_file is empty while key_file is set; the clients read "
-                 "before are kept");
-        rc = DD_ECONFIG;
-    } else if (in->auth) {
-        rc = dd_zauth_reload(in->auth, clients_file);
-    }
+    if (in->auth)
+        rc = dd_zauth_reload(in->auth, dd_config_string(config, S_AUTH_CLIENTS_FILE));
     if (rc) {
         dd_divisions_destroy(&divisions);
         inc(in, M_RELOADS, "failed");
