@@ -238,7 +238,19 @@ def test_reload_revokes_and_admits(env):
     res = h.publish(intake.publish_endpoint, h.EventFactory("portal-b").batch(2, 4),
                     sockopts=opts(k, "portal-b"))
     h.check_eq(outcomes(res), ACCEPTED, "the old list is kept")
-    h.check_eq(intake.log_head(), 16, "log head: 10 + 4 + 2")
+
+    # A configuration whose clients_file is emptied is refused the same way.
+    intake.overrides["auth"]["clients_file"] = ""
+    intake.write_config()
+    intake.signal(signal.SIGHUP)
+    wait_metric(intake, "the empty clients_file refused",
+                lambda m: m.get("doudi_curve_reloads_total", 0, result="failed") == 2)
+    h.check("clients_file is empty while key_file is set" in intake.stderr_text(),
+            "intake says why")
+    res = h.publish(intake.publish_endpoint, h.EventFactory("portal-b").batch(1, 6),
+                    sockopts=opts(k, "portal-b"))
+    h.check_eq(outcomes(res), ACCEPTED, "the old list is kept again")
+    h.check_eq(intake.log_head(), 17, "log head: 10 + 4 + 2 + 1")
 
 
 def doudictl(args, k, client, server="server", timeout=60):
